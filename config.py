@@ -1,0 +1,110 @@
+"""Settings classes that read the environment; production refuses unsafe defaults."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+_INSTANCE = Path(os.environ.get("HARAMBEE_INSTANCE_DIR", BASE_DIR / "instance"))
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [item.strip().upper() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+class Config:
+    """Defaults that are safe on a developer's machine."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{_INSTANCE / 'harambee.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    INSTANCE_DIR = str(_INSTANCE)
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(_INSTANCE / "uploads"))
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a request body, uploads included
+    MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 5 * 1024 * 1024))
+
+    # Languages with complete catalogs; the first is the fallback.
+    LANGUAGES = ["en", "fr"]
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "webapp" / "translations")
+
+    SUPPORTED_CURRENCIES = _env_list(
+        "SUPPORTED_CURRENCIES", "EUR,USD,GBP,CAD,CHF,XOF,XAF,MAD,TND,JPY,KES,NGN,RWF,UGX"
+    )
+
+    # Mail: "log" writes messages to the application log; "smtp" sends them.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "log")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "false").lower() == "true"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Harambee <no-reply@harambee.localhost>")
+
+    # Tokens sent by email.
+    EMAIL_VERIFY_MAX_AGE = 7 * 24 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    INVITATION_MAX_AGE = 14 * 24 * 3600
+
+    # Login throttling: per account and per address.
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+    REMEMBER_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+    PAGE_SIZE = 12
+    DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    DEMO_TOOLS = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SERVER_NAME = "harambee.test"
+    PREFERRED_URL_SCHEME = "http"
+    DEMO_TOOLS = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start on settings that are only fit for a laptop."""
+        problems = []
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret or secret == DEV_SECRET_KEY or len(secret) < 32:
+            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if not os.environ.get("DATABASE_URL"):
+            problems.append("DATABASE_URL must point at the production database")
+        if os.environ.get("PAYMENT_PROVIDER", "sandbox") == "sandbox":
+            problems.append("PAYMENT_PROVIDER=sandbox is for demos; set PAYMENT_PROVIDER=stripe")
+        if problems:
+            raise RuntimeError("Unsafe production configuration: " + "; ".join(problems))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,102 @@
+"""Harambee: the application factory, read as a table of contents."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS, ProductionConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | None = None) -> Flask:
+    config_class = _config_class(config)
+    if config_class is ProductionConfig or issubclass(config_class, ProductionConfig):
+        ProductionConfig.check()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "webapp" / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_class)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def _config_class(config: str | type | None) -> type:
+    if isinstance(config, type):
+        return config
+    name = config or os.environ.get("HARAMBEE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"Unknown HARAMBEE_ENV {name!r}; use one of {sorted(CONFIGS)}") from None
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp import i18n
+    from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    from webapp.accounts.views import load_user  # noqa: F401  (registers the user loader)
+    from webapp.mail import init_mail
+
+    init_mail(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.accounts.views import blueprint as accounts
+    from webapp.campaigns.views import blueprint as campaigns
+    from webapp.campaigns.views import manage as campaign_manage
+    from webapp.campaigns.views import moderation
+    from webapp.organizations.views import blueprint as organizations
+    from webapp.storage.views import blueprint as storage
+
+    app.register_blueprint(campaigns)
+    app.register_blueprint(campaign_manage)
+    app.register_blueprint(moderation)
+    app.register_blueprint(accounts)
+    app.register_blueprint(organizations)
+    app.register_blueprint(storage)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from webapp.errorpages import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from webapp import i18n
+
+    i18n.register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from webapp.accounts.commands import users
+    from webapp.demo import demo
+
+    app.cli.add_command(users)
+    app.cli.add_command(demo)

@@ -1,0 +1,1 @@
+"""Accounts: members, their roles, profiles and authentication."""

@@ -1,0 +1,99 @@
+"""Member accounts, roles and the regions a member lives in and comes from."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.clock import utcnow
+from webapp.extensions import db, str_enum
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased so that uniqueness ignores case
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: werkzeug scrypt hash; never the password
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(120))
+    #: preferred language, one of the configured LANGUAGES; None means "follow the browser"
+    locale: Mapped[str | None] = mapped_column(String(10))
+    #: preferred display currency (ISO 4217); None means "follow the locale"
+    display_currency: Mapped[str | None] = mapped_column(String(3))
+    role: Mapped[Role] = mapped_column(
+        str_enum(Role, 20),
+        default=Role.MEMBER,
+    )
+    #: ISO 3166-1 alpha-2 code of the country of residence
+    residence_country: Mapped[str | None] = mapped_column(String(2))
+    #: ISO 3166-2 code of the region of residence
+    residence_region: Mapped[str | None] = mapped_column(String(10), index=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    email_verified_at: Mapped[datetime | None]
+    #: a suspended account can no longer sign in
+    suspended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    origin_regions: Mapped[list[OriginRegion]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="OriginRegion.region_code"
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of inactive users
+        return self.suspended_at is None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role == Role.ADMIN or self.role in roles
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.has_role(Role.MODERATOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class OriginRegion(db.Model):
+    """A region a member comes from: how Harambee reaches the diaspora."""
+
+    __tablename__ = "origin_regions"
+    __table_args__ = (UniqueConstraint("user_id", "region_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: ISO 3166-2 code
+    region_code: Mapped[str] = mapped_column(String(10), index=True)
+
+    user: Mapped[User] = relationship(back_populates="origin_regions")

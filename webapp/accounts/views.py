@@ -1,0 +1,240 @@
+"""Routes for signing up and in, email verification, password recovery and the member's profile."""
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp import geo
+from webapp.accounts import services
+from webapp.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    OriginRegionForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from webapp.accounts.models import User
+from webapp.errors import DomainError, TokenInvalid
+from webapp.extensions import db, limiter, login_manager
+from webapp.i18n import locale_code
+
+blueprint = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no other host, no protocol-relative //host."""
+    if not target:
+        return None
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(urljoin(request.host_url, target))
+    host = urlsplit(request.host_url)
+    if parts.scheme not in ("http", "https") or parts.netloc != host.netloc or not target.startswith("/") \
+            or target.startswith("//"):
+        return None
+    return target
+
+
+def _account_key() -> str:
+    return "login-account:" + services.normalize_email(request.form.get("email", ""))
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 401
+
+
+@blueprint.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("campaigns.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_member(form.email.data, form.password.data, form.name.data,
+                                            locale=locale_code())
+        except services.EmailTaken as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome to Harambee! We sent you an email to confirm your address."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/signup.html", form=form), 400 if form.errors else 200
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
+               deduct_when=_failed_login)
+def login():
+    form = LoginForm(next=request.args.get("next"))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except DomainError as exc:
+            form.password.errors.append(str(exc))
+            status = 401
+        else:
+            login_user(user, remember=form.remember.data)
+            session.pop("lang", None)
+            return redirect(safe_next(form.next.data) or url_for("campaigns.home"))
+    elif form.errors:
+        status = 400
+    return render_template("accounts/login.html", form=form), status
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("campaigns.home"))
+
+
+@blueprint.route("/verify/<token>")
+def verify_email(token: str):
+    try:
+        services.verify_email(token)
+    except TokenInvalid as exc:
+        flash(str(exc), "error")
+        return render_template("accounts/token_problem.html", message=str(exc)), 400
+    db.session.commit()
+    flash(_("Thank you: your email address is confirmed."), "success")
+    return redirect(url_for("accounts.profile") if current_user.is_authenticated else url_for("accounts.login"))
+
+
+@blueprint.route("/verify", methods=["POST"])
+@login_required
+@limiter.limit("3 per hour")
+def resend_verification():
+    if not current_user.is_verified:
+        services.send_verification(current_user)
+        db.session.commit()
+    flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "info")
+    return redirect(url_for("accounts.profile"))
+
+
+@blueprint.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(_("If an account uses that address, a link to choose a new password is on its way."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200
+
+
+@blueprint.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        services.user_for_reset_token(token)
+    except TokenInvalid as exc:
+        return render_template("accounts/token_problem.html", message=str(exc)), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user = services.reset_password(token, form.password.data)
+        db.session.commit()
+        login_user(user)
+        flash(_("Your new password is saved."), "success")
+        return redirect(url_for("campaigns.home"))
+    return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
+
+
+@blueprint.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        change = services.ProfileChange(
+            name=form.name.data, locale=form.locale.data, display_currency=form.display_currency.data,
+            residence_country=form.residence_country.data, residence_region=form.residence_region.data,
+            latitude=form.latitude.data, longitude=form.longitude.data)
+        try:
+            services.update_profile(current_user, change)
+        except DomainError as exc:
+            form.residence_region.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form, origin_form=OriginRegionForm(),
+                           password_form=ChangePasswordForm()), 400 if form.errors else 200
+
+
+@blueprint.route("/origins", methods=["POST"])
+@login_required
+def add_origin():
+    form = OriginRegionForm()
+    if form.validate_on_submit():
+        try:
+            services.add_origin_region(current_user, form.region.data)
+        except DomainError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("accounts.profile")), 303
+        db.session.commit()
+        flash(_("Region of origin added."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user), origin_form=form,
+                           password_form=ChangePasswordForm()), 400
+
+
+@blueprint.route("/origins/<code>/remove", methods=["POST"])
+@login_required
+def remove_origin(code: str):
+    services.remove_origin_region(current_user, code)
+    db.session.commit()
+    flash(_("Region of origin removed."), "info")
+    return redirect(url_for("accounts.profile"))
+
+
+@blueprint.route("/password", methods=["POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except DomainError as exc:
+            form.current.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your new password is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
+                           origin_form=OriginRegionForm(), password_form=form), 400
+
+
+@blueprint.route("/language", methods=["POST"])
+def choose_language():
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400, _("We do not have that language yet."))
+    if current_user.is_authenticated:
+        current_user.locale = lang
+        db.session.commit()
+    session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")) or url_for("campaigns.home"))
+
+
+@blueprint.route("/regions")
+def region_options():
+    """The <option>s of a country's regions, for the region picker that follows the country."""
+    country = request.args.get("country", "")
+    if country and not geo.is_country(country):
+        abort(400, _("Choose a country from the list."))
+    return render_template("_region_options.html", regions=geo.regions_of(country, locale_code()),
+                           selected=request.args.get("selected", ""))

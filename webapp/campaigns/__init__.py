@@ -1,0 +1,1 @@
+"""Campaigns: stories, goals, reward tiers, moderation and discovery."""

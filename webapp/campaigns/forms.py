@@ -1,0 +1,103 @@
+"""Forms for writing a campaign, its reward tiers and updates, and for moderating it."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import DateField, IntegerField, MonthField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
+from webapp.errors import InvalidMoney
+from webapp.forms import BaseForm, CountryField, RegionField, currency_choices
+from webapp.i18n import locale_code
+from webapp.money import Money, is_known_currency
+
+
+class MoneyField(StringField):
+    """Text a person types ("25 000", "12,50"), parsed for the currency named by another field."""
+
+    def __init__(self, label=None, validators=None, currency_field: str | None = "currency",
+                 currency: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.currency_field, self.fixed_currency = currency_field, currency
+        self.money: Money | None = None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.input_value() if isinstance(self.data, Money) else (self.data or "")
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = valuelist[0] if valuelist else ""
+
+    def currency(self, form) -> str:
+        return self.fixed_currency or form[self.currency_field].data
+
+    def pre_validate(self, form):
+        self.money = None
+        if isinstance(self.data, Money):
+            self.money = self.data
+            return
+        if not (self.data or "").strip():
+            return
+        currency = self.currency(form)
+        if not is_known_currency(currency or ""):
+            raise ValidationError(_l("Choose the currency first."))
+        try:
+            self.money = Money.parse(self.data, currency, locale_code())
+        except InvalidMoney as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class CampaignForm(BaseForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    slug = StringField(_l("Web address (optional)"), validators=[Optional(), Length(max=80)])
+    summary = StringField(_l("One-line summary"), validators=[DataRequired(), Length(max=200)])
+    story_md = TextAreaField(_l("Story"), validators=[Optional(), Length(max=50_000)])
+    category = SelectField(_l("Category"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
+    country = CountryField(_l("Country the campaign serves"), validators=[DataRequired()])
+    region = RegionField(_l("Region (optional)"), validators=[Optional()])
+    currency = SelectField(_l("Currency"), validators=[DataRequired()])
+    funding_model = SelectField(_l("Funding model"), choices=[(m.value, label) for m, label in FUNDING_MODEL_LABELS.items()])
+    goal = MoneyField(_l("Goal"), validators=[DataRequired()])
+    minimum = MoneyField(_l("Minimum (for minimum and optimum)"), validators=[Optional()])
+    start_date = DateField(_l("Start date"), validators=[DataRequired()])
+    end_date = DateField(_l("End date"), validators=[DataRequired()])
+    cover = FileField(_l("Cover image (JPEG, PNG or WebP, at most 5 MB)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency.choices = currency_choices()
+
+    def validate_goal(self, field):
+        if field.money is not None and field.money.amount <= 0:
+            raise ValidationError(_l("The goal must be greater than zero."))
+
+
+class TierForm(BaseForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField(_l("What the backer receives"), validators=[Optional(), Length(max=2000)])
+    minimum = MoneyField(_l("Minimum pledge"), validators=[DataRequired()], currency_field=None)
+    quantity_limit = IntegerField(_l("How many are available (leave empty for no limit)"),
+                                  validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    delivery_month = MonthField(_l("Estimated delivery (month)"), validators=[Optional()])
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.minimum.fixed_currency = currency
+
+    def validate_delivery_month(self, field):
+        if field.data and field.data < date.today().replace(day=1):
+            raise ValidationError(_l("The delivery month has already passed."))
+
+
+class UpdateForm(BaseForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    body = TextAreaField(_l("News for your backers"), validators=[DataRequired(), Length(max=20_000)])
+
+
+class ReviewForm(BaseForm):
+    reason = TextAreaField(_l("What should the organizer change?"), validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,32 @@
+"""Names people read for categories, funding models and states, in their language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from webapp.campaigns.models import Category, FundingModel
+
+CATEGORY_LABELS = {
+    Category.AGRICULTURE: _l("Agriculture and food"),
+    Category.EDUCATION: _l("Education"),
+    Category.HEALTH: _l("Health"),
+    Category.ENVIRONMENT: _l("Environment"),
+    Category.HOUSING: _l("Housing"),
+    Category.CULTURE: _l("Culture"),
+    Category.TOURISM: _l("Community tourism"),
+    Category.CRAFTS: _l("Crafts and trades"),
+    Category.WATER: _l("Water and sanitation"),
+    Category.EMERGENCY: _l("Emergency relief"),
+    Category.COMMUNITY: _l("Community life"),
+}
+
+FUNDING_MODEL_LABELS = {
+    FundingModel.ALL_OR_NOTHING: _l("All or nothing"),
+    FundingModel.KEEP_IT_ALL: _l("Keep it all"),
+    FundingModel.MINIMUM_OPTIMUM: _l("Minimum and optimum"),
+}
+
+FUNDING_MODEL_HELP = {
+    FundingModel.ALL_OR_NOTHING: _l("Backers are charged only if the goal is reached by the deadline."),
+    FundingModel.KEEP_IT_ALL: _l("Backers are charged when they pledge; the organization keeps what is raised."),
+    FundingModel.MINIMUM_OPTIMUM: _l("The campaign succeeds once the minimum is reached; the optimum is the stretch target."),
+}

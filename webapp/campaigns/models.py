@@ -1,0 +1,179 @@
+"""Campaigns, their reward tiers, updates and the record of every state change."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.accounts.models import User
+from webapp.clock import utcnow
+from webapp.extensions import db, str_enum
+from webapp.money import Money
+from webapp.organizations.models import Organization
+
+
+class FundingModel(enum.StrEnum):
+    ALL_OR_NOTHING = "all_or_nothing"
+    KEEP_IT_ALL = "keep_it_all"
+    MINIMUM_OPTIMUM = "minimum_optimum"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    LIVE = "live"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Category(enum.StrEnum):
+    AGRICULTURE = "agriculture"
+    EDUCATION = "education"
+    HEALTH = "health"
+    ENVIRONMENT = "environment"
+    HOUSING = "housing"
+    CULTURE = "culture"
+    TOURISM = "tourism"
+    CRAFTS = "crafts"
+    WATER = "water"
+    EMERGENCY = "emergency"
+    COMMUNITY = "community"
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("goal_amount > 0", name="goal_positive"),
+        CheckConstraint(
+            "minimum_amount IS NULL OR (minimum_amount > 0 AND minimum_amount <= goal_amount)",
+            name="minimum_within_goal",
+        ),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_campaigns_status_ends_at", "status", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: unique in the whole site; part of the public address
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(200))
+    #: Markdown as the organizer wrote it
+    story_md: Mapped[str] = mapped_column(Text, default="")
+    #: sanitized HTML rendered from story_md; the only form ever shown
+    story_html: Mapped[str] = mapped_column(Text, default="")
+    cover_key: Mapped[str | None] = mapped_column(String(255))
+    category: Mapped[Category] = mapped_column(str_enum(Category), index=True)
+    #: ISO 3166-1 alpha-2 code of the territory the campaign serves
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    #: ISO 3166-2 code, optional
+    region: Mapped[str | None] = mapped_column(String(10), index=True)
+    #: the goal (the optimum for minimum-and-optimum campaigns), in minor units of `currency`
+    goal_amount: Mapped[int] = mapped_column(BigInteger)
+    #: the success threshold of minimum-and-optimum campaigns, minor units
+    minimum_amount: Mapped[int | None] = mapped_column(BigInteger)
+    #: ISO 4217
+    currency: Mapped[str] = mapped_column(String(3))
+    funding_model: Mapped[FundingModel] = mapped_column(str_enum(FundingModel))
+    status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    #: UTC; the campaign goes live at this moment once approved
+    starts_at: Mapped[datetime]
+    #: UTC; the deadline
+    ends_at: Mapped[datetime]
+    #: the last reason a moderator gave when asking for changes
+    moderation_note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    launched_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+    tiers: Mapped[list[RewardTier]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", order_by="RewardTier.minimum_amount"
+    )
+
+    @property
+    def goal(self) -> Money:
+        return Money(self.goal_amount, self.currency)
+
+    @property
+    def minimum(self) -> Money | None:
+        return None if self.minimum_amount is None else Money(self.minimum_amount, self.currency)
+
+    @property
+    def success_threshold(self) -> Money:
+        """What must be raised for the campaign to succeed."""
+        if self.funding_model == FundingModel.MINIMUM_OPTIMUM and self.minimum is not None:
+            return self.minimum
+        return self.goal
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug} {self.status}>"
+
+
+PUBLIC_STATUSES = frozenset({CampaignStatus.LIVE, CampaignStatus.SUCCEEDED, CampaignStatus.FAILED})
+
+
+class RewardTier(db.Model):
+    __tablename__ = "reward_tiers"
+    __table_args__ = (
+        CheckConstraint("minimum_amount > 0", name="minimum_positive"),
+        CheckConstraint("quantity_limit IS NULL OR quantity_limit > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: minor units of the campaign's currency
+    minimum_amount: Mapped[int] = mapped_column(BigInteger)
+    #: None means unlimited
+    quantity_limit: Mapped[int | None]
+    #: first day of the estimated delivery month
+    delivery_month: Mapped[date | None] = mapped_column(Date)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="tiers")
+
+    @property
+    def minimum(self) -> Money:
+        return Money(self.minimum_amount, self.campaign.currency)
+
+
+class CampaignTransition(db.Model):
+    """One state change of a campaign: who moved it, when, and why."""
+
+    __tablename__ = "campaign_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus))
+    to_status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus))
+    #: None when the system moved it (a scheduled launch or close)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class CampaignUpdate(db.Model):
+    """News an organizer posts for backers and visitors."""
+
+    __tablename__ = "campaign_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()

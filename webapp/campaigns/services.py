@@ -1,0 +1,473 @@
+"""Campaign operations: drafting, the moderation state machine, updates and discovery. They flush, never commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from webapp import geo
+from webapp.accounts.models import User
+from webapp.campaigns import progress as progress_source
+from webapp.campaigns.models import (
+    PUBLIC_STATUSES,
+    Campaign,
+    CampaignStatus,
+    CampaignTransition,
+    CampaignUpdate,
+    Category,
+    FundingModel,
+    RewardTier,
+)
+from webapp.clock import utcnow
+from webapp.errors import DomainError, FrozenField, InvalidTransition, PermissionDenied
+from webapp.extensions import db
+from webapp.mail import queue_email
+from webapp.markup import render_markdown
+from webapp.money import Money
+from webapp.organizations import services as organizations
+from webapp.organizations.models import Membership, Organization
+from webapp.slugs import SLUG_RE, slugify
+
+S = CampaignStatus
+MIN_DAYS, MAX_DAYS = 1, 60
+
+#: The only moves a campaign can make. Anything else is an InvalidTransition.
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    S.DRAFT: frozenset({S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.CHANGES_REQUESTED}),
+    S.CHANGES_REQUESTED: frozenset({S.SUBMITTED}),
+    S.APPROVED: frozenset({S.LIVE}),
+    S.LIVE: frozenset({S.SUCCEEDED, S.FAILED}),
+    S.SUCCEEDED: frozenset(),
+    S.FAILED: frozenset(),
+}
+EDITABLE = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
+#: Fields that stop changing when a campaign goes live: backers pledged on these terms.
+FROZEN_WHEN_LIVE = ("goal_amount", "minimum_amount", "currency", "funding_model", "starts_at", "ends_at")
+
+
+class SlugTaken(DomainError):
+    pass
+
+
+def transition(campaign: Campaign, target: CampaignStatus, actor: User | None, reason: str | None = None) -> None:
+    if target not in TRANSITIONS[campaign.status]:
+        raise InvalidTransition("campaign", campaign.status.value, target.value)
+    db.session.add(CampaignTransition(campaign_id=campaign.id, from_status=campaign.status, to_status=target,
+                                      actor_id=actor.id if actor else None, reason=reason))
+    campaign.status = target
+
+
+# -- drafting -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CampaignDraft:
+    title: str
+    slug: str | None
+    summary: str
+    story_md: str
+    category: Category
+    country: str
+    region: str | None
+    goal: Money
+    minimum: Money | None
+    funding_model: FundingModel
+    start_date: date
+    end_date: date
+
+
+def deadline_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """A campaign runs from the start day's first moment to the end day's last (UTC)."""
+    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+
+
+def check_draft(draft: CampaignDraft, *, today: date | None = None) -> dict[str, str]:
+    """Field name → message for every rule the draft breaks (empty when it is sound)."""
+    today = today or utcnow().date()
+    problems: dict[str, str] = {}
+    days = (draft.end_date - draft.start_date).days + 1
+    if draft.end_date < draft.start_date:
+        problems["end_date"] = _("The end must come after the start.")
+    elif not MIN_DAYS <= days <= MAX_DAYS:
+        problems["end_date"] = _("A campaign runs from %(a)d to %(b)d days; this one runs %(n)d.",
+                                 a=MIN_DAYS, b=MAX_DAYS, n=days)
+    if draft.end_date < today:
+        problems["end_date"] = _("The end date has already passed.")
+    if not geo.is_country(draft.country):
+        problems["country"] = _("Choose a country from the list.")
+    elif draft.region and not geo.is_region(draft.region, draft.country):
+        problems["region"] = _("Choose a region of the chosen country.")
+    if draft.funding_model == FundingModel.MINIMUM_OPTIMUM:
+        if draft.minimum is None:
+            problems["minimum"] = _("Minimum-and-optimum campaigns need a minimum.")
+        elif draft.minimum.currency != draft.goal.currency or draft.minimum > draft.goal:
+            problems["minimum"] = _("The minimum cannot be more than the optimum.")
+    if draft.slug and not SLUG_RE.match(draft.slug):
+        problems["slug"] = _("Use lower-case letters, digits and dashes only.")
+    return problems
+
+
+def _slug_free(slug: str, campaign_id: int | None) -> bool:
+    q = select(Campaign.id).where(Campaign.slug == slug)
+    if campaign_id is not None:
+        q = q.where(Campaign.id != campaign_id)
+    return db.session.scalar(q) is None
+
+
+def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Campaign:
+    organizations.require_editor(actor, org)
+    slug = draft.slug or slugify(draft.title)
+    if not _slug_free(slug, None):
+        if draft.slug:
+            raise SlugTaken(_("Another campaign already uses this address. Choose another."))
+        n = 2
+        while not _slug_free(f"{slug}-{n}", None):
+            n += 1
+        slug = f"{slug}-{n}"
+    starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
+    campaign = Campaign(organization_id=org.id, created_by_id=actor.id, slug=slug, status=S.DRAFT,
+                        title="", summary="", category=draft.category, country=draft.country,
+                        goal_amount=draft.goal.amount, currency=draft.goal.currency,
+                        funding_model=draft.funding_model, starts_at=starts_at, ends_at=ends_at)
+    _apply(campaign, draft)
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> None:
+    require_editor(actor, campaign)
+    if campaign.status not in EDITABLE and campaign.status != S.LIVE:
+        raise DomainError(_("This campaign cannot be edited while it is %(status)s.", status=status_label(campaign.status)))
+    if campaign.status == S.LIVE:
+        starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
+        new = {"goal_amount": draft.goal.amount, "minimum_amount": draft.minimum.amount if draft.minimum else None,
+               "currency": draft.goal.currency, "funding_model": draft.funding_model,
+               "starts_at": starts_at, "ends_at": ends_at}
+        changed = [name for name in FROZEN_WHEN_LIVE if getattr(campaign, name) != new[name]]
+        if changed:
+            raise FrozenField(_("A live campaign keeps its goal, currency, funding model and dates."))
+    slug = draft.slug or campaign.slug
+    if slug != campaign.slug:
+        if campaign.status not in EDITABLE:
+            raise FrozenField(_("A campaign's address cannot change once it has been submitted."))
+        if not _slug_free(slug, campaign.id):
+            raise SlugTaken(_("Another campaign already uses this address. Choose another."))
+        campaign.slug = slug
+    _apply(campaign, draft)
+
+
+def _apply(campaign: Campaign, draft: CampaignDraft) -> None:
+    campaign.title = draft.title.strip()
+    campaign.summary = draft.summary.strip()
+    campaign.story_md = draft.story_md
+    campaign.story_html = render_markdown(draft.story_md)
+    campaign.category = draft.category
+    campaign.country = draft.country.upper()
+    campaign.region = draft.region or None
+    if campaign.status != S.LIVE:
+        campaign.goal_amount = draft.goal.amount
+        campaign.currency = draft.goal.currency
+        campaign.funding_model = draft.funding_model
+        campaign.minimum_amount = (draft.minimum.amount if draft.minimum and
+                                   draft.funding_model == FundingModel.MINIMUM_OPTIMUM else None)
+        campaign.starts_at, campaign.ends_at = deadline_bounds(draft.start_date, draft.end_date)
+
+
+def set_cover(campaign: Campaign, actor: User, key: str) -> str | None:
+    require_editor(actor, campaign)
+    if campaign.status not in EDITABLE | {S.LIVE}:
+        raise DomainError(_("The cover cannot change now."))
+    old, campaign.cover_key = campaign.cover_key, key
+    return old
+
+
+def require_editor(actor: User | None, campaign: Campaign) -> None:
+    organizations.require_editor(actor, campaign.organization_id)
+
+
+def can_view(user: User | None, campaign: Campaign) -> bool:
+    if campaign.status in PUBLIC_STATUSES:
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_moderator or organizations.can_edit(user, campaign.organization_id)
+
+
+# -- reward tiers -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TierDetails:
+    title: str
+    description: str
+    minimum: Money
+    quantity_limit: int | None
+    delivery_month: date | None
+
+
+MAX_TIERS = 20
+
+
+def _check_tier(campaign: Campaign, details: TierDetails) -> None:
+    if details.minimum.currency != campaign.currency:
+        raise DomainError(_("Tier amounts are in the campaign's currency (%(c)s).", c=campaign.currency))
+    if campaign.status not in EDITABLE | {S.LIVE}:
+        raise DomainError(_("Tiers cannot change while the campaign is %(status)s.", status=status_label(campaign.status)))
+
+
+def add_tier(campaign: Campaign, actor: User, details: TierDetails) -> RewardTier:
+    require_editor(actor, campaign)
+    _check_tier(campaign, details)
+    count = db.session.scalar(select(func.count()).select_from(RewardTier).where(RewardTier.campaign_id == campaign.id))
+    if count >= MAX_TIERS:
+        raise DomainError(_("A campaign has at most %(n)d reward tiers.", n=MAX_TIERS))
+    tier = RewardTier(campaign_id=campaign.id, title=details.title.strip(), description=details.description.strip(),
+                      minimum_amount=details.minimum.amount, quantity_limit=details.quantity_limit,
+                      delivery_month=details.delivery_month)
+    db.session.add(tier)
+    db.session.flush()
+    return tier
+
+
+def _require_unchosen(tier: RewardTier) -> None:
+    if tier.id in progress_source.reader().chosen_tier_ids(tier.campaign_id):
+        raise DomainError(_("Backers have chosen this tier: it can no longer change."))
+
+
+def update_tier(tier: RewardTier, actor: User, details: TierDetails) -> None:
+    require_editor(actor, tier.campaign)
+    _check_tier(tier.campaign, details)
+    _require_unchosen(tier)
+    tier.title, tier.description = details.title.strip(), details.description.strip()
+    tier.minimum_amount, tier.quantity_limit = details.minimum.amount, details.quantity_limit
+    tier.delivery_month = details.delivery_month
+
+
+def delete_tier(tier: RewardTier, actor: User) -> None:
+    require_editor(actor, tier.campaign)
+    _check_tier(tier.campaign, TierDetails("", "", tier.minimum, None, None))
+    _require_unchosen(tier)
+    db.session.delete(tier)
+
+
+# -- moderation ---------------------------------------------------------------------------------
+def submit(campaign: Campaign, actor: User) -> None:
+    require_editor(actor, campaign)
+    missing = []
+    if not campaign.story_md.strip():
+        missing.append(_("a story"))
+    if not campaign.summary.strip():
+        missing.append(_("a summary"))
+    if missing:
+        raise DomainError(_("Before submitting, add %(what)s.", what=", ".join(missing)))
+    if campaign.ends_at <= utcnow():
+        raise DomainError(_("The end date has already passed: choose new dates before submitting."))
+    transition(campaign, S.SUBMITTED, actor)
+    campaign.moderation_note = None
+
+
+def approve(campaign: Campaign, moderator: User) -> None:
+    _require_moderator(moderator)
+    if campaign.status == S.SUBMITTED and campaign.ends_at <= utcnow():
+        raise DomainError(_("The deadline of this campaign has passed: ask for new dates instead."))
+    transition(campaign, S.APPROVED, moderator)
+    if campaign.starts_at <= utcnow():
+        launch(campaign, moderator)
+    _tell_organization(campaign, "campaign_approved")
+
+
+def request_changes(campaign: Campaign, moderator: User, reason: str) -> None:
+    _require_moderator(moderator)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Tell the organizer what to change."))
+    transition(campaign, S.CHANGES_REQUESTED, moderator, reason=reason)
+    campaign.moderation_note = reason
+    _tell_organization(campaign, "campaign_changes_requested", reason=reason)
+
+
+def launch(campaign: Campaign, actor: User | None = None) -> None:
+    transition(campaign, S.LIVE, actor)
+    campaign.launched_at = utcnow()
+
+
+def launch_due_campaigns(now: datetime | None = None) -> int:
+    """Put live every approved campaign whose start has come; returns how many."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Campaign).where(Campaign.status == S.APPROVED, Campaign.starts_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for campaign in due:
+        launch(campaign)
+    db.session.flush()
+    return len(due)
+
+
+def _require_moderator(user: User) -> None:
+    if not user.is_moderator:
+        raise PermissionDenied(_("Only moderators can do this."))
+
+
+def _tell_organization(campaign: Campaign, template: str, **context) -> None:
+    link = url_for("campaigns.show", slug=campaign.slug, _external=True)
+    members = db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == campaign.organization_id)
+    ).all()
+    for member in members:
+        queue_email(template, member.email, member.locale, user=member, campaign=campaign, link=link, **context)
+
+
+def moderation_queue() -> list[Campaign]:
+    return list(db.session.scalars(
+        select(Campaign).where(Campaign.status == S.SUBMITTED)
+        .options(joinedload(Campaign.organization)).order_by(Campaign.id)
+    ))
+
+
+def history(campaign: Campaign) -> list[CampaignTransition]:
+    return list(db.session.scalars(
+        select(CampaignTransition).where(CampaignTransition.campaign_id == campaign.id)
+        .options(joinedload(CampaignTransition.actor)).order_by(CampaignTransition.id)
+    ))
+
+
+# -- updates ------------------------------------------------------------------------------------
+def post_update(campaign: Campaign, actor: User, title: str, body_md: str) -> CampaignUpdate:
+    require_editor(actor, campaign)
+    if campaign.status not in PUBLIC_STATUSES:
+        raise DomainError(_("Updates can be posted once the campaign is live."))
+    update = CampaignUpdate(campaign_id=campaign.id, author_id=actor.id, title=title.strip(),
+                            body_md=body_md, body_html=render_markdown(body_md))
+    db.session.add(update)
+    db.session.flush()
+    return update
+
+
+def updates_of(campaign: Campaign, limit: int = 20) -> list[CampaignUpdate]:
+    return list(db.session.scalars(
+        select(CampaignUpdate).where(CampaignUpdate.campaign_id == campaign.id)
+        .options(joinedload(CampaignUpdate.author)).order_by(CampaignUpdate.created_at.desc(), CampaignUpdate.id.desc())
+        .limit(limit)
+    ))
+
+
+# -- discovery ----------------------------------------------------------------------------------
+SORTS = ("newest", "ending", "funded")
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    category: str = ""
+    country: str = ""
+    region: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class CampaignCard:
+    campaign: Campaign
+    progress: progress_source.Progress
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CampaignCard]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _progress(campaign: Campaign, raised: int | None, backers: int | None) -> progress_source.Progress:
+    return progress_source.Progress(raised=Money(int(raised or 0), campaign.currency), goal=campaign.goal,
+                                    threshold=campaign.success_threshold, backers=int(backers or 0))
+
+
+def discover(filters: Filters, per_page: int) -> Page:
+    """Live campaigns matching the filters, with their progress: two queries, whatever the data."""
+    totals = progress_source.reader().totals_subquery()
+    where = [Campaign.status == S.LIVE]
+    if filters.category:
+        where.append(Campaign.category == filters.category)
+    if filters.country:
+        where.append(Campaign.country == filters.country.upper())
+    if filters.region:
+        where.append(Campaign.region == filters.region.upper())
+    if filters.q:
+        pattern = f"%{filters.q.strip().lower()}%"
+        where.append(or_(func.lower(Campaign.title).like(pattern), func.lower(Campaign.summary).like(pattern)))
+    raised = func.coalesce(totals.c.raised, 0)
+    order = {
+        "newest": (Campaign.launched_at.desc(), Campaign.id.desc()),
+        "ending": (Campaign.ends_at.asc(), Campaign.id.asc()),
+        "funded": ((raised * 1.0 / Campaign.goal_amount).desc(), Campaign.id.desc()),
+    }[filters.sort if filters.sort in SORTS else "newest"]
+    total = db.session.scalar(select(func.count()).select_from(Campaign).where(*where))
+    rows = db.session.execute(
+        select(Campaign, totals.c.raised, totals.c.backers)
+        .outerjoin(totals, totals.c.campaign_id == Campaign.id)
+        .where(*where).options(joinedload(Campaign.organization))
+        .order_by(*order).limit(per_page).offset((max(filters.page, 1) - 1) * per_page)
+    ).all()
+    return Page([CampaignCard(c, _progress(c, r, b)) for c, r, b in rows], total or 0, filters.page, per_page)
+
+
+def live_countries() -> list[str]:
+    return list(db.session.scalars(select(Campaign.country).where(Campaign.status == S.LIVE).distinct()))
+
+
+def campaign_by_slug(slug: str) -> Campaign | None:
+    return db.session.scalar(
+        select(Campaign).where(Campaign.slug == slug)
+        .options(joinedload(Campaign.organization), selectinload(Campaign.tiers))
+    )
+
+
+def progress_of(campaign: Campaign) -> progress_source.Progress:
+    totals = progress_source.reader().totals_subquery()
+    row = db.session.execute(select(totals.c.raised, totals.c.backers).where(totals.c.campaign_id == campaign.id)).first()
+    return _progress(campaign, *(row or (0, 0)))
+
+
+def campaigns_of_organization(org: Organization, include_private: bool) -> list[CampaignCard]:
+    totals = progress_source.reader().totals_subquery()
+    q = (select(Campaign, totals.c.raised, totals.c.backers)
+         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
+         .where(Campaign.organization_id == org.id).order_by(Campaign.id.desc()))
+    if not include_private:
+        q = q.where(Campaign.status.in_(PUBLIC_STATUSES))
+    return [CampaignCard(c, _progress(c, r, b)) for c, r, b in db.session.execute(q)]
+
+
+def campaigns_for_editor(user: User) -> list[tuple[Organization, list[CampaignCard]]]:
+    """The member's organizations, each with all its campaigns (drafts included)."""
+    orgs = [org for org, _role in organizations.organizations_of(user)]
+    if not orgs:
+        return []
+    totals = progress_source.reader().totals_subquery()
+    rows = db.session.execute(
+        select(Campaign, totals.c.raised, totals.c.backers)
+        .outerjoin(totals, totals.c.campaign_id == Campaign.id)
+        .where(Campaign.organization_id.in_([o.id for o in orgs])).order_by(Campaign.id.desc())
+    ).all()
+    by_org: dict[int, list[CampaignCard]] = {o.id: [] for o in orgs}
+    for c, r, b in rows:
+        by_org[c.organization_id].append(CampaignCard(c, _progress(c, r, b)))
+    return [(o, by_org[o.id]) for o in orgs]
+
+
+def status_label(status: CampaignStatus) -> str:
+    return {
+        S.DRAFT: _("draft"), S.SUBMITTED: _("waiting for review"), S.CHANGES_REQUESTED: _("changes requested"),
+        S.APPROVED: _("approved, starting soon"), S.LIVE: _("live"), S.SUCCEEDED: _("succeeded"),
+        S.FAILED: _("did not reach its goal"),
+    }[status]

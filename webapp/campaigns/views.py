@@ -1,0 +1,373 @@
+"""Routes: discovery and campaign pages (public), writing campaigns (editors), the moderation queue."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp import geo
+from webapp.accounts.models import Role
+from webapp.accounts.permissions import role_required
+from webapp.campaigns import services
+from webapp.campaigns.forms import CampaignForm, ReviewForm, TierForm, UpdateForm
+from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS
+from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.errors import DomainError, InvalidTransition, PermissionDenied
+from webapp.extensions import db
+from webapp.i18n import locale_code
+from webapp.organizations import services as organizations
+from webapp.organizations.labels import LEGAL_FORM_LABELS
+from webapp.organizations.models import Organization
+from webapp.storage import get_storage
+from webapp.storage.images import reencode_image
+
+blueprint = Blueprint("campaigns", __name__)
+manage = Blueprint("manage", __name__, url_prefix="/manage")
+moderation = Blueprint("moderation", __name__, url_prefix="/moderation")
+
+
+@blueprint.app_context_processor
+def campaign_labels() -> dict:
+    return {"category_labels": CATEGORY_LABELS, "funding_model_labels": FUNDING_MODEL_LABELS,
+            "funding_model_help": FUNDING_MODEL_HELP,
+            "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
+            "upload_url": lambda key: get_storage().url(key) if key else None}
+
+
+# -- public -------------------------------------------------------------------------------------
+def _filters() -> services.Filters:
+    args = request.args
+    category = args.get("category", "")
+    if category and category not in {c.value for c in Category}:
+        category = ""
+    try:
+        page = max(1, min(int(args.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    sort = args.get("sort", "newest")
+    return services.Filters(q=args.get("q", "")[:100], category=category, country=args.get("country", "")[:2],
+                            region=args.get("region", "")[:10], sort=sort if sort in services.SORTS else "newest",
+                            page=page)
+
+
+@blueprint.route("/")
+def home():
+    filters = _filters()
+    page = services.discover(filters, current_app.config["PAGE_SIZE"])
+    locale = locale_code()
+    countries = sorted(((c, geo.country_name(c, locale)) for c in services.live_countries()), key=lambda p: p[1])
+    return render_template("campaigns/home.html", page=page, filters=filters, country_options=countries,
+                           region_options=geo.regions_of(filters.country, locale) if filters.country else [])
+
+
+@blueprint.route("/campaigns/<slug>")
+def show(slug: str):
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None or not services.can_view(current_user, campaign):
+        abort(404)
+    can_edit = organizations.can_edit(current_user, campaign.organization_id)
+    return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
+                           updates=services.updates_of(campaign), can_edit=can_edit,
+                           update_form=UpdateForm() if can_edit else None)
+
+
+@blueprint.route("/organizations/<slug>")
+def organization(slug: str):
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        abort(404)
+    can_edit = organizations.can_edit(current_user, org)
+    private = can_edit or (current_user.is_authenticated and current_user.is_moderator)
+    return render_template("organizations/show.html", org=org, can_edit=can_edit,
+                           campaigns=services.campaigns_of_organization(org, include_private=private))
+
+
+@blueprint.route("/dashboard")
+@login_required
+def dashboard():
+    return render_template("campaigns/dashboard.html", groups=services.campaigns_for_editor(current_user))
+
+
+# -- writing a campaign -------------------------------------------------------------------------
+def _draft(form: CampaignForm) -> services.CampaignDraft:
+    return services.CampaignDraft(
+        title=form.title.data, slug=(form.slug.data or "").strip().lower() or None, summary=form.summary.data,
+        story_md=form.story_md.data or "", category=Category(form.category.data), country=form.country.data,
+        region=form.region.data or None, goal=form.goal.money, minimum=form.minimum.money,
+        funding_model=FundingModel(form.funding_model.data), start_date=form.start_date.data,
+        end_date=form.end_date.data)
+
+
+def _cover(form: CampaignForm) -> bytes | None:
+    upload = form.cover.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    return reencode_image(upload.read(), max_bytes=current_app.config["MAX_IMAGE_BYTES"])
+
+
+def _validated_draft(form: CampaignForm) -> services.CampaignDraft | None:
+    if not form.validate_on_submit():
+        return None
+    draft = _draft(form)
+    problems = services.check_draft(draft)
+    for name, message in problems.items():
+        form[name].errors.append(message)
+    return None if problems else draft
+
+
+def _save_cover(form: CampaignForm, campaign: Campaign) -> bool:
+    try:
+        data = _cover(form)
+    except DomainError as exc:
+        form.cover.errors.append(str(exc))
+        return False
+    if data:
+        old = services.set_cover(campaign, current_user, get_storage().save(data, "covers", "jpg"))
+        if old:
+            get_storage().delete(old)
+    return True
+
+
+def _editor_org(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        abort(404)
+    if not organizations.can_edit(current_user, org):
+        abort(403)
+    return org
+
+
+def _editable_campaign(slug: str) -> Campaign:
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        abort(404)
+    if not organizations.can_edit(current_user, campaign.organization_id):
+        abort(403)
+    return campaign
+
+
+@manage.route("/organizations/<org_slug>/campaigns/new", methods=["GET", "POST"])
+@login_required
+def new_campaign(org_slug: str):
+    org = _editor_org(org_slug)
+    form = CampaignForm()
+    if request.method == "GET":
+        today = date.today()
+        form.country.data, form.region.data = org.country, org.region
+        form.start_date.data, form.end_date.data = today, date.fromordinal(today.toordinal() + 29)
+        form._country_hint = org.country
+        form.region._country = org.country
+    draft = _validated_draft(form)
+    if draft is not None:
+        try:
+            campaign = services.create_campaign(org, current_user, draft)
+            if _save_cover(form, campaign):
+                db.session.commit()
+                flash(_("Draft saved. Add reward tiers, then submit it for review."), "success")
+                return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+            db.session.rollback()
+        except services.SlugTaken as exc:
+            db.session.rollback()
+            form.slug.errors.append(str(exc))
+    return render_template("campaigns/form.html", form=form, org=org, campaign=None), 400 if form.errors else 200
+
+
+@manage.route("/campaigns/<slug>", methods=["GET", "POST"])
+@login_required
+def edit_campaign(slug: str):
+    campaign = _editable_campaign(slug)
+    form = CampaignForm(obj=campaign)
+    if request.method == "GET":
+        form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
+        form.start_date.data = campaign.starts_at.date()
+        form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    draft = _validated_draft(form) if campaign.status != CampaignStatus.LIVE else _live_draft(form, campaign)
+    if draft is not None:
+        try:
+            services.update_campaign(campaign, current_user, draft)
+            if _save_cover(form, campaign):
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+            db.session.rollback()
+        except services.SlugTaken as exc:
+            form.slug.errors.append(str(exc))
+            db.session.rollback()
+        except DomainError as exc:
+            form.goal.errors.append(str(exc))
+            db.session.rollback()
+        campaign = services.campaign_by_slug(slug) or campaign
+    return render_template("campaigns/form.html", form=form, org=campaign.organization, campaign=campaign,
+                           tier_form=TierForm(currency=campaign.currency),
+                           chosen_tiers=_chosen(campaign), history=services.history(campaign)), \
+        400 if form.errors else 200
+
+
+def _live_draft(form: CampaignForm, campaign: Campaign) -> services.CampaignDraft | None:
+    """A live campaign's form: the frozen fields are shown but not taken from the request."""
+    form.currency.data, form.funding_model.data = campaign.currency, campaign.funding_model.value
+    form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
+    form.start_date.data = campaign.starts_at.date()
+    form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    if not form.validate_on_submit():
+        return None
+    return _draft(form)
+
+
+def _chosen(campaign: Campaign) -> set[int]:
+    from webapp.campaigns.progress import reader
+
+    return reader().chosen_tier_ids(campaign.id)
+
+
+@manage.route("/campaigns/<slug>/tiers", methods=["POST"])
+@login_required
+def add_tier(slug: str):
+    campaign = _editable_campaign(slug)
+    form = TierForm(currency=campaign.currency)
+    if form.validate_on_submit():
+        try:
+            services.add_tier(campaign, current_user, _tier_details(form))
+        except DomainError as exc:
+            form.title.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Reward tier added."), "success")
+            return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
+    return render_template("campaigns/tier_form.html", form=form, campaign=campaign, tier=None), 400
+
+
+def _tier_details(form: TierForm) -> services.TierDetails:
+    return services.TierDetails(title=form.title.data, description=form.description.data or "",
+                                minimum=form.minimum.money, quantity_limit=form.quantity_limit.data,
+                                delivery_month=form.delivery_month.data)
+
+
+def _tier(campaign: Campaign, tier_id: int) -> RewardTier:
+    tier = db.session.get(RewardTier, tier_id)
+    if tier is None or tier.campaign_id != campaign.id:
+        abort(404)
+    return tier
+
+
+@manage.route("/campaigns/<slug>/tiers/<int:tier_id>", methods=["GET", "POST"])
+@login_required
+def edit_tier(slug: str, tier_id: int):
+    campaign = _editable_campaign(slug)
+    tier = _tier(campaign, tier_id)
+    form = TierForm(obj=tier, currency=campaign.currency)
+    if request.method == "GET":
+        form.minimum.data = tier.minimum
+    if form.validate_on_submit():
+        try:
+            services.update_tier(tier, current_user, _tier_details(form))
+        except DomainError as exc:
+            form.title.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Reward tier saved."), "success")
+            return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
+    return render_template("campaigns/tier_form.html", form=form, campaign=campaign, tier=tier), \
+        400 if form.errors else 200
+
+
+@manage.route("/campaigns/<slug>/tiers/<int:tier_id>/delete", methods=["POST"])
+@login_required
+def delete_tier(slug: str, tier_id: int):
+    campaign = _editable_campaign(slug)
+    tier = _tier(campaign, tier_id)
+    try:
+        services.delete_tier(tier, current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("manage.edit_campaign", slug=campaign.slug)), 303
+    db.session.commit()
+    flash(_("Reward tier removed."), "info")
+    return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
+
+
+@manage.route("/campaigns/<slug>/submit", methods=["POST"])
+@login_required
+def submit(slug: str):
+    campaign = _editable_campaign(slug)
+    try:
+        services.submit(campaign, current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return render_template("errors.html", code=409, message=str(exc)), 409
+    db.session.commit()
+    flash(_("Submitted. A moderator will review your campaign; you will get an email."), "success")
+    return redirect(url_for("campaigns.show", slug=campaign.slug))
+
+
+@manage.route("/campaigns/<slug>/updates", methods=["POST"])
+@login_required
+def post_update(slug: str):
+    campaign = _editable_campaign(slug)
+    form = UpdateForm()
+    if form.validate_on_submit():
+        try:
+            services.post_update(campaign, current_user, form.title.data, form.body.data)
+        except DomainError as exc:
+            return render_template("errors.html", code=409, message=str(exc)), 409
+        db.session.commit()
+        flash(_("Update posted."), "success")
+        return redirect(url_for("campaigns.show", slug=campaign.slug) + "#updates")
+    return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
+                           updates=services.updates_of(campaign), can_edit=True, update_form=form), 400
+
+
+# -- moderation ---------------------------------------------------------------------------------
+@moderation.route("/")
+@role_required(Role.MODERATOR)
+def queue():
+    return render_template("moderation/queue.html", campaigns=services.moderation_queue())
+
+
+def _submitted(slug: str) -> Campaign:
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@moderation.route("/campaigns/<slug>", methods=["GET", "POST"])
+@role_required(Role.MODERATOR)
+def review(slug: str):
+    campaign = _submitted(slug)
+    form = ReviewForm()
+    status = 200
+    if form.validate_on_submit():
+        decision = request.form.get("decision")
+        try:
+            if decision == "approve":
+                services.approve(campaign, current_user)
+                message = _("Approved: “%(title)s” is live.", title=campaign.title) \
+                    if campaign.status == CampaignStatus.LIVE else _("Approved.")
+            elif decision == "changes":
+                services.request_changes(campaign, current_user, form.reason.data)
+                message = _("The organizer has been asked for changes.")
+            else:
+                abort(400, _("Choose to approve or to ask for changes."))
+        except PermissionDenied:
+            abort(403)
+        except InvalidTransition:
+            db.session.rollback()
+            form.reason.errors.append(_("This campaign is %(status)s: it is no longer waiting for review.",
+                                        status=services.status_label(campaign.status)))
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("moderation.queue"))
+    elif form.errors:
+        status = 400
+    return render_template("moderation/review.html", campaign=campaign, form=form,
+                           history=services.history(campaign)), status

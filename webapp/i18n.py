@@ -1,0 +1,73 @@
+"""Locale choice and the template helpers that format money, dates and places for the viewer."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel import Locale
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from webapp import geo
+from webapp.clock import utcnow
+from webapp.money import Money
+
+
+def select_locale() -> str:
+    """The member's saved choice, then the visitor's session choice, then Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    user = current_user if _has_user() else None
+    if user is not None and user.is_authenticated and user.locale in languages:
+        return user.locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _has_user() -> bool:
+    try:
+        return current_user is not None
+    except Exception:  # outside a request (CLI, tasks): no user
+        return False
+
+
+def locale_code() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def text_direction(locale: str | None = None) -> str:
+    loc = Locale.parse(locale or locale_code())
+    return "rtl" if loc.character_order == "right-to-left" else "ltr"
+
+
+def money(value: Money | None) -> str:
+    if value is None:
+        return ""
+    return value.format(locale_code())
+
+
+def days_left(ends_at: datetime) -> int:
+    seconds = (ends_at - utcnow()).total_seconds()
+    return max(0, int(-(-seconds // 86400)))  # a part-day counts as a day
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=money,
+        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
+        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+        country=lambda code: geo.country_name(code, locale_code()),
+        region=lambda code: geo.region_name(code, locale_code()),
+        days_left=days_left,
+    )
+
+    @app.context_processor
+    def locale_context() -> dict:
+        code = locale_code()
+        return {
+            "current_locale": code,
+            "text_direction": text_direction(code),
+            "languages": [(lang, Locale.parse(lang).get_display_name(lang).capitalize())
+                          for lang in app.config["LANGUAGES"]],
+        }

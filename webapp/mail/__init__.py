@@ -1,0 +1,96 @@
+"""Outgoing email: rendered in the recipient's language and sent only once the transaction commits."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from webapp.extensions import db
+
+log = logging.getLogger("webapp.mail")
+
+_OUTBOX = "harambee_outbox"
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def render_email(template: str, to: str, locale: str | None, **context) -> OutgoingEmail:
+    """Render templates/email/<template>.txt (and .html when present) in the recipient's locale."""
+    lang = locale if locale in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(lang):
+        text = render_template(f"email/{template}.txt", **context)
+        subject, _, body = text.partition("\n")
+        try:
+            html = render_template(f"email/{template}.html", **context)
+        except Exception:  # a plain-text email is complete on its own
+            html = None
+    headers = tuple(context.get("headers", {}).items())
+    return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"), html=html, headers=headers)
+
+
+def queue_email(template: str, to: str, locale: str | None = None, **context) -> OutgoingEmail:
+    """Render now, send after the current transaction commits; dropped if it rolls back."""
+    message = render_email(template, to, locale, **context)
+    db.session.info.setdefault(_OUTBOX, []).append(message)
+    return message
+
+
+def send_now(message: OutgoingEmail) -> None:
+    backend = current_app.config["MAIL_BACKEND"]
+    if backend == "log":
+        log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject, message.text)
+        return
+    if backend != "smtp":
+        raise RuntimeError(f"Unknown MAIL_BACKEND {backend!r}")
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    msg["To"] = message.to
+    msg["Subject"] = message.subject
+    msg["Message-ID"] = make_msgid(domain="harambee")
+    for name, value in message.headers:
+        msg[name] = value
+    msg.set_content(message.text)
+    if message.html:
+        msg.add_alternative(message.html, subtype="html")
+    cfg = current_app.config
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30) as smtp:
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        smtp.send_message(msg)
+
+
+def _flush_outbox(session: Session) -> None:
+    messages = session.info.pop(_OUTBOX, [])
+    for message in messages:
+        try:
+            send_now(message)
+        except Exception:  # the data is saved; a lost email must not undo it
+            log.exception("could not send email to %s (%s)", message.to, message.subject)
+
+
+def _drop_outbox(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)
+
+
+def init_mail(app: Flask) -> None:
+    if getattr(init_mail, "_listening", False):
+        return
+    event.listen(Session, "after_commit", _flush_outbox)
+    event.listen(Session, "after_soft_rollback", lambda s, t: _drop_outbox(s) if t.parent is None else None)
+    init_mail._listening = True  # type: ignore[attr-defined]

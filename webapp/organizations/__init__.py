@@ -1,0 +1,1 @@
+"""Organizations of the social and solidarity economy and the people who edit them."""

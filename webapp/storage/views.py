@@ -1,0 +1,23 @@
+"""Serves uploaded files from local storage (an object store would serve its own URLs)."""
+from __future__ import annotations
+
+import mimetypes
+
+from flask import Blueprint, Response, abort
+
+from webapp.storage import get_storage
+
+blueprint = Blueprint("storage", __name__)
+
+
+@blueprint.route("/uploads/<path:key>")
+def upload(key: str):
+    try:
+        data = get_storage().read(key)
+    except (FileNotFoundError, ValueError, IsADirectoryError):
+        abort(404)
+    mime = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    response = Response(data, mimetype=mime)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
