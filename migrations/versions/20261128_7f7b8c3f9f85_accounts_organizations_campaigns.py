@@ -1,8 +1,8 @@
 """accounts, organizations, campaigns
 
-Revision ID: e9b62106dfec
+Revision ID: 7f7b8c3f9f85
 Revises: 
-Create Date: 2026-11-28 20:53:38.220481
+Create Date: 2026-11-28 20:57:51.173404
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e9b62106dfec'
+revision = '7f7b8c3f9f85'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -71,6 +71,7 @@ def upgrade():
     sa.Column('minimum_amount', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('funding_model', sa.Enum('all_or_nothing', 'keep_it_all', 'minimum_optimum', name='fundingmodel', native_enum=False, length=30), nullable=False),
+    sa.Column('accepts_backer_currency', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('status', sa.Enum('draft', 'submitted', 'changes_requested', 'approved', 'live', 'succeeded', 'failed', name='campaignstatus', native_enum=False, length=30), nullable=False),
     sa.Column('starts_at', sa.DateTime(), nullable=False),
     sa.Column('ends_at', sa.DateTime(), nullable=False),
@@ -174,8 +175,10 @@ def upgrade():
     sa.Column('minimum_amount', sa.BigInteger(), nullable=False),
     sa.Column('quantity_limit', sa.Integer(), nullable=True),
     sa.Column('delivery_month', sa.Date(), nullable=True),
+    sa.Column('units_claimed', sa.Integer(), server_default='0', nullable=False),
     sa.CheckConstraint('minimum_amount > 0', name=op.f('ck_reward_tiers_minimum_positive')),
     sa.CheckConstraint('quantity_limit IS NULL OR quantity_limit > 0', name=op.f('ck_reward_tiers_quantity_positive')),
+    sa.CheckConstraint('units_claimed >= 0 AND (quantity_limit IS NULL OR units_claimed <= quantity_limit)', name=op.f('ck_reward_tiers_units_within_limit')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_reward_tiers_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reward_tiers'))
     )
