@@ -1,0 +1,530 @@
+"""Fixtures for every test: the app and its database, a client, real SMTP, a live server and a browser.
+
+Every test runs inside an app context with a test request context (so `url_for` works), and the
+database is emptied after every test that used it, which is safe with several connections
+(live server threads, background workers) where rolling back one transaction would not be.
+
+The database is TEST_DATABASE_URL (SQLite in memory by default; `make test-pg` sets PostgreSQL).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from flask import Flask, url_for
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import Engine, MetaData, text
+
+from config import TestConfig
+from tests.factories import PASSWORD
+from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI") == "true"
+TEST_DATABASE_URL = TestConfig.SQLALCHEMY_DATABASE_URI
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+#: screenshots of this run (one folder per database, so `make test` keeps both runs')
+ARTIFACTS = ROOT / "test-artifacts" / ("postgresql" if ON_POSTGRES else "sqlite")
+
+# Tests touching the database run well under Hypothesis's 200 ms deadline only on a quiet machine.
+hypothesis_settings.register_profile("harambee", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("harambee")
+
+
+# --------------------------------------------------------------------------------------------
+# Services: use them when present, skip loudly when absent, fail under CI=true.
+# --------------------------------------------------------------------------------------------
+
+_service_cache: dict[str, str | None] = {}
+
+
+def require_service(name: str) -> str:
+    """Return how to reach a local service ("redis", "postgresql", "chromium", "smtp").
+
+    A missing service skips the calling test with a SKIPPED reason (listed by `-ra`), but fails it
+    when CI=true, so that CI never passes by skipping. "postgresql" is the exception: on the
+    SQLite run it skips even in CI, because the PostgreSQL run of `make test` covers it.
+    """
+    if name not in _service_cache:
+        _service_cache[name] = _find_service(name)
+    found = _service_cache[name]
+    if found:
+        return found
+    if name in ("postgresql", "postgres"):
+        pytest.skip("PostgreSQL only: this run's TEST_DATABASE_URL is not PostgreSQL")
+    message = f"SERVICE UNAVAILABLE: {name} ({_SERVICE_HINTS.get(name, '')})"
+    if IN_CI:
+        pytest.fail(message + " — CI=true requires it", pytrace=False)
+    pytest.skip("SKIPPED: " + message)
+
+
+_SERVICE_HINTS = {
+    "redis": "start it with scripts/ensure-services.sh; tests use HARAMBEE_REDIS_URL, database 15",
+    "chromium": "apt-get install chromium (make test-deps does it)",
+    "smtp": "aiosmtpd could not listen on 127.0.0.1",
+}
+
+
+def _find_service(name: str) -> str | None:
+    if name in ("postgresql", "postgres"):
+        return TEST_DATABASE_URL if ON_POSTGRES else None
+    if name == "redis":
+        # `make` exports an empty HARAMBEE_REDIS_URL when Redis is down; plain `pytest` tries the default.
+        url = os.environ.get("HARAMBEE_REDIS_URL", "redis://127.0.0.1:6379/15")
+        if not url:
+            return None
+        try:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+        except Exception:
+            return None
+        return url
+    if name == "chromium":
+        return shutil.which("chromium")
+    if name == "smtp":
+        return "127.0.0.1"
+    raise ValueError(f"unknown service {name!r}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis for tests (database 15, flushed before use by whoever needs it empty)."""
+    return require_service("redis")
+
+
+def pytest_sessionstart(session):
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no stale screenshot from an earlier run
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only (pg_only): runs in `make test-pg`")
+    for item in items:
+        if item.get_closest_marker("pg_only"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the item so fixtures (the browser page) can tell a failure.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# The app and its database
+# --------------------------------------------------------------------------------------------
+
+#: every app the tests started (the main one, the live server's); mail settings apply to all
+_APPS: list[Flask] = []
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    Requests share the test's app context, hence its db.session: data a test flushed is what the
+    view sees. But extensions cache per-request state in `g` (Flask-Login's user, Flask-Babel's
+    locale), which must not leak from one request into the next or into the test.
+    """
+
+    def open(self, *args, **kwargs):
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.application:
+            return super().open(*args, **kwargs)
+        saved = dict(app_ctx.g.__dict__)
+        app_ctx.g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            app_ctx.g.__dict__.clear()
+            app_ctx.g.__dict__.update(saved)
+
+
+def make_app(**settings) -> Flask:
+    """An app on TestConfig with some settings replaced (read when the app is created)."""
+    from webapp import create_app
+
+    config = type("TestRunConfig", (TestConfig,), settings)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory) -> Iterator[Flask]:
+    """The app under test, with its schema created once (db.create_all) on TEST_DATABASE_URL."""
+    app = make_app(UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")))
+    with app.app_context():
+        if ON_POSTGRES:
+            drop_every_table(db.engine)  # a schema left by an older run may not match the models
+        db.create_all()
+    _APPS.append(app)
+    yield app
+    _APPS.remove(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request) -> Iterator[Flask | None]:
+    """Each test runs in its own app context and test request context; afterwards, empty the tables."""
+    if request.node.get_closest_marker("no_app"):
+        yield None
+        return
+    app = request.getfixturevalue("app")
+    with app.test_request_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            empty_database(db.engine)
+            _reset_rate_limits()
+
+
+@pytest.fixture
+def db_session():
+    """The session of the test's app context (the one factories and, through the client, views use)."""
+    return db.session
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def login() -> Callable[..., object]:
+    """`login(client, user, password=PASSWORD)`: sign in through the login form; returns the response."""
+
+    def _login(client: FlaskClient, user, password: str = PASSWORD, *, remember: bool = False):
+        data = {"email": user.email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        response = client.post(url_for("accounts.login"), data=data)
+        assert response.status_code == 302, (
+            f"login as {user.email} answered {response.status_code}, not a redirect"
+        )
+        return response
+
+    return _login
+
+
+def drop_every_table(engine: Engine) -> None:
+    """Drop every table in the database, including ones the models no longer declare."""
+    existing = MetaData()
+    existing.reflect(bind=engine)
+    existing.drop_all(bind=engine)
+
+
+_sequences: dict[str, list[str]] = {}
+
+
+def empty_database(engine: Engine, metadata: MetaData | None = None) -> None:
+    """Delete every row of every model table; on PostgreSQL also restart the id sequences.
+
+    DELETE in reverse dependency order is ~25 times faster on small tables than TRUNCATE (which
+    rewrites files); TRUNCATE ... RESTART IDENTITY CASCADE remains the fallback when DELETE
+    cannot do it (a dependency cycle). A lock held by a connection left open fails after 10 s
+    instead of hanging the run.
+    """
+    metadata = metadata or db.metadata
+    tables = list(reversed(metadata.sorted_tables))
+    if not tables:
+        return
+    postgres = engine.dialect.name == "postgresql"
+    deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in tables)
+    try:
+        with engine.begin() as conn:
+            if postgres:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+                conn.exec_driver_sql(deletes)
+                sequences = _sequences_of(engine, conn, tables)
+                if sequences:
+                    conn.exec_driver_sql(
+                        "SELECT " + ", ".join(f"setval('{seq}', 1, false)" for seq in sequences)
+                    )
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+    except Exception as exc:
+        if not postgres or "lock timeout" in str(exc):
+            raise RuntimeError(
+                "could not empty the test database: is a session or connection still open "
+                "(a thread, a live-server request, a worker)?"
+            ) from exc
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def _sequences_of(engine: Engine, conn, tables) -> list[str]:
+    key = str(engine.url) + "|" + ",".join(table.name for table in tables)
+    if key not in _sequences:
+        found = []
+        for table in tables:
+            for column in table.primary_key.columns:
+                seq = conn.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
+                ).scalar()
+                if seq:
+                    found.append(seq)
+        _sequences[key] = found
+    return _sequences[key]
+
+
+def _reset_rate_limits() -> None:
+    from webapp.extensions import limiter
+
+    try:
+        limiter.reset()
+    except Exception:  # a storage that cannot reset just keeps its counters
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Mail: a real SMTP server on 127.0.0.1
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SMTPServer:
+    """What an aiosmtpd server on 127.0.0.1 received, parsed with the modern email API."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    #: (MAIL FROM, [RCPT TO, ...]) for each message, in order
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                           policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self._lock.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[EmailMessage]:
+        """Wait until at least `count` messages arrived (for mail sent from another thread)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"expected {count} email(s) within {timeout}s, got {len(self.messages)}")
+            return list(self.messages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.envelopes.clear()
+
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        """The plain-text body of a message."""
+        return message.get_body(("plain",)).get_content()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def _smtp_controller() -> Iterator[SMTPServer]:
+    from aiosmtpd.controller import Controller
+
+    server = SMTPServer(host="127.0.0.1", port=free_port())
+    controller = Controller(server, hostname=server.host, port=server.port, enable_SMTPUTF8=True)
+    try:
+        controller.start()
+    except Exception:
+        _service_cache["smtp"] = None
+        require_service("smtp")
+    yield server
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_controller) -> Iterator[SMTPServer]:
+    """Send this test's mail over SMTP to a local server; `smtp_server.messages` holds what arrived.
+
+    Applies to the app under test and to the live server. Mail goes out when the transaction
+    commits (webapp.mail), so commit before looking.
+    """
+    _smtp_controller.clear()
+    keys = ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME")
+    saved = [(app, {key: app.config.get(key) for key in keys}) for app in _APPS]
+    for app in _APPS:
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER=_smtp_controller.host,
+                          MAIL_PORT=_smtp_controller.port, MAIL_USE_TLS=False, MAIL_USERNAME=None)
+    yield _smtp_controller
+    for app, values in saved:
+        app.config.update(values)
+    _smtp_controller.clear()
+
+
+@pytest.fixture
+def mail_outbox(smtp_server) -> list[EmailMessage]:
+    """The list of messages the local SMTP server received during this test."""
+    return smtp_server.messages
+
+
+# --------------------------------------------------------------------------------------------
+# Live server and browser
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    host: str
+    port: int
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url_for(self, endpoint: str, **values) -> str:
+        """An absolute URL on the live server."""
+        with self.app.test_request_context():
+            return url_for(endpoint, _external=True, **values)
+
+
+@pytest.fixture(scope="session")
+def _live_server(app, tmp_path_factory) -> Iterator[LiveServer]:
+    from werkzeug.serving import make_server
+
+    if ON_POSTGRES:
+        database_url = TEST_DATABASE_URL  # the schema is the `app` fixture's
+    else:
+        # SQLite in memory cannot be shared with server threads safely: a file, in WAL mode.
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}"
+    live_app = make_app(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        UPLOAD_DIR=str(tmp_path_factory.mktemp("live-uploads")),
+        WTF_CSRF_ENABLED=True,  # a browser submits real forms, tokens included
+        SERVER_NAME=None,
+    )
+    with live_app.app_context():
+        if not ON_POSTGRES:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            db.create_all()
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    live_app.config["SERVER_NAME"] = f"127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    _APPS.append(live_app)
+    yield LiveServer(app=live_app, host="127.0.0.1", port=server.server_port, database_url=database_url)
+    _APPS.remove(live_app)
+    server.shutdown()
+    thread.join(timeout=5)
+    with live_app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(_live_server) -> Iterator[LiveServer]:
+    """The app served over HTTP on 127.0.0.1 by a thread, for the browser.
+
+    It is a second app with its own engine: on PostgreSQL the same test database, on SQLite a
+    file of its own. Put data there inside `with live_server.app.app_context():` and commit it;
+    the tables are emptied after the test. CSRF protection is on, as in production.
+    """
+    yield _live_server
+    with _live_server.app.app_context():
+        db.session.remove()
+        if not ON_POSTGRES:  # on PostgreSQL the per-test cleanup empties the shared database
+            empty_database(db.engine)
+    _reset_rate_limits()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    executable = require_service("chromium")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+def _artifact_name(request) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.removeprefix("tests/"))[:150]
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    """A fresh browser tab (own cookies) whose relative URLs go to the live server.
+
+    Its last state is saved to test-artifacts/<test>.png (…-FAILED.png when the test failed).
+    """
+    context = browser.new_context(base_url=live_server.url, locale="en-US",
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+                 for when in ("setup", "call"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    suffix = "-FAILED" if failed else ""
+    try:
+        tab.screenshot(path=str(ARTIFACTS / f"{_artifact_name(request)}{suffix}.png"), full_page=True)
+    except Exception:  # a screenshot must not hide the test's own outcome
+        pass
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page, request) -> Callable[[str], Path]:
+    """`screenshot("signed-in")` saves the page to test-artifacts/<test>/NN-signed-in.png."""
+    counter = iter(range(1, 100))
+    folder = ARTIFACTS / _artifact_name(request)
+
+    def _take(name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _take
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.05):
+    """Poll `predicate` until it returns something truthy (for work done by another thread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
