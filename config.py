@@ -63,6 +63,17 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
 
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_local_only")
+    #: where the stripe library sends API calls; tests point it at a fake server on loopback
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    #: how many seconds a webhook signature stays valid
+    WEBHOOK_TOLERANCE = 300
+    #: minutes a reward unit is held while a checkout is open (Stripe's shortest session is 30)
+    CHECKOUT_HOLD_MINUTES = 30
+    #: where a production job may fetch the ECB reference rates; never called in tests
+    FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+    FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")
     PAGE_SIZE = 12
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
 
@@ -99,6 +110,8 @@ class ProductionConfig(Config):
             problems.append("DATABASE_URL must point at the production database")
         if os.environ.get("PAYMENT_PROVIDER", "sandbox") == "sandbox":
             problems.append("PAYMENT_PROVIDER=sandbox is for demos; set PAYMENT_PROVIDER=stripe")
+        elif not os.environ.get("STRIPE_SECRET_KEY") or not os.environ.get("STRIPE_WEBHOOK_SECRET"):
+            problems.append("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set")
         if problems:
             raise RuntimeError("Unsafe production configuration: " + "; ".join(problems))
 

@@ -27,6 +27,7 @@ def create_app(config: str | type | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_payments(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -80,6 +81,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts)
     app.register_blueprint(organizations)
     app.register_blueprint(storage)
+
+
+def register_payments(app: Flask) -> None:
+    from webapp import payments
+
+    payments.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -13,6 +16,8 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.markup import render_markdown
 from webapp.money import exponent as minor_exponent
+from webapp.payments import fx
+from webapp.payments.models import ExchangeRate
 from webapp.organizations.models import LegalForm, Membership, Organization, OrgRole
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
@@ -181,8 +186,18 @@ def _walk_to(campaign: Campaign, target: CampaignStatus, organizer_id: int, mode
         campaign.launched_at = campaign.starts_at
 
 
+def load_rates() -> int:
+    """The sample rate snapshot, once: real rates come from `flask fx import`."""
+    if db.session.scalar(select(ExchangeRate.id).limit(1)) is not None:
+        return 0
+    data_dir = Path(current_app.config["FX_SNAPSHOT"]).parent
+    return (fx.import_file((data_dir / "rates-snapshot.xml").read_bytes(), "rates-snapshot.xml")
+            + fx.import_file((data_dir / "rates-extra.csv").read_bytes(), "rates-extra.csv"))
+
+
 def load_all() -> dict[str, int]:
-    return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns()}
+    return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
+            "exchange rates": load_rates()}
 
 
 @demo.command("load")

@@ -40,3 +40,16 @@ class TokenInvalid(DomainError):
 
 class DuplicateSlug(DomainError):
     pass
+
+
+class ProviderError(DomainError):
+    """The payment processor refused or failed a call; the message is safe to show, the detail is logged.
+
+    `retryable` says whether the same call (with the same idempotency key) may succeed later:
+    true for timeouts, rate limits and the processor's own errors, false for refusals.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False):
+        self.code = code  #: the processor's error code, e.g. "card_declined", "idempotency_error"
+        self.retryable = retryable
+        super().__init__(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from sqlalchemy import true as sa_true
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +80,8 @@ class Campaign(db.Model):
     #: ISO 4217
     currency: Mapped[str] = mapped_column(String(3))
     funding_model: Mapped[FundingModel] = mapped_column(str_enum(FundingModel))
+    #: backers may pay in their own currency (converted at the day's rate) where the processor allows it
+    accepts_backer_currency: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus), default=CampaignStatus.DRAFT)
     #: UTC; the campaign goes live at this moment once approved
     starts_at: Mapped[datetime]
@@ -126,6 +129,8 @@ class RewardTier(db.Model):
     __table_args__ = (
         CheckConstraint("minimum_amount > 0", name="minimum_positive"),
         CheckConstraint("quantity_limit IS NULL OR quantity_limit > 0", name="quantity_positive"),
+        CheckConstraint("units_claimed >= 0 AND (quantity_limit IS NULL OR units_claimed <= quantity_limit)",
+                        name="units_within_limit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +143,12 @@ class RewardTier(db.Model):
     quantity_limit: Mapped[int | None]
     #: first day of the estimated delivery month
     delivery_month: Mapped[date | None] = mapped_column(Date)
+    #: units held by open checkouts or taken by pledges; moved only by a conditional UPDATE
+    units_claimed: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    @property
+    def units_left(self) -> int | None:
+        return None if self.quantity_limit is None else max(0, self.quantity_limit - self.units_claimed)
 
     campaign: Mapped[Campaign] = relationship(back_populates="tiers")
 

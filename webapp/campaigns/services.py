@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp import geo
@@ -250,6 +250,25 @@ def delete_tier(tier: RewardTier, actor: User) -> None:
     _check_tier(tier.campaign, TierDetails("", "", tier.minimum, None, None))
     _require_unchosen(tier)
     db.session.delete(tier)
+
+
+def claim_tier_unit(tier_id: int) -> bool:
+    """Take one unit of a tier if one is left. The database decides, so no tier ever oversells."""
+    result = db.session.execute(
+        update(RewardTier)
+        .where(RewardTier.id == tier_id,
+               or_(RewardTier.quantity_limit.is_(None), RewardTier.units_claimed < RewardTier.quantity_limit))
+        .values(units_claimed=RewardTier.units_claimed + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_tier_unit(tier_id: int) -> None:
+    db.session.execute(
+        update(RewardTier).where(RewardTier.id == tier_id, RewardTier.units_claimed > 0)
+        .values(units_claimed=RewardTier.units_claimed - 1).execution_options(synchronize_session=False)
+    )
 
 
 # -- moderation ---------------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""`flask fx ...`: loading exchange rates."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from webapp.extensions import db
+from webapp.payments import fx
+
+fx_group = AppGroup("fx", help="Exchange rates.")
+
+
+@fx_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(files: tuple[Path, ...]) -> None:
+    """Load ECB reference-rate XML files or CSV files of date,currency,units_per_euro."""
+    for path in files:
+        try:
+            count = fx.import_file(path.read_bytes(), path.name)
+        except fx.RateFileInvalid as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{path}: {exc}") from None
+        click.echo(f"{path.name}: {count} rates stored")
+    db.session.commit()
+
+
+@fx_group.command("refresh")
+def refresh_command() -> None:
+    """Fetch today's ECB rates from FX_ECB_URL (production only; never run in tests)."""
+    import urllib.request
+
+    url = current_app.config["FX_ECB_URL"]
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - a configured https URL
+        count = fx.import_rates(fx.parse_ecb_xml(response.read()), "ecb")
+    db.session.commit()
+    click.echo(f"{count} rates stored from {url}")

@@ -1,0 +1,60 @@
+"""The processor's per-currency rules: decimals sent, minimum charge, our maximum pledge."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.errors import UnsupportedCurrency
+from webapp.money import Money
+
+# Stripe counts these in whole units (its "zero-decimal" list).
+ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
+                          "VUV", "XAF", "XOF", "XPF"})
+# Three-decimal currencies: Stripe takes the amount in thousandths but the last digit must be 0.
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+@dataclass(frozen=True)
+class CurrencyRule:
+    minimum: int  #: smallest charge the processor accepts, minor units
+    maximum: int  #: largest pledge we accept, minor units (a typo and fraud guard)
+
+
+#: Minimums follow Stripe's published minimum charge (about 0.50 USD where Stripe lists none);
+#: maximums are about 10,000 EUR.
+RULES: dict[str, CurrencyRule] = {
+    "EUR": CurrencyRule(50, 1_000_000),
+    "USD": CurrencyRule(50, 1_100_000),
+    "GBP": CurrencyRule(30, 900_000),
+    "CAD": CurrencyRule(50, 1_500_000),
+    "CHF": CurrencyRule(50, 1_000_000),
+    "JPY": CurrencyRule(50, 1_600_000),
+    "XOF": CurrencyRule(350, 6_500_000),
+    "XAF": CurrencyRule(350, 6_500_000),
+    "MAD": CurrencyRule(500, 11_000_000),
+    "TND": CurrencyRule(2_000, 33_000_000),
+    "KES": CurrencyRule(7_000, 140_000_000),
+    "NGN": CurrencyRule(80_000, 1_700_000_000),
+    "RWF": CurrencyRule(700, 14_000_000),
+    "UGX": CurrencyRule(2_000, 40_000_000),
+}
+
+
+def rule(currency: str) -> CurrencyRule:
+    try:
+        return RULES[currency]
+    except KeyError:
+        raise UnsupportedCurrency(f"No payment rules for {currency}") from None
+
+
+def processor_amount(money: Money) -> int:
+    """The integer the processor expects for this amount."""
+    if money.currency in THREE_DECIMAL and money.amount % 10:
+        raise ValueError(f"{money} must end in 0 for the processor")
+    return money.amount
+
+
+def round_for_processor(money: Money) -> Money:
+    """Round a three-decimal amount half up to the tens of minor units the processor accepts."""
+    if money.currency not in THREE_DECIMAL:
+        return money
+    return Money((money.amount + 5) // 10 * 10, money.currency)

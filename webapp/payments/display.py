@@ -1,0 +1,73 @@
+"""Amounts shown in the viewer's own currency: which currency that is, and the approximate figure."""
+from __future__ import annotations
+
+from babel.numbers import get_territory_currencies
+from flask import current_app, request, session
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from webapp.i18n import locale_code
+from webapp.money import Money
+from webapp.payments import currencies, fx
+from webapp.payments.models import PledgeStatus
+from webapp.payments.services import latest_supporters
+
+#: The usual currency of a language when the browser names no country.
+LANGUAGE_CURRENCY = {"fr": "EUR", "en": "USD"}
+
+
+def viewer_currency() -> str | None:
+    """The member's choice, else the visitor's chooser, else their browser's country, else their language."""
+    supported = current_app.config["SUPPORTED_CURRENCIES"]
+    if current_user.is_authenticated and current_user.display_currency in supported:
+        return current_user.display_currency
+    chosen = session.get("display_currency")
+    if chosen in supported:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        parts = tag.replace("_", "-").split("-")
+        if len(parts) > 1 and len(parts[-1]) == 2:
+            found = get_territory_currencies(parts[-1].upper())
+            if found and found[0] in supported:
+                return found[0]
+    return LANGUAGE_CURRENCY.get(locale_code())
+
+
+def can_charge_in(currency: str) -> bool:
+    return currency in currencies.RULES and currency in current_app.config["SUPPORTED_CURRENCIES"]
+
+
+def approx(money: Money | None, target: str | None = None) -> Markup:
+    """'≈ €38.11 (rate of 27 Nov 2026)', or nothing when the viewer's currency is the amount's own."""
+    if money is None:
+        return Markup("")
+    conversion = fx.try_convert(money, target or viewer_currency())
+    if conversion is None:
+        return Markup("")
+    figure = conversion.converted.format(locale_code())
+    if conversion.quote.pegged:
+        note = _("fixed parity")
+    else:
+        note = _("rate of %(date)s", date=format_date(conversion.quote.rate_date, "medium"))
+    return Markup('<span class="approx" title="{title}">≈ {figure} <small>({note})</small></span>').format(
+        title=escape(_("Approximate: the amount charged is the one shown by the payment page.")),
+        figure=figure, note=note)
+
+
+def pledge_status_label(status: PledgeStatus) -> str:
+    return {
+        PledgeStatus.PENDING: _("waiting for payment"), PledgeStatus.PROCESSING: _("payment on its way"),
+        PledgeStatus.COMMITTED: _("charged only if the goal is reached"), PledgeStatus.PAID: _("paid"),
+        PledgeStatus.FAILED: _("payment failed"), PledgeStatus.EXPIRED: _("not completed"),
+        PledgeStatus.CANCELLED: _("cancelled"), PledgeStatus.REFUNDED: _("refunded"),
+    }[status]
+
+
+def register(app) -> None:
+    @app.context_processor
+    def payment_helpers() -> dict:
+        return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
+                "pledge_status_label": pledge_status_label,
+                "supported_currencies": current_app.config["SUPPORTED_CURRENCIES"]}

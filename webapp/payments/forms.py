@@ -1,0 +1,31 @@
+"""The pledge form."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from webapp.campaigns.forms import MoneyField
+from webapp.forms import BaseForm
+
+
+class PledgeForm(BaseForm):
+    tier = RadioField(_l("Reward"), validate_choice=False, default="")
+    amount = MoneyField(_l("Your pledge"), validators=[DataRequired()], currency_field=None)
+    pay_currency = SelectField(_l("Pay in"), validate_choice=True)
+    email = EmailField(_l("Email for the receipt"), validators=[Optional(), Email(), Length(max=254)])
+    display_name = StringField(_l("Name shown with your pledge"), validators=[Optional(), Length(max=80)])
+    anonymous = BooleanField(_l("Pledge anonymously"))
+    message = TextAreaField(_l("A message for the organization (public, optional)"), validators=[Optional(), Length(max=500)])
+    client_token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
+
+    def __init__(self, *args, currency: str, pay_currencies: list[str], guest: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.fixed_currency = currency
+        self.pay_currency.choices = [(c, c) for c in pay_currencies]
+        if guest:
+            self.email.validators = [DataRequired(), Email(), Length(max=254)]
+
+
+class CurrencyChoiceForm(BaseForm):
+    currency = SelectField(_l("Show amounts also in"), validate_choice=True)

@@ -1,0 +1,177 @@
+"""Pledges, the exchange rates they were converted with, and the processor events already applied."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.accounts.models import User
+from webapp.campaigns.models import Campaign, RewardTier
+from webapp.clock import utcnow
+from webapp.extensions import db, str_enum
+from webapp.money import Money
+
+
+class PledgeStatus(enum.StrEnum):
+    PENDING = "pending"  #: checkout open; a reward unit is held
+    PROCESSING = "processing"  #: checkout done, a bank debit is on its way (async payment)
+    COMMITTED = "committed"  #: payment method saved; charged only if the campaign succeeds
+    PAID = "paid"  #: charged and confirmed by the processor
+    FAILED = "failed"  #: declined or the debit bounced
+    EXPIRED = "expired"  #: checkout abandoned or timed out
+    CANCELLED = "cancelled"  #: the backer withdrew a committed pledge before the deadline
+    REFUNDED = "refunded"  #: fully refunded
+
+
+#: Pledges whose money counts in a campaign's totals.
+CONFIRMED_STATUSES = frozenset({PledgeStatus.COMMITTED, PledgeStatus.PAID})
+#: Pledges that hold (or have taken) a reward unit.
+HOLDING_STATUSES = frozenset({PledgeStatus.PENDING, PledgeStatus.PROCESSING, PledgeStatus.COMMITTED, PledgeStatus.PAID})
+
+
+class ChargeTiming(enum.StrEnum):
+    NOW = "now"  #: keep-it-all: charged at pledge time
+    ON_SUCCESS = "on_success"  #: all-or-nothing, minimum-and-optimum: card saved, charged at success
+
+
+class Pledge(db.Model):
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("charge_amount > 0", name="charge_amount_positive"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+        Index("ix_pledges_campaign_status", "campaign_id", "status"),
+        Index("ix_pledges_status_hold", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: public reference on receipts and in URLs; unguessable
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    #: one per rendered pledge form: a double-clicked submit finds the pledge it already made
+    client_token: Mapped[str] = mapped_column(String(64), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("reward_tiers.id"), index=True)
+    #: None for a guest
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[PledgeStatus] = mapped_column(str_enum(PledgeStatus), default=PledgeStatus.PENDING)
+    charge_timing: Mapped[ChargeTiming] = mapped_column(str_enum(ChargeTiming))
+
+    #: the pledge in the campaign's currency, minor units: what counts towards the goal
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    #: what the backer is charged, in the currency charged (the campaign's or the backer's own)
+    charge_amount: Mapped[int] = mapped_column(BigInteger)
+    charge_currency: Mapped[str] = mapped_column(String(3))
+    #: charge_currency units per campaign currency unit, and the rates' date; None when no conversion
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    fx_date: Mapped[date | None] = mapped_column(Date)
+    #: as reported by the processor once the money settles (its balance currency)
+    settled_amount: Mapped[int | None] = mapped_column(BigInteger)
+    settled_fee: Mapped[int | None] = mapped_column(BigInteger)
+    settled_currency: Mapped[str | None] = mapped_column(String(3))
+    #: in the campaign's currency, minor units
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    disputed_at: Mapped[datetime | None]
+
+    provider: Mapped[str] = mapped_column(String(20))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: the hosted page the backer is sent to; kept so a double-clicked submit lands on the same one
+    checkout_url: Mapped[str | None] = mapped_column(String(2048))
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    setup_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: why the processor refused, in its words, for the backer and support
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    #: a reward unit is held until then while the checkout is open
+    hold_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    campaign: Mapped[Campaign] = relationship()
+    tier: Mapped[RewardTier | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def charge(self) -> Money:
+        return Money(self.charge_amount, self.charge_currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_amount, self.currency)
+
+    @property
+    def settled(self) -> Money | None:
+        if self.settled_amount is None or not self.settled_currency:
+            return None
+        return Money(self.settled_amount, self.settled_currency)
+
+    @property
+    def fee(self) -> Money | None:
+        if self.settled_fee is None or not self.settled_currency:
+            return None
+        return Money(self.settled_fee, self.settled_currency)
+
+    @property
+    def public_name(self) -> str | None:
+        return None if self.anonymous else (self.display_name or None)
+
+
+class PledgeEvent(db.Model):
+    """Each state change of a pledge, with what caused it."""
+
+    __tablename__ = "pledge_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[PledgeStatus | None] = mapped_column(str_enum(PledgeStatus))
+    to_status: Mapped[PledgeStatus] = mapped_column(str_enum(PledgeStatus))
+    #: the processor event id, "backer", or "system"
+    cause: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedEvent(db.Model):
+    """A processor event already applied: stored with its effect, so a redelivery changes nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExchangeRate(db.Model):
+    """How many units of a currency one euro buys on a date, and who said so."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (
+        UniqueConstraint("rate_date", "currency"),
+        CheckConstraint("units_per_euro > 0", name="rate_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rate_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3), index=True)
+    units_per_euro: Mapped[Decimal] = mapped_column(Numeric(24, 10))
+    #: "ecb", or the name of the imported CSV source
+    source: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

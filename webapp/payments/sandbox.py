@@ -1,0 +1,155 @@
+"""The sandbox provider: a local imitation of a hosted checkout that sends signed events to our webhook.
+
+It accepts Stripe's documented test cards and shares every line of event handling with Stripe,
+because its events go through the same signature check and handlers (webhooks.receive).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from webapp.extensions import db
+from webapp.money import Money
+from webapp.payments import webhooks
+from webapp.payments.models import Pledge, PledgeStatus
+from webapp.payments.provider import CheckoutRequest, CheckoutSession, Settlement
+
+blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+SUCCEEDS = "4242424242424242"
+DECLINED = "4000000000009995"
+AUTHENTICATE = "4000002760003184"
+TEST_CARDS = {SUCCEEDS: "succeeds", DECLINED: "declined", AUTHENTICATE: "asks for authentication"}
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        session_id = f"cs_sandbox_{req.reference}"
+        customer = f"cus_sandbox_{req.reference}" if req.mode == "setup" else None
+        return CheckoutSession(id=session_id, url=url_for("sandbox.checkout", session_id=session_id, _external=True),
+                               customer_id=customer)
+
+    def expire_checkout(self, session_id: str) -> None:
+        pledge = _pledge_for(session_id)
+        if pledge is not None and pledge.status == PledgeStatus.PENDING:
+            deliver("checkout.session.expired", _session_object(pledge, status="expired"))
+
+    def settlement(self, payment_intent_id: str) -> Settlement | None:
+        pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
+        if pledge is None:
+            return None
+        fee = simulated_fee(pledge.charge)
+        return Settlement(amount=Money(pledge.charge_amount - fee.amount, pledge.charge_currency), fee=fee,
+                          charge_id=f"ch_sandbox_{pledge.reference}")
+
+
+def simulated_fee(charge: Money) -> Money:
+    """About what a card processor takes: 1.5% plus a small fixed part (25 cents, or 1 unit)."""
+    fixed = 25 if charge.exponent >= 2 else 1
+    return Money(charge.amount * 15 // 1000 + fixed * (10 if charge.exponent == 3 else 1), charge.currency)
+
+
+def deliver(event_type: str, obj: dict) -> tuple[int, str]:
+    """Sign an event as Stripe would and hand it to the webhook code, exactly as the endpoint does."""
+    event = {"id": f"evt_sandbox_{secrets.token_hex(8)}", "object": "event", "type": event_type,
+             "created": int(time.time()), "livemode": False, "data": {"object": obj}}
+    payload = json.dumps(event).encode()
+    header = webhooks.sign(payload, current_app.config["STRIPE_WEBHOOK_SECRET"])
+    return webhooks.receive(payload, header)
+
+
+def _pledge_for(session_id: str) -> Pledge | None:
+    return db.session.scalar(db.select(Pledge).where(Pledge.checkout_session_id == session_id))
+
+
+def _session_object(pledge: Pledge, **extra) -> dict:
+    mode = "payment" if pledge.charge_timing == "now" else "setup"
+    obj = {"id": pledge.checkout_session_id, "object": "checkout.session", "mode": mode,
+           "client_reference_id": pledge.reference, "customer": pledge.customer_id,
+           "amount_total": pledge.charge_amount if mode == "payment" else None,
+           "currency": pledge.charge_currency.lower(),
+           "metadata": {"pledge_id": str(pledge.id), "pledge_reference": pledge.reference}}
+    obj.update(extra)
+    return obj
+
+
+def _succeed(pledge: Pledge, card: str) -> None:
+    ref = pledge.reference
+    if pledge.charge_timing == "now":
+        intent = f"pi_sandbox_{ref}"
+        deliver("checkout.session.completed", _session_object(pledge, status="complete", payment_status="paid",
+                                                              payment_intent=intent))
+        deliver("payment_intent.succeeded", {"id": intent, "object": "payment_intent", "status": "succeeded",
+                                             "amount": pledge.charge_amount, "currency": pledge.charge_currency.lower(),
+                                             "latest_charge": f"ch_sandbox_{ref}",
+                                             "metadata": {"pledge_id": str(pledge.id)}})
+    else:
+        setup = f"seti_sandbox_{ref}"
+        deliver("checkout.session.completed", _session_object(pledge, status="complete", payment_status="no_payment_required",
+                                                              setup_intent=setup))
+        deliver("setup_intent.succeeded", {"id": setup, "object": "setup_intent", "status": "succeeded",
+                                           "customer": pledge.customer_id,
+                                           "payment_method": f"pm_sandbox_{card[-4:]}_{ref}",
+                                           "metadata": {"pledge_id": str(pledge.id)}})
+
+
+def _decline(pledge: Pledge, code: str, message: str) -> None:
+    if pledge.charge_timing == "now":
+        deliver("payment_intent.payment_failed", {
+            "id": f"pi_sandbox_{pledge.reference}", "object": "payment_intent", "status": "requires_payment_method",
+            "metadata": {"pledge_id": str(pledge.id)},
+            "last_payment_error": {"code": code, "message": message}})
+    else:
+        deliver("setup_intent.setup_failed", {
+            "id": f"seti_sandbox_{pledge.reference}", "object": "setup_intent",
+            "metadata": {"pledge_id": str(pledge.id)}, "last_setup_error": {"code": code, "message": message}})
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+@blueprint.route("/checkout/<session_id>", methods=["GET", "POST"])
+def checkout(session_id: str):
+    pledge = _pledge_for(session_id)
+    if pledge is None:
+        abort(404)
+    if pledge.status != PledgeStatus.PENDING:
+        return redirect(url_for("payments.receipt", reference=pledge.reference))
+    error, status = None, 200
+    if request.method == "POST":
+        action = request.form.get("action", "pay")
+        card = _digits(request.form.get("card", ""))
+        if action == "authenticate-ok":
+            _succeed(pledge, AUTHENTICATE)
+            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+        if action == "authenticate-fail":
+            _decline(pledge, "authentication_failed", _("Authentication failed."))
+            error, status = _("Authentication failed. Try again or use another card."), 402
+        elif card not in TEST_CARDS:
+            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
+        elif card == SUCCEEDS:
+            _succeed(pledge, card)
+            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+        elif card == DECLINED:
+            _decline(pledge, "card_declined", _("Your card was declined."))
+            error, status = _("Your card was declined. Try another card."), 402
+        else:
+            return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id)
+        db.session.refresh(pledge)
+    return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
+                           test_cards=TEST_CARDS), status
+
+
+@blueprint.route("/checkout/<session_id>/cancel", methods=["POST"])
+def cancel(session_id: str):
+    pledge = _pledge_for(session_id)
+    if pledge is None:
+        abort(404)
+    return redirect(url_for("payments.checkout_cancelled", reference=pledge.reference))

@@ -1,0 +1,281 @@
+"""Pledge operations: starting a checkout, applying processor events, cancelling. They flush, never commit."""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp.accounts.models import User
+from webapp.campaigns import services as campaigns
+from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, RewardTier
+from webapp.clock import utcnow
+from webapp.errors import DomainError, InvalidTransition
+from webapp.extensions import db
+from webapp.mail import queue_email
+from webapp.money import Money
+from webapp.payments import currencies, fx
+from webapp.payments.models import (
+    CONFIRMED_STATUSES,
+    HOLDING_STATUSES,
+    ChargeTiming,
+    Pledge,
+    PledgeEvent,
+    PledgeStatus,
+)
+from webapp.payments.provider import CheckoutRequest, get_provider
+
+log = logging.getLogger(__name__)
+P = PledgeStatus
+
+#: Forward moves only: an event that arrives late or twice can never move a pledge back.
+TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
+    P.PENDING: frozenset({P.PROCESSING, P.COMMITTED, P.PAID, P.FAILED, P.EXPIRED}),
+    P.PROCESSING: frozenset({P.PAID, P.FAILED}),
+    P.COMMITTED: frozenset({P.CANCELLED}),
+    P.PAID: frozenset({P.REFUNDED}),
+    P.FAILED: frozenset(),
+    P.EXPIRED: frozenset(),
+    P.CANCELLED: frozenset(),
+    P.REFUNDED: frozenset(),
+}
+
+
+class PledgeRefused(DomainError):
+    """The pledge cannot be made as asked; the message says why and what to do."""
+
+
+class SoldOut(PledgeRefused):
+    pass
+
+
+def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
+    """Apply a transition from the table; False when it is a repeat, InvalidTransition when it goes back."""
+    if pledge.status == target:
+        return False
+    if target not in TRANSITIONS[pledge.status]:
+        raise InvalidTransition("pledge", pledge.status.value, target.value)
+    db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=pledge.status, to_status=target, cause=cause[:255]))
+    was_holding = pledge.status in HOLDING_STATUSES
+    pledge.status = target
+    if was_holding and target not in HOLDING_STATUSES and pledge.tier_id is not None:
+        campaigns.release_tier_unit(pledge.tier_id)
+    if target in CONFIRMED_STATUSES:
+        pledge.confirmed_at = pledge.confirmed_at or utcnow()
+        pledge.hold_expires_at = None
+        send_receipt(pledge)
+    return True
+
+
+def move_if_allowed(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
+    """For processor events: a stale or out-of-order event is logged and changes nothing."""
+    try:
+        return move(pledge, target, cause)
+    except InvalidTransition as exc:
+        log.info("ignored %s for pledge %s: %s", cause, pledge.id, exc)
+        return False
+
+
+# -- starting a pledge --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PledgeRequest:
+    campaign: Campaign
+    tier: RewardTier | None
+    amount: Money
+    pay_currency: str
+    email: str
+    user: User | None
+    display_name: str | None
+    anonymous: bool
+    message: str | None
+    locale: str
+    client_token: str
+
+
+def charge_timing(campaign: Campaign) -> ChargeTiming:
+    return ChargeTiming.NOW if campaign.funding_model == FundingModel.KEEP_IT_ALL else ChargeTiming.ON_SUCCESS
+
+
+def minimum_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
+    floor = Money(currencies.rule(campaign.currency).minimum, campaign.currency)
+    if tier is not None and tier.minimum > floor:
+        return tier.minimum
+    return floor
+
+
+def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> None:
+    if campaign.status != CampaignStatus.LIVE or campaign.ends_at <= utcnow():
+        raise PledgeRefused(_("This campaign is not taking pledges."))
+    if amount.currency != campaign.currency:
+        raise PledgeRefused(_("Pledges to this campaign are in %(c)s.", c=campaign.currency))
+    if tier is not None and tier.campaign_id != campaign.id:
+        raise PledgeRefused(_("Choose a reward of this campaign."))
+    floor = minimum_pledge(campaign, tier)
+    if amount < floor:
+        raise PledgeRefused(_("The smallest pledge here is %(min)s.", min=floor.format(_locale())))
+    ceiling = Money(currencies.rule(campaign.currency).maximum, campaign.currency)
+    if amount > ceiling:
+        raise PledgeRefused(_("The largest pledge we accept is %(max)s. Contact us for larger gifts.",
+                              max=ceiling.format(_locale())))
+
+
+def _locale() -> str:
+    from webapp.i18n import locale_code
+
+    return locale_code()
+
+
+def existing_for_token(client_token: str) -> Pledge | None:
+    return db.session.scalar(select(Pledge).where(Pledge.client_token == client_token))
+
+
+def start_pledge(req: PledgeRequest) -> Pledge:
+    """Record a pending pledge, hold its reward unit and open the processor's checkout."""
+    campaign = req.campaign
+    check_pledge(campaign, req.tier, req.amount)
+    charge, conversion = _charge_for(campaign, req.amount, req.pay_currency)
+    if req.tier is not None and not campaigns.claim_tier_unit(req.tier.id):
+        raise SoldOut(_("This reward is sold out. Choose another one, or pledge without a reward."))
+    hold_until = utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"])
+    timing = charge_timing(campaign)
+    provider = get_provider()
+    pledge = Pledge(
+        reference=secrets.token_urlsafe(12), client_token=req.client_token, campaign_id=campaign.id,
+        tier_id=req.tier.id if req.tier else None, user_id=req.user.id if req.user else None,
+        email=req.email.strip().lower(), locale=req.locale, display_name=(req.display_name or "").strip() or None,
+        anonymous=req.anonymous, message=(req.message or "").strip() or None, status=P.PENDING,
+        charge_timing=timing, amount=req.amount.amount, currency=req.amount.currency,
+        charge_amount=charge.amount, charge_currency=charge.currency,
+        fx_rate=conversion.quote.rate if conversion else None,
+        fx_date=conversion.quote.rate_date if conversion else None,
+        provider=provider.name, hold_expires_at=hold_until)
+    db.session.add(pledge)
+    db.session.flush()
+    db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=None, to_status=P.PENDING, cause="backer"))
+    session = provider.create_checkout(CheckoutRequest(
+        pledge_id=pledge.id, reference=pledge.reference,
+        mode="payment" if timing == ChargeTiming.NOW else "setup", charge=charge, email=pledge.email,
+        description=_("Pledge to “%(title)s”", title=campaign.title),
+        terms=None if timing == ChargeTiming.NOW else charge_terms(campaign),
+        locale=req.locale,
+        success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
+        cancel_url=url_for("payments.checkout_cancelled", reference=pledge.reference, _external=True),
+        expires_at=hold_until, idempotency_key=f"pledge-{pledge.id}-checkout",
+        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
+                  "campaign_id": str(campaign.id)}))
+    pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
+    pledge.customer_id = session.customer_id
+    db.session.flush()
+    return pledge
+
+
+def charge_terms(campaign: Campaign) -> str:
+    from flask_babel import format_date
+
+    return _("You will be charged only if the campaign reaches its goal on %(date)s.",
+             date=format_date(campaign.ends_at, "long"))
+
+
+def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[Money, fx.Conversion | None]:
+    """What the backer is charged: the campaign's currency, or theirs where the campaign allows it."""
+    pay_currency = (pay_currency or campaign.currency).upper()
+    if pay_currency == campaign.currency:
+        return amount, None
+    if not campaign.accepts_backer_currency:
+        raise PledgeRefused(_("This campaign takes payments in %(c)s only.", c=campaign.currency))
+    if pay_currency not in current_app.config["SUPPORTED_CURRENCIES"] or pay_currency not in currencies.RULES:
+        raise PledgeRefused(_("We cannot charge in %(c)s.", c=pay_currency))
+    try:
+        conversion = fx.convert(amount, pay_currency)
+    except fx.RateUnavailable:
+        raise PledgeRefused(_("We have no exchange rate for %(c)s today; pay in %(d)s.",
+                              c=pay_currency, d=campaign.currency)) from None
+    charge = currencies.round_for_processor(conversion.converted)
+    minimum = Money(currencies.rule(pay_currency).minimum, pay_currency)
+    if charge < minimum:
+        raise PledgeRefused(_("In %(c)s the smallest payment is %(min)s.", c=pay_currency, min=minimum.format(_locale())))
+    return charge, conversion
+
+
+# -- after the checkout -------------------------------------------------------------------------
+def pledge_by_reference(reference: str) -> Pledge | None:
+    return db.session.scalar(select(Pledge).where(Pledge.reference == reference))
+
+
+def cancel_committed(pledge: Pledge, actor: User | None) -> None:
+    """The backer withdraws a pledge that has not been charged, until the deadline."""
+    if actor is None or pledge.user_id != actor.id:
+        raise DomainError(_("Only the backer can cancel this pledge."))
+    if pledge.status != P.COMMITTED:
+        raise DomainError(_("Only a pledge waiting for the deadline can be cancelled."))
+    if pledge.campaign.ends_at <= utcnow() or pledge.campaign.status != CampaignStatus.LIVE:
+        raise DomainError(_("The deadline has passed: this pledge can no longer be cancelled."))
+    move(pledge, P.CANCELLED, "backer")
+    pledge.cancelled_at = utcnow()
+
+
+def abandon_checkout(pledge: Pledge) -> None:
+    """The backer left the hosted page: release the reward unit now instead of in 30 minutes."""
+    if pledge.status != P.PENDING:
+        return
+    if pledge.checkout_session_id:
+        get_provider().expire_checkout(pledge.checkout_session_id)
+    move(pledge, P.EXPIRED, "backer left the checkout")
+
+
+def release_expired_holds(now=None) -> int:
+    """Expire pending pledges whose checkout time is over; returns how many."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        select(Pledge).where(Pledge.status == P.PENDING, Pledge.hold_expires_at < now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for pledge in stale:
+        move(pledge, P.EXPIRED, "hold expired")
+    db.session.flush()
+    return len(stale)
+
+
+def send_receipt(pledge: Pledge) -> None:
+    link = url_for("payments.receipt", reference=pledge.reference, _external=True)
+    queue_email("pledge_receipt", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign, link=link)
+
+
+def pledges_of(user: User) -> list[Pledge]:
+    return list(db.session.scalars(
+        select(Pledge).where(Pledge.user_id == user.id, Pledge.status != P.PENDING)
+        .options(db.joinedload(Pledge.campaign), db.joinedload(Pledge.tier))
+        .order_by(Pledge.created_at.desc())
+    ))
+
+
+def latest_supporters(campaign: Campaign, limit: int = 5) -> list[Pledge]:
+    return list(db.session.scalars(
+        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.status.in_(CONFIRMED_STATUSES))
+        .order_by(Pledge.confirmed_at.desc(), Pledge.id.desc()).limit(limit)
+    ))
+
+
+# -- totals for the campaign pages --------------------------------------------------------------
+class PledgeTotals:
+    """The PledgeReader that campaigns use: totals are sums over confirmed pledges, nothing else."""
+
+    def totals_subquery(self):
+        return (
+            select(Pledge.campaign_id.label("campaign_id"),
+                   func.sum(Pledge.amount - Pledge.refunded_amount).label("raised"),
+                   func.count(Pledge.id).label("backers"))
+            .where(Pledge.status.in_(CONFIRMED_STATUSES))
+            .group_by(Pledge.campaign_id)
+            .subquery("campaign_totals")
+        )
+
+    def chosen_tier_ids(self, campaign_id: int) -> set[int]:
+        return set(db.session.scalars(
+            select(Pledge.tier_id).where(Pledge.campaign_id == campaign_id, Pledge.tier_id.is_not(None),
+                                         Pledge.status.in_(HOLDING_STATUSES)).distinct()
+        ))

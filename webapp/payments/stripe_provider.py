@@ -1,0 +1,283 @@
+"""The Stripe implementation of the payment provider: the only module that imports `stripe`."""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from flask_babel import gettext as _
+
+from webapp.errors import InvalidMoney, ProviderError
+from webapp.money import Money
+from webapp.payments.currencies import processor_amount
+from webapp.payments.provider import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+
+log = logging.getLogger(__name__)
+
+#: Locales Stripe Checkout can display; anything else lets Checkout follow the browser ("auto").
+CHECKOUT_LOCALES = frozenset({
+    "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA", "hi-IN", "hr",
+    "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sk", "sl",
+    "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+})
+
+#: Checkout shows at most this many characters above the submit button.
+MAX_SUBMIT_MESSAGE = 1200
+
+
+class StripeProvider:
+    """Stripe Checkout for pledges, PaymentIntents for off-session charges, refunds and balance history.
+
+    Every call that moves money or creates an object carries the caller's idempotency key, so a
+    retry (ours, or the library's own after a lost response) never creates a second charge.
+    Stripe's exceptions never leave this class: they become `ProviderError` with a safe message.
+    """
+
+    name = "stripe"
+
+    def __init__(self, api_key: str, api_base: str = stripe.DEFAULT_API_BASE, *, max_network_retries: int = 2):
+        if not api_key:
+            raise RuntimeError("STRIPE_SECRET_KEY is not set: the stripe payment provider cannot start")
+        self.api_base = api_base.rstrip("/")
+        self.client = stripe.StripeClient(
+            api_key, base_addresses={"api": self.api_base}, max_network_retries=max_network_retries
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> StripeProvider:
+        return cls(config.get("STRIPE_SECRET_KEY", ""), config.get("STRIPE_API_BASE") or stripe.DEFAULT_API_BASE)
+
+    # -- hosted checkout ----------------------------------------------------------------------
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        if request.mode not in ("payment", "setup"):
+            raise ValueError(f"unknown checkout mode {request.mode!r}")
+        try:
+            amount = processor_amount(request.charge)  # refuse before calling anyone
+        except ValueError as exc:
+            raise InvalidMoney(str(exc)) from None
+        metadata = {**request.metadata, "pledge_id": str(request.pledge_id)}
+        params: dict[str, Any] = {
+            "mode": request.mode,
+            "client_reference_id": request.reference,
+            "metadata": metadata,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "expires_at": _unix(request.expires_at),
+            "locale": checkout_locale(request.locale),
+        }
+        customer_id = None
+        if request.mode == "payment":
+            params["customer_email"] = request.email
+            params["line_items"] = [{
+                "price_data": {
+                    "currency": request.charge.currency.lower(),
+                    "unit_amount": amount,
+                    "product_data": {"name": request.description},
+                },
+                "quantity": 1,
+            }]
+            params["payment_intent_data"] = {"metadata": metadata, "description": request.description}
+        else:
+            # A saved method needs a customer to belong to, so off-session charges can use it later.
+            with _stripe_errors("create a customer"):
+                customer = self.client.v1.customers.create(
+                    params={"email": request.email, "metadata": metadata},
+                    options={"idempotency_key": f"{request.idempotency_key}-customer"},
+                )
+            customer_id = customer.id
+            params["customer"] = customer_id
+            params["currency"] = request.charge.currency.lower()
+            params["setup_intent_data"] = {"metadata": metadata, "description": request.description}
+            if request.terms:
+                params["custom_text"] = {"submit": {"message": request.terms[:MAX_SUBMIT_MESSAGE]}}
+        with _stripe_errors("create a checkout session"):
+            session = self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        return CheckoutSession(id=session.id, url=session.url, customer_id=customer_id)
+
+    def expire_checkout(self, session_id: str) -> None:
+        """Close an open checkout so nobody can pay on it; one that already ended is left alone."""
+        try:
+            self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError as exc:
+            status = self._session_status(session_id)
+            if status in ("expired", "complete"):
+                log.info("checkout session %s was already %s; not expiring it", session_id, status)
+                return
+            _raise_provider_error("expire a checkout session", exc)
+        except stripe.StripeError as exc:
+            _raise_provider_error("expire a checkout session", exc)
+
+    def _session_status(self, session_id: str) -> str | None:
+        try:
+            return self.client.v1.checkout.sessions.retrieve(session_id).status
+        except stripe.StripeError:
+            return None
+
+    def settlement(self, payment_intent_id: str) -> Settlement | None:
+        """The net and fee of the intent's charge, once Stripe has booked it to the balance."""
+        with _stripe_errors("read a payment's settlement"):
+            intent = self.client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+            ).to_dict()
+        charge = intent.get("latest_charge")
+        if not isinstance(charge, dict) or charge.get("status") != "succeeded":
+            return None
+        txn = charge.get("balance_transaction")
+        if not isinstance(txn, dict):
+            return None  # Stripe books it a moment after the charge succeeds
+        currency = txn["currency"].upper()
+        return Settlement(amount=Money(txn["net"], currency), fee=Money(txn["fee"], currency), charge_id=charge["id"])
+
+    # -- money out (closing campaigns, refunds, reconciliation) -------------------------------
+    def charge_off_session(self, customer_id: str, payment_method_id: str, charge: Money, idempotency_key: str,
+                           metadata: Mapping[str, str], *, description: str | None = None,
+                           transfer_group: str | None = None) -> ChargeResult:
+        """Charge a saved method while the backer is away; refusals are results, not exceptions."""
+        try:
+            amount = processor_amount(charge)
+        except ValueError as exc:
+            raise InvalidMoney(str(exc)) from None
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": charge.currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "metadata": dict(metadata),
+        }
+        if description:
+            params["description"] = description
+        if transfer_group:
+            params["transfer_group"] = transfer_group
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            ).to_dict()
+        except stripe.CardError as exc:
+            error = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
+            pi = error.get("payment_intent") or {}
+            status = "requires_action" if exc.code == "authentication_required" else "failed"
+            log.info("off-session charge %s refused: %s (%s)", idempotency_key, exc.code, error.get("decline_code"))
+            return ChargeResult(status, pi.get("id"), exc.code, exc.user_message)
+        except stripe.StripeError as exc:
+            _raise_provider_error("charge a saved payment method", exc)
+        return _charge_result(intent)
+
+    def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str,
+               metadata: Mapping[str, str], *, reason: str | None = None) -> str:
+        """Ask for a refund (all that remains when `amount` is None); returns the refund's id.
+
+        The refund is final only when Stripe confirms it (`charge.refunded`, `refund.updated`).
+        """
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "metadata": dict(metadata)}
+        if amount is not None:
+            try:
+                params["amount"] = processor_amount(amount)
+            except ValueError as exc:
+                raise InvalidMoney(str(exc)) from None
+        if reason in ("duplicate", "fraudulent", "requested_by_customer"):
+            params["reason"] = reason
+        with _stripe_errors("refund a payment"):
+            refund = self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        return refund.id
+
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        """Forget a saved method (a failed campaign releases its backers); an already detached one is fine."""
+        try:
+            self.client.v1.payment_methods.detach(payment_method_id)
+        except stripe.InvalidRequestError as exc:
+            if self._is_detached(payment_method_id):
+                log.info("payment method %s was already detached", payment_method_id)
+                return
+            _raise_provider_error("release a saved payment method", exc)
+        except stripe.StripeError as exc:
+            _raise_provider_error("release a saved payment method", exc)
+
+    def _is_detached(self, payment_method_id: str) -> bool:
+        try:
+            return self.client.v1.payment_methods.retrieve(payment_method_id).customer is None
+        except stripe.StripeError:
+            return False
+
+    def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int) -> list[dict]:
+        """Every balance transaction created in [created_gte, created_lt), as plain dicts, all pages."""
+        params = {"created": {"gte": _unix(created_gte, ceil=False), "lt": _unix(created_lt, ceil=False)},
+                  "limit": 100}
+        with _stripe_errors("read the balance history"):
+            page = self.client.v1.balance_transactions.list(params=params)
+            return [txn.to_dict() for txn in page.auto_paging_iter()]
+
+
+def checkout_locale(locale: str | None) -> str:
+    """Stripe's name for our locale, or "auto" (the browser's language) when Checkout lacks it."""
+    if not locale:
+        return "auto"
+    tag = locale.replace("_", "-")
+    if tag in CHECKOUT_LOCALES:
+        return tag
+    language = tag.split("-")[0].lower()
+    return language if language in CHECKOUT_LOCALES else "auto"
+
+
+def _charge_result(intent: dict) -> ChargeResult:
+    status = intent.get("status")
+    error = intent.get("last_payment_error") or {}
+    if status == "succeeded":
+        return ChargeResult("succeeded", intent["id"])
+    if status == "processing":
+        return ChargeResult("processing", intent["id"])
+    if status == "requires_action":
+        return ChargeResult("requires_action", intent["id"], error.get("code") or "authentication_required",
+                            error.get("message"))
+    return ChargeResult("failed", intent["id"], error.get("code") or status, error.get("message"))
+
+
+def _unix(moment: datetime | int, *, ceil: bool = True) -> int:
+    """Seconds since the epoch; naive datetimes are UTC, as everywhere in the application.
+
+    Checkout refuses an `expires_at` under 30 minutes away, so it is rounded up, never down.
+    """
+    if isinstance(moment, int):
+        return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = moment.timestamp()
+    return math.ceil(seconds) if ceil else math.floor(seconds)
+
+
+@contextmanager
+def _stripe_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except stripe.StripeError as exc:
+        _raise_provider_error(action, exc)
+
+
+def _raise_provider_error(action: str, exc: stripe.StripeError):
+    """Log what Stripe said and raise a `ProviderError` whose message may be shown to anyone."""
+    code = getattr(exc, "code", None)
+    detail = f"Stripe refused to {action}: {type(exc).__name__} {exc.http_status} {code}: {exc.user_message}"
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)):
+        log.warning("%s (request %s)", detail, exc.request_id)
+        message = _("The payment service is not answering at the moment. Please try again in a few minutes.")
+        raise ProviderError(message, code=code or "unavailable", retryable=True) from None
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        log.error("%s (request %s): check STRIPE_SECRET_KEY", detail, exc.request_id)
+        code = code or "configuration"
+    elif isinstance(exc, stripe.IdempotencyError):
+        log.error("%s (request %s): an idempotency key was reused with other parameters", detail, exc.request_id)
+        code = "idempotency_error"
+    else:
+        log.error("%s (request %s)", detail, exc.request_id)
+    if isinstance(exc, stripe.CardError):
+        message = _("Your card was declined. Nothing was charged.")
+    else:
+        message = _("The payment service could not handle this request. Please try again later or contact us.")
+    raise ProviderError(message, code=code, retryable=False) from None

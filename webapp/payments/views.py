@@ -1,0 +1,164 @@
+"""Routes: the pledge form, receipts, the backer's pledges, the webhook endpoint and the currency chooser."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from webapp.campaigns import services as campaigns
+from webapp.errors import DomainError, ProviderError
+from webapp.extensions import csrf, db
+from webapp.i18n import locale_code
+from webapp.payments import display, services, webhooks
+from webapp.payments.forms import PledgeForm
+from webapp.payments.models import PledgeStatus
+
+blueprint = Blueprint("payments", __name__)
+
+
+def _pay_currencies(campaign) -> list[str]:
+    currencies = [campaign.currency]
+    viewer = display.viewer_currency()
+    if campaign.accepts_backer_currency and viewer and viewer != campaign.currency and display.can_charge_in(viewer):
+        currencies.append(viewer)
+    return currencies
+
+
+@blueprint.route("/campaigns/<slug>/pledge", methods=["GET", "POST"])
+def pledge(slug: str):
+    campaign = campaigns.campaign_by_slug(slug)
+    if campaign is None or not campaigns.can_view(current_user, campaign):
+        abort(404)
+    guest = not current_user.is_authenticated
+    form = PledgeForm(currency=campaign.currency, pay_currencies=_pay_currencies(campaign), guest=guest)
+    tiers = {str(t.id): t for t in campaign.tiers}
+    form.tier.choices = [("", _("No reward"))] + [(tid, t.title) for tid, t in tiers.items()]
+    if request.method == "GET":
+        form.client_token.data = secrets.token_urlsafe(24)
+        chosen = tiers.get(request.args.get("tier", ""))
+        form.tier.data = str(chosen.id) if chosen else ""
+        form.amount.data = services.minimum_pledge(campaign, chosen)
+        form.pay_currency.data = campaign.currency
+        if not guest:
+            form.display_name.data = current_user.name
+    status = 200
+    if form.validate_on_submit():
+        again = services.existing_for_token(form.client_token.data)
+        if again is not None:  # a double-clicked submit: the same checkout, never a second pledge
+            return _to_checkout(again)
+        tier = tiers.get(form.tier.data or "")
+        if form.tier.data and tier is None:
+            form.tier.errors.append(_("Choose a reward of this campaign."))
+            return _form(campaign, form), 400
+        try:
+            made = services.start_pledge(services.PledgeRequest(
+                campaign=campaign, tier=tier, amount=form.amount.money, pay_currency=form.pay_currency.data,
+                email=current_user.email if not guest else form.email.data,
+                user=None if guest else current_user, display_name=form.display_name.data,
+                anonymous=form.anonymous.data, message=form.message.data, locale=locale_code(),
+                client_token=form.client_token.data))
+            db.session.commit()
+        except services.SoldOut as exc:
+            db.session.rollback()
+            form.tier.errors.append(str(exc))
+            status = 409
+        except (DomainError, ProviderError) as exc:
+            db.session.rollback()
+            form.amount.errors.append(str(exc))
+            status = 400 if not isinstance(exc, ProviderError) else 502
+        except IntegrityError:
+            db.session.rollback()
+            again = services.existing_for_token(form.client_token.data)
+            if again is None:
+                raise
+            return _to_checkout(again)
+        else:
+            return _to_checkout(made)
+    elif form.errors:
+        status = 400
+    return _form(campaign, form), status
+
+
+def _form(campaign, form):
+    return render_template("payments/pledge.html", campaign=campaign, form=form,
+                           progress=campaigns.progress_of(campaign),
+                           terms=None if services.charge_timing(campaign) == "now" else services.charge_terms(campaign))
+
+
+def _to_checkout(pledge):
+    if pledge.status == PledgeStatus.PENDING and pledge.checkout_url:
+        return redirect(pledge.checkout_url, code=303)
+    return redirect(url_for("payments.receipt", reference=pledge.reference), code=303)
+
+
+@blueprint.route("/pledges/<reference>")
+def receipt(reference: str):
+    pledge = services.pledge_by_reference(reference)
+    if pledge is None:
+        abort(404)
+    return render_template("payments/receipt.html", pledge=pledge, campaign=pledge.campaign,
+                           just_back=request.args.get("checkout") == "done",
+                           can_cancel=current_user.is_authenticated and pledge.user_id == current_user.id
+                           and pledge.status == PledgeStatus.COMMITTED)
+
+
+@blueprint.route("/pledges/<reference>/checkout-cancelled")
+def checkout_cancelled(reference: str):
+    pledge = services.pledge_by_reference(reference)
+    if pledge is None:
+        abort(404)
+    if pledge.status == PledgeStatus.PENDING:
+        try:
+            services.abandon_checkout(pledge)
+            db.session.commit()
+        except ProviderError:
+            db.session.rollback()
+    flash(_("Your pledge was not completed; nothing was charged."), "info")
+    return redirect(url_for("campaigns.show", slug=pledge.campaign.slug))
+
+
+@blueprint.route("/pledges/<reference>/cancel", methods=["POST"])
+@login_required
+def cancel(reference: str):
+    pledge = services.pledge_by_reference(reference)
+    if pledge is None:
+        abort(404)
+    if pledge.user_id != current_user.id:
+        abort(403)
+    try:
+        services.cancel_committed(pledge, current_user)
+    except DomainError as exc:
+        return render_template("errors.html", code=409, message=str(exc)), 409
+    db.session.commit()
+    flash(_("Your pledge is cancelled. You will not be charged."), "success")
+    return redirect(url_for("payments.mine"))
+
+
+@blueprint.route("/pledges/mine")
+@login_required
+def mine():
+    return render_template("payments/mine.html", pledges=services.pledges_of(current_user))
+
+
+@blueprint.route("/payments/webhooks/stripe", methods=["POST"])
+@csrf.exempt
+def stripe_webhook():
+    status, message = webhooks.receive(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
+    return {"status": message}, status
+
+
+@blueprint.route("/currency", methods=["POST"])
+def choose_currency():
+    currency = (request.form.get("currency") or "").upper()
+    if currency and currency not in current_app.config["SUPPORTED_CURRENCIES"]:
+        abort(400, _("We do not show amounts in that currency."))
+    session["display_currency"] = currency or None
+    if current_user.is_authenticated:
+        current_user.display_currency = currency or None
+        db.session.commit()
+    from webapp.accounts.views import safe_next
+
+    return redirect(safe_next(request.form.get("next")) or url_for("campaigns.home"))

@@ -1,0 +1,231 @@
+"""Processor events: signature checks on the raw body, applied once each, in any order."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.payments import services
+from webapp.payments.models import Pledge, PledgeStatus, ProcessedEvent
+from webapp.payments.provider import get_provider
+
+log = logging.getLogger(__name__)
+P = PledgeStatus
+
+
+class BadSignature(Exception):
+    pass
+
+
+# -- signatures (Stripe's scheme: HMAC-SHA256 over "{timestamp}.{payload}") ----------------------
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(payload: bytes, header: str | None, secret: str, tolerance: int) -> None:
+    if not header:
+        raise BadSignature("missing Stripe-Signature header")
+    parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+    timestamps = [v for k, v in parts if k.strip() == "t"]
+    signatures = [v for k, v in parts if k.strip() == "v1"]
+    if not timestamps or not signatures:
+        raise BadSignature("malformed signature header")
+    try:
+        timestamp = int(timestamps[0])
+    except ValueError:
+        raise BadSignature("malformed timestamp") from None
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, s.strip()) for s in signatures):
+        raise BadSignature("signature does not match")
+    if abs(time.time() - timestamp) > tolerance:
+        raise BadSignature("signature timestamp is outside the tolerance")
+
+
+def receive(payload: bytes, header: str | None) -> tuple[int, str]:
+    """The whole webhook: verify, record the event id and apply its effect in one transaction."""
+    cfg = current_app.config
+    try:
+        verify(payload, header, cfg["STRIPE_WEBHOOK_SECRET"], cfg["WEBHOOK_TOLERANCE"])
+    except BadSignature as exc:
+        log.warning("webhook refused: %s", exc)
+        return 400, str(exc)
+    try:
+        event = json.loads(payload)
+        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
+    except (ValueError, KeyError, TypeError):
+        return 400, "not a JSON event"
+    provider = get_provider().name
+    if db.session.scalar(select(ProcessedEvent.id).where(
+            ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
+        return 200, "already processed"
+    try:
+        # The event id goes in first: a concurrent delivery of the same event waits here, then fails.
+        db.session.add(ProcessedEvent(provider=provider, event_id=event_id, event_type=event_type))
+        db.session.flush()
+        handler = HANDLERS.get(event_type)
+        if handler is None:
+            log.info("webhook %s of unhandled type %s acknowledged", event_id, event_type)
+        else:
+            handler(obj, f"{event_type}:{event_id}")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return 200, "already processed"
+    return 200, "ok"
+
+
+# -- finding the pledge an object is about ------------------------------------------------------
+def _find(obj: dict, **keys: str | None) -> Pledge | None:
+    """Our pledge id in the metadata first, else any of our stored processor ids; locked for the update."""
+    pledge_id = str((obj.get("metadata") or {}).get("pledge_id", ""))
+    if pledge_id.isdigit():
+        pledge = db.session.get(Pledge, int(pledge_id), with_for_update=True)
+        if pledge is not None:
+            return pledge
+    conditions = [getattr(Pledge, column) == value for column, value in keys.items() if value]
+    if not conditions:
+        return None
+    return db.session.scalar(select(Pledge).where(or_(*conditions)).with_for_update())
+
+
+def _missing(kind: str, obj: dict, cause: str) -> None:
+    log.warning("%s: no pledge for %s %s", cause, kind, obj.get("id"))
+
+
+# -- handlers -----------------------------------------------------------------------------------
+def checkout_completed(obj: dict, cause: str) -> None:
+    pledge = _find(obj, checkout_session_id=obj.get("id"))
+    if pledge is None:
+        return _missing("checkout session", obj, cause)
+    pledge.customer_id = obj.get("customer") or pledge.customer_id
+    if obj.get("mode") == "setup":
+        pledge.setup_intent_id = _id(obj.get("setup_intent")) or pledge.setup_intent_id
+        services.move_if_allowed(pledge, P.COMMITTED, cause)
+        return
+    pledge.payment_intent_id = _id(obj.get("payment_intent")) or pledge.payment_intent_id
+    if obj.get("payment_status") == "paid":
+        services.move_if_allowed(pledge, P.PAID, cause)
+        _record_settlement(pledge)
+    else:  # a bank debit: the money arrives (or not) days later
+        services.move_if_allowed(pledge, P.PROCESSING, cause)
+
+
+def checkout_async_succeeded(obj: dict, cause: str) -> None:
+    pledge = _find(obj, checkout_session_id=obj.get("id"))
+    if pledge is None:
+        return _missing("checkout session", obj, cause)
+    pledge.payment_intent_id = _id(obj.get("payment_intent")) or pledge.payment_intent_id
+    services.move_if_allowed(pledge, P.PAID, cause)
+    _record_settlement(pledge)
+
+
+def checkout_async_failed(obj: dict, cause: str) -> None:
+    pledge = _find(obj, checkout_session_id=obj.get("id"))
+    if pledge is None:
+        return _missing("checkout session", obj, cause)
+    pledge.failure_reason = pledge.failure_reason or "bank debit failed"
+    services.move_if_allowed(pledge, P.FAILED, cause)
+
+
+def checkout_expired(obj: dict, cause: str) -> None:
+    pledge = _find(obj, checkout_session_id=obj.get("id"))
+    if pledge is None:
+        return _missing("checkout session", obj, cause)
+    services.move_if_allowed(pledge, P.EXPIRED, cause)
+
+
+def setup_intent_succeeded(obj: dict, cause: str) -> None:
+    pledge = _find(obj, setup_intent_id=obj.get("id"))
+    if pledge is None:
+        return _missing("setup intent", obj, cause)
+    pledge.setup_intent_id = obj.get("id")
+    pledge.payment_method_id = _id(obj.get("payment_method")) or pledge.payment_method_id
+    pledge.customer_id = _id(obj.get("customer")) or pledge.customer_id
+    services.move_if_allowed(pledge, P.COMMITTED, cause)
+
+
+def payment_intent_succeeded(obj: dict, cause: str) -> None:
+    pledge = _find(obj, payment_intent_id=obj.get("id"))
+    if pledge is None:
+        return _missing("payment intent", obj, cause)
+    pledge.payment_intent_id = obj.get("id")
+    pledge.charge_id = _id(obj.get("latest_charge")) or pledge.charge_id
+    services.move_if_allowed(pledge, P.PAID, cause)
+    _record_settlement(pledge)
+
+
+def payment_intent_failed(obj: dict, cause: str) -> None:
+    pledge = _find(obj, payment_intent_id=obj.get("id"))
+    if pledge is None:
+        return _missing("payment intent", obj, cause)
+    error = obj.get("last_payment_error") or {}
+    pledge.failure_reason = error.get("message") or error.get("code") or "payment failed"
+    # During an open checkout the backer may still try another card: only a debit in flight fails here.
+    if pledge.status == P.PROCESSING:
+        services.move_if_allowed(pledge, P.FAILED, cause)
+
+
+def charge_refunded(obj: dict, cause: str) -> None:
+    pledge = _find(obj, payment_intent_id=_id(obj.get("payment_intent")), charge_id=obj.get("id"))
+    if pledge is None:
+        return _missing("charge", obj, cause)
+    pledge.charge_id = obj.get("id") or pledge.charge_id
+    refunded_charge = int(obj.get("amount_refunded") or 0)
+    # The event carries the cumulative refund: applying it twice or late gives the same result.
+    if refunded_charge >= pledge.charge_amount:
+        refunded = pledge.amount
+    else:
+        refunded = pledge.amount * refunded_charge // pledge.charge_amount
+    pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
+    if pledge.refunded_amount >= pledge.amount:
+        services.move_if_allowed(pledge, P.REFUNDED, cause)
+
+
+def dispute_created(obj: dict, cause: str) -> None:
+    pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
+    if pledge is None:
+        return _missing("dispute", obj, cause)
+    pledge.disputed_at = pledge.disputed_at or services.utcnow()
+
+
+def _record_settlement(pledge: Pledge) -> None:
+    if not pledge.payment_intent_id or pledge.settled_amount is not None:
+        return
+    try:
+        settlement = get_provider().settlement(pledge.payment_intent_id)
+    except Exception:  # the pledge is paid either way; the figures can be read again later
+        log.exception("could not read the settlement of %s", pledge.payment_intent_id)
+        return
+    if settlement is not None:
+        pledge.settled_amount, pledge.settled_fee = settlement.amount.amount, settlement.fee.amount
+        pledge.settled_currency = settlement.amount.currency
+        pledge.charge_id = settlement.charge_id or pledge.charge_id
+
+
+def _id(value) -> str | None:
+    if isinstance(value, dict):
+        return value.get("id")
+    return value or None
+
+
+HANDLERS: dict[str, Callable[[dict, str], None]] = {
+    "checkout.session.completed": checkout_completed,
+    "checkout.session.async_payment_succeeded": checkout_async_succeeded,
+    "checkout.session.async_payment_failed": checkout_async_failed,
+    "checkout.session.expired": checkout_expired,
+    "setup_intent.succeeded": setup_intent_succeeded,
+    "payment_intent.succeeded": payment_intent_succeeded,
+    "payment_intent.payment_failed": payment_intent_failed,
+    "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_created,
+}
