@@ -54,7 +54,7 @@ run: export HARAMBEE_ENV = development
 run: $(RUNTIME_STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	HARAMBEE_IN_PROCESS_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 services:
 	@scripts/ensure-services.sh >/dev/null

@@ -74,6 +74,11 @@ class Config:
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")
+    #: Redis in production; unset, tasks run in-process (make run, tests that need no worker)
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+    #: run the periodic jobs in a thread of the web process (make run); production uses Celery beat
+    IN_PROCESS_SCHEDULER = os.environ.get("HARAMBEE_IN_PROCESS_SCHEDULER", "") == "1"
     PAGE_SIZE = 12
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
 
@@ -108,6 +113,8 @@ class ProductionConfig(Config):
             problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL must point at the production database")
+        if not os.environ.get("CELERY_BROKER_URL"):
+            problems.append("CELERY_BROKER_URL must point at Redis for the background workers")
         if os.environ.get("PAYMENT_PROVIDER", "sandbox") == "sandbox":
             problems.append("PAYMENT_PROVIDER=sandbox is for demos; set PAYMENT_PROVIDER=stripe")
         elif not os.environ.get("STRIPE_SECRET_KEY") or not os.environ.get("STRIPE_WEBHOOK_SECRET"):

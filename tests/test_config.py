@@ -13,6 +13,7 @@ REAL_SETTINGS = {
     "PAYMENT_PROVIDER": "stripe",
     "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
 }
 
 
@@ -45,6 +46,7 @@ def test_production_starts_with_real_settings(production_env):
         ("PAYMENT_PROVIDER", None, "PAYMENT_PROVIDER=sandbox"),  # sandbox is the default
         ("STRIPE_SECRET_KEY", None, "STRIPE_SECRET_KEY"),
         ("STRIPE_WEBHOOK_SECRET", None, "STRIPE_WEBHOOK_SECRET"),
+        ("CELERY_BROKER_URL", None, "CELERY_BROKER_URL"),
     ],
 )
 def test_production_refuses_to_start_on_unsafe_setting(production_env, name, value, complaint):

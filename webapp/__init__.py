@@ -31,7 +31,18 @@ def create_app(config: str | type | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_jobs(app)
     return app
+
+
+def register_jobs(app: Flask) -> None:
+    from webapp import jobs
+    from webapp.campaigns import tasks as campaign_tasks  # noqa: F401  (registers the tasks)
+    from webapp.payments import tasks as payment_tasks  # noqa: F401
+
+    jobs.init_celery(app)
+    if app.config["IN_PROCESS_SCHEDULER"] and not app.config["CELERY_BROKER_URL"]:
+        jobs.start_in_process_scheduler(app)
 
 
 def _config_class(config: str | type | None) -> type:
