@@ -71,6 +71,9 @@ class Config:
     WEBHOOK_TOLERANCE = 300
     #: minutes a reward unit is held while a checkout is open (Stripe's shortest session is 30)
     CHECKOUT_HOLD_MINUTES = 30
+    #: charging committed pledges at success: pledges per batch, and calls per second (Stripe allows 100)
+    CHARGE_BATCH_SIZE = int(os.environ.get("CHARGE_BATCH_SIZE", 100))
+    CHARGE_RATE_PER_SECOND = float(os.environ.get("CHARGE_RATE_PER_SECOND", 25))
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")
@@ -90,6 +93,7 @@ class DevelopmentConfig(Config):
 
 class TestConfig(Config):
     TESTING = True
+    CHARGE_RATE_PER_SECOND = 10_000
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     WTF_CSRF_ENABLED = False

@@ -37,3 +37,20 @@ def refresh_command() -> None:
         count = fx.import_rates(fx.parse_ecb_xml(response.read()), "ecb")
     db.session.commit()
     click.echo(f"{count} rates stored from {url}")
+
+
+campaigns_group = AppGroup("campaigns", help="Campaign deadlines.")
+
+
+@campaigns_group.command("close-due")
+def close_due_command() -> None:
+    """Close every live campaign past its deadline, then charge or release its committed pledges."""
+    from webapp.payments import closing
+
+    closed = closing.close_due_campaigns()
+    for campaign_id in closed + [c for c in closing.campaigns_left_to_collect() if c not in closed]:
+        report = closing.collect(campaign_id)
+        click.echo(f"campaign {campaign_id}: {report.charged} charged, {report.needs_action} need the backer, "
+                   f"{report.released} released, {report.skipped} skipped")
+    if not closed:
+        click.echo("no campaign was due")

@@ -24,12 +24,16 @@ class PledgeStatus(enum.StrEnum):
     EXPIRED = "expired"  #: checkout abandoned or timed out
     CANCELLED = "cancelled"  #: the backer withdrew a committed pledge before the deadline
     REFUNDED = "refunded"  #: fully refunded
+    NEEDS_ACTION = "needs_action"  #: the charge at success was declined or needs the backer to authenticate
+    LAPSED = "lapsed"  #: needed action for 7 days and got none: never charged
+    RELEASED = "released"  #: the campaign failed: the saved method is forgotten, nobody charged
 
 
 #: Pledges whose money counts in a campaign's totals.
-CONFIRMED_STATUSES = frozenset({PledgeStatus.COMMITTED, PledgeStatus.PAID})
+CONFIRMED_STATUSES = frozenset({PledgeStatus.COMMITTED, PledgeStatus.NEEDS_ACTION, PledgeStatus.PAID})
 #: Pledges that hold (or have taken) a reward unit.
-HOLDING_STATUSES = frozenset({PledgeStatus.PENDING, PledgeStatus.PROCESSING, PledgeStatus.COMMITTED, PledgeStatus.PAID})
+HOLDING_STATUSES = frozenset({PledgeStatus.PENDING, PledgeStatus.PROCESSING, PledgeStatus.COMMITTED,
+                              PledgeStatus.NEEDS_ACTION, PledgeStatus.PAID})
 
 
 class ChargeTiming(enum.StrEnum):
@@ -43,6 +47,7 @@ class Pledge(db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("charge_amount > 0", name="charge_amount_positive"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+        CheckConstraint("tip_amount >= 0", name="tip_not_negative"),
         Index("ix_pledges_campaign_status", "campaign_id", "status"),
         Index("ix_pledges_status_hold", "status", "hold_expires_at"),
     )
@@ -93,6 +98,13 @@ class Pledge(db.Model):
     #: why the processor refused, in its words, for the backer and support
     failure_reason: Mapped[str | None] = mapped_column(Text)
 
+    #: off-session charge attempts made at success; part of each attempt's idempotency key
+    charge_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the backer was first asked to complete the payment, and last reminded
+    needs_action_since: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    #: an optional tip to the platform on top of the pledge, minor units of `currency`
+    tip_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: a reward unit is held until then while the checkout is open
     hold_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -175,3 +187,33 @@ class ExchangeRate(db.Model):
     #: "ecb", or the name of the imported CSV source
     source: Mapped[str] = mapped_column(String(40))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefundStatus(enum.StrEnum):
+    REQUESTED = "requested"  #: asked of the processor, not yet confirmed
+    SUCCEEDED = "succeeded"  #: the processor confirmed it (charge.refunded)
+    FAILED = "failed"
+
+
+class Refund(db.Model):
+    """An organizer's or admin's refund of a pledge, in full or in part, with the reason given."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    #: minor units of the pledge's (campaign's) currency
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[RefundStatus] = mapped_column(str_enum(RefundStatus), default=RefundStatus.REQUESTED)
+    processor_refund_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    pledge: Mapped[Pledge] = relationship()
+    requested_by: Mapped[User] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.pledge.currency)

@@ -27,6 +27,8 @@ class CheckoutRequest:
     expires_at: datetime
     idempotency_key: str
     metadata: dict[str, str] = field(default_factory=dict)
+    #: charge a known customer on-session (completing a pledge that needed the backer)
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)

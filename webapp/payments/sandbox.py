@@ -16,7 +16,8 @@ from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments import webhooks
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.provider import CheckoutRequest, CheckoutSession, Settlement
+from webapp.errors import ProviderError
+from webapp.payments.provider import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
 
 blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -49,6 +50,52 @@ class SandboxProvider:
                           charge_id=f"ch_sandbox_{pledge.reference}")
 
 
+    # -- off-session: the saved method's test card decides, as Stripe's test cards do ----------
+    def charge_off_session(self, customer_id: str, payment_method_id: str, charge: Money, idempotency_key: str,
+                           metadata, *, description: str | None = None, transfer_group: str | None = None) -> ChargeResult:
+        intent = f"pi_sandbox_{idempotency_key}"
+        card_tail = payment_method_id.split("_")[2] if payment_method_id.count("_") >= 3 else ""
+        if card_tail == AUTHENTICATE[-4:]:
+            return ChargeResult("requires_action", intent, "authentication_required",
+                                _("Your bank asks you to confirm this payment."))
+        if card_tail == DECLINED[-4:]:
+            return ChargeResult("failed", intent, "card_declined", _("Your card was declined."))
+        # As Stripe does, the success also arrives as an event, which records the settlement and fee.
+        deliver("payment_intent.succeeded", {"id": intent, "object": "payment_intent", "status": "succeeded",
+                                             "amount": charge.amount, "currency": charge.currency.lower(),
+                                             "customer": customer_id, "metadata": dict(metadata)})
+        return ChargeResult("succeeded", intent)
+
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        """Nothing is stored in the sandbox: forgetting a method is a no-op."""
+
+    def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str, metadata, *,
+               reason: str | None = None) -> str:
+        """Refunds are confirmed at once, through the same charge.refunded event Stripe sends.
+
+        The event goes through webhooks.receive, which commits: in the sandbox a refund request and
+        its confirmation land together, where Stripe's confirmation would come seconds later.
+        """
+        pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
+        if pledge is None:
+            raise ProviderError(_("The payment processor does not know this payment."))
+        refunded = pledge.charge_amount if amount is None else min(
+            pledge.charge_amount, _charged_refunded(pledge) + amount.amount)
+        deliver("charge.refunded", {
+            "id": pledge.charge_id or f"ch_sandbox_{pledge.reference}", "object": "charge",
+            "payment_intent": payment_intent_id, "amount": pledge.charge_amount, "amount_refunded": refunded,
+            "currency": pledge.charge_currency.lower(), "refunded": refunded >= pledge.charge_amount,
+            "metadata": {"pledge_id": str(pledge.id)}})
+        return f"re_sandbox_{idempotency_key}"
+
+
+def _charged_refunded(pledge: Pledge) -> int:
+    """The refunded total in the charged currency, as the processor counts it."""
+    if pledge.refunded_amount >= pledge.amount:
+        return pledge.charge_amount
+    return pledge.charge_amount * pledge.refunded_amount // pledge.amount
+
+
 def simulated_fee(charge: Money) -> Money:
     """About what a card processor takes: 1.5% plus a small fixed part (25 cents, or 1 unit)."""
     fixed = 25 if charge.exponent >= 2 else 1
@@ -68,8 +115,13 @@ def _pledge_for(session_id: str) -> Pledge | None:
     return db.session.scalar(db.select(Pledge).where(Pledge.checkout_session_id == session_id))
 
 
+def _mode(pledge: Pledge) -> str:
+    """Payment now for keep-it-all, and for completing a pledge that needed action; else save the card."""
+    return "payment" if pledge.charge_timing == "now" or pledge.status == PledgeStatus.NEEDS_ACTION else "setup"
+
+
 def _session_object(pledge: Pledge, **extra) -> dict:
-    mode = "payment" if pledge.charge_timing == "now" else "setup"
+    mode = _mode(pledge)
     obj = {"id": pledge.checkout_session_id, "object": "checkout.session", "mode": mode,
            "client_reference_id": pledge.reference, "customer": pledge.customer_id,
            "amount_total": pledge.charge_amount if mode == "payment" else None,
@@ -81,8 +133,8 @@ def _session_object(pledge: Pledge, **extra) -> dict:
 
 def _succeed(pledge: Pledge, card: str) -> None:
     ref = pledge.reference
-    if pledge.charge_timing == "now":
-        intent = f"pi_sandbox_{ref}"
+    if _mode(pledge) == "payment":
+        intent = pledge.payment_intent_id or f"pi_sandbox_{ref}"
         deliver("checkout.session.completed", _session_object(pledge, status="complete", payment_status="paid",
                                                               payment_intent=intent))
         deliver("payment_intent.succeeded", {"id": intent, "object": "payment_intent", "status": "succeeded",
@@ -100,7 +152,7 @@ def _succeed(pledge: Pledge, card: str) -> None:
 
 
 def _decline(pledge: Pledge, code: str, message: str) -> None:
-    if pledge.charge_timing == "now":
+    if _mode(pledge) == "payment":
         deliver("payment_intent.payment_failed", {
             "id": f"pi_sandbox_{pledge.reference}", "object": "payment_intent", "status": "requires_payment_method",
             "metadata": {"pledge_id": str(pledge.id)},
@@ -120,7 +172,7 @@ def checkout(session_id: str):
     pledge = _pledge_for(session_id)
     if pledge is None:
         abort(404)
-    if pledge.status != PledgeStatus.PENDING:
+    if pledge.status not in (PledgeStatus.PENDING, PledgeStatus.NEEDS_ACTION):
         return redirect(url_for("payments.receipt", reference=pledge.reference))
     error, status = None, 200
     if request.method == "POST":
@@ -144,7 +196,7 @@ def checkout(session_id: str):
             return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id)
         db.session.refresh(pledge)
     return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
-                           test_cards=TEST_CARDS), status
+                           test_cards=TEST_CARDS, mode=_mode(pledge)), status
 
 
 @blueprint.route("/checkout/<session_id>/cancel", methods=["POST"])

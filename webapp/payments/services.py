@@ -18,7 +18,7 @@ from webapp.errors import DomainError, InvalidTransition
 from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.money import Money
-from webapp.payments import currencies, fx
+from webapp.payments import bookkeeping, currencies, fx
 from webapp.payments.models import (
     CONFIRMED_STATUSES,
     HOLDING_STATUSES,
@@ -26,6 +26,8 @@ from webapp.payments.models import (
     Pledge,
     PledgeEvent,
     PledgeStatus,
+    Refund,
+    RefundStatus,
 )
 from webapp.payments.provider import CheckoutRequest, get_provider
 
@@ -36,12 +38,15 @@ P = PledgeStatus
 TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
     P.PENDING: frozenset({P.PROCESSING, P.COMMITTED, P.PAID, P.FAILED, P.EXPIRED}),
     P.PROCESSING: frozenset({P.PAID, P.FAILED}),
-    P.COMMITTED: frozenset({P.CANCELLED}),
+    P.COMMITTED: frozenset({P.CANCELLED, P.PAID, P.NEEDS_ACTION, P.RELEASED}),
+    P.NEEDS_ACTION: frozenset({P.PAID, P.LAPSED}),
     P.PAID: frozenset({P.REFUNDED}),
     P.FAILED: frozenset(),
     P.EXPIRED: frozenset(),
     P.CANCELLED: frozenset(),
     P.REFUNDED: frozenset(),
+    P.LAPSED: frozenset(),
+    P.RELEASED: frozenset(),
 }
 
 
@@ -64,10 +69,13 @@ def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
     pledge.status = target
     if was_holding and target not in HOLDING_STATUSES and pledge.tier_id is not None:
         campaigns.release_tier_unit(pledge.tier_id)
-    if target in CONFIRMED_STATUSES:
+    if target in (P.COMMITTED, P.PAID):
+        # One receipt when the method is saved, another when the money is actually taken.
         pledge.confirmed_at = pledge.confirmed_at or utcnow()
         pledge.hold_expires_at = None
         send_receipt(pledge)
+    if target == P.PAID:
+        bookkeeping.book_charge(pledge)
     return True
 
 
@@ -279,3 +287,69 @@ class PledgeTotals:
             select(Pledge.tier_id).where(Pledge.campaign_id == campaign_id, Pledge.tier_id.is_not(None),
                                          Pledge.status.in_(HOLDING_STATUSES)).distinct()
         ))
+
+
+# -- completing a pledge that needs the backer ----------------------------------------------------
+def open_completion_checkout(pledge: Pledge):
+    """A hosted on-session payment for a pledge whose charge at success needed the backer."""
+    provider = get_provider()
+    attempt = pledge.charge_attempts + 1
+    session = provider.create_checkout(CheckoutRequest(
+        pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
+        description=_("Pledge to “%(title)s”", title=pledge.campaign.title), terms=None, locale=pledge.locale,
+        success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
+        cancel_url=url_for("payments.receipt", reference=pledge.reference, _external=True),
+        expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"]),
+        idempotency_key=f"pledge-{pledge.id}-complete-{attempt}",
+        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
+                  "campaign_id": str(pledge.campaign_id)},
+        customer_id=pledge.customer_id))
+    pledge.charge_attempts = attempt
+    pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
+    return session
+
+
+# -- refunds ------------------------------------------------------------------------------------
+def refundable(pledge: Pledge) -> Money:
+    """What can still be refunded: the pledge less what is refunded or already asked for."""
+    asked = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.pledge_id == pledge.id, Refund.status == RefundStatus.REQUESTED)) or 0
+    return Money(max(0, pledge.amount - pledge.refunded_amount - int(asked)), pledge.currency)
+
+
+def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> Refund:
+    """Ask the processor for a refund; it is final when the processor confirms it (charge.refunded)."""
+    if pledge.status != P.PAID or not pledge.payment_intent_id:
+        raise DomainError(_("Only a paid pledge can be refunded."))
+    if not (reason or "").strip():
+        raise DomainError(_("Give the reason for the refund; the backer will read it."))
+    if amount.currency != pledge.currency or amount.amount <= 0:
+        raise DomainError(_("Enter an amount in %(c)s.", c=pledge.currency))
+    left = refundable(pledge)
+    if amount > left:
+        raise DomainError(_("At most %(left)s can still be refunded.", left=left.format(_locale())))
+    refund = Refund(pledge_id=pledge.id, amount=amount.amount, reason=reason.strip(), requested_by_id=actor.id)
+    db.session.add(refund)
+    db.session.flush()
+    # The processor counts in the charged currency: refund the same share of what was charged.
+    if amount.amount == pledge.amount - pledge.refunded_amount:
+        processor_amount = None  # all that remains
+    else:
+        processor_amount = currencies.round_for_processor(
+            Money(pledge.charge_amount * amount.amount // pledge.amount, pledge.charge_currency))
+    queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
+                amount=amount, reason=refund.reason,
+                link=url_for("payments.receipt", reference=pledge.reference, _external=True))
+    refund.processor_refund_id = get_provider().refund(
+        pledge.payment_intent_id, processor_amount, idempotency_key=f"refund-{refund.id}",
+        metadata={"pledge_id": str(pledge.id), "refund_id": str(refund.id)}, reason="requested_by_customer")
+    return refund
+
+
+def settle_requested_refunds(pledge: Pledge) -> None:
+    """The processor confirmed refunds up to pledge.refunded_amount: mark the requests that it covers."""
+    confirmed = pledge.refunded_amount
+    for refund in db.session.scalars(select(Refund).where(Refund.pledge_id == pledge.id).order_by(Refund.id)):
+        confirmed -= refund.amount
+        if confirmed >= 0 and refund.status == RefundStatus.REQUESTED:
+            refund.status = RefundStatus.SUCCEEDED

@@ -69,9 +69,12 @@ class StripeProvider:
             "expires_at": _unix(request.expires_at),
             "locale": checkout_locale(request.locale),
         }
-        customer_id = None
+        customer_id = request.customer_id
         if request.mode == "payment":
-            params["customer_email"] = request.email
+            if customer_id:  # completing a pledge: the backer's saved customer, so the card can be reused
+                params["customer"] = customer_id
+            else:
+                params["customer_email"] = request.email
             params["line_items"] = [{
                 "price_data": {
                     "currency": request.charge.currency.lower(),

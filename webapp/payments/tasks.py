@@ -14,3 +14,47 @@ def release_expired_holds() -> int:
 
 
 periodic("payments.release_expired_holds", 60)
+
+
+@celery.task(name="payments.close_due_campaigns")
+def close_due_campaigns() -> list[int]:
+    """Close what is due, then collect each closed campaign in its own task."""
+    from webapp.payments import closing
+
+    closed = closing.close_due_campaigns()
+    for campaign_id in closed:
+        collect.delay(campaign_id)
+    return closed
+
+
+@celery.task(name="payments.collect", bind=True, max_retries=5)
+def collect(self, campaign_id: int) -> dict:
+    from webapp.payments import closing
+
+    report = closing.collect(campaign_id)
+    return report.__dict__
+
+
+@celery.task(name="payments.resume_collections")
+def resume_collections() -> int:
+    """After a crash, campaigns closed with committed pledges left are collected again."""
+    from webapp.payments import closing
+
+    ids = closing.campaigns_left_to_collect()
+    for campaign_id in ids:
+        collect.delay(campaign_id)
+    return len(ids)
+
+
+@celery.task(name="payments.chase_needs_action")
+def chase_needs_action() -> tuple[int, int]:
+    from webapp.payments import closing
+
+    result = closing.chase_needs_action()
+    db.session.commit()
+    return result
+
+
+periodic("payments.close_due_campaigns", 60)
+periodic("payments.resume_collections", 300)
+periodic("payments.chase_needs_action", 3600)

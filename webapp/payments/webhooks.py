@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.payments import services
+from webapp.payments import bookkeeping, services
 from webapp.payments.models import Pledge, PledgeStatus, ProcessedEvent
 from webapp.payments.provider import get_provider
 
@@ -173,6 +173,11 @@ def payment_intent_failed(obj: dict, cause: str) -> None:
     # During an open checkout the backer may still try another card: only a debit in flight fails here.
     if pledge.status == P.PROCESSING:
         services.move_if_allowed(pledge, P.FAILED, cause)
+    elif pledge.status == P.COMMITTED and pledge.payment_intent_id == obj.get("id"):
+        # The charge at success was a bank debit and it bounced: ask the backer, as for a declined card.
+        from webapp.payments import closing
+
+        closing.needs_action(pledge, error.get("code") or "failed", cause)
 
 
 def charge_refunded(obj: dict, cause: str) -> None:
@@ -186,7 +191,10 @@ def charge_refunded(obj: dict, cause: str) -> None:
         refunded = pledge.amount
     else:
         refunded = pledge.amount * refunded_charge // pledge.charge_amount
+    before = pledge.refunded_amount
     pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
+    bookkeeping.book_refund(pledge, before)
+    services.settle_requested_refunds(pledge)
     if pledge.refunded_amount >= pledge.amount:
         services.move_if_allowed(pledge, P.REFUNDED, cause)
 
@@ -195,7 +203,9 @@ def dispute_created(obj: dict, cause: str) -> None:
     pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
     if pledge is None:
         return _missing("dispute", obj, cause)
-    pledge.disputed_at = pledge.disputed_at or services.utcnow()
+    if pledge.disputed_at is None:
+        pledge.disputed_at = services.utcnow()
+        bookkeeping.book_dispute(pledge)
 
 
 def _record_settlement(pledge: Pledge) -> None:
@@ -210,6 +220,7 @@ def _record_settlement(pledge: Pledge) -> None:
         pledge.settled_amount, pledge.settled_fee = settlement.amount.amount, settlement.fee.amount
         pledge.settled_currency = settlement.amount.currency
         pledge.charge_id = settlement.charge_id or pledge.charge_id
+        bookkeeping.book_processor_fee(pledge)
 
 
 def _id(value) -> str | None:

@@ -1,0 +1,1 @@
+"""The ledger: an immutable double-entry record of every movement of money."""

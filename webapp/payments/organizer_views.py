@@ -1,0 +1,138 @@
+"""Routes about money after the pledge: the organizer's money page, refunds, the public transparency page,
+completing a pledge that needs the backer, and the development-only fast-forward of a deadline."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.accounts.models import Role
+from webapp.accounts.permissions import role_required
+from webapp.campaigns import services as campaigns
+from webapp.campaigns.models import Campaign, CampaignStatus
+from webapp.clock import utcnow
+from webapp.errors import DomainError, InvalidMoney, ProviderError
+from webapp.extensions import db
+from webapp.i18n import locale_code
+from webapp.ledger import services as ledger
+from webapp.money import Money
+from webapp.organizations import services as organizations
+from webapp.payments import closing, services
+from webapp.payments.models import Pledge, PledgeStatus, Refund
+
+blueprint = Blueprint("money", __name__)
+
+
+def _campaign(slug: str) -> Campaign:
+    campaign = campaigns.campaign_by_slug(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _can_manage_money(campaign: Campaign) -> bool:
+    return current_user.is_authenticated and (
+        current_user.is_admin or organizations.can_edit(current_user, campaign.organization_id))
+
+
+def statement(campaign: Campaign) -> dict[str, Money]:
+    """Gross, fees, refunds, disputes, matches, transfers and net, all from the ledger (one query + one)."""
+    flows = ledger.flows(campaign.id, campaign.currency)
+    net = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency)
+    return {"gross": flows["charge"], "matches": flows["match"], "fees": flows["processor_fee"],
+            "refunds": flows["refund"], "disputes": flows["dispute"], "platform_fee": flows["platform_fee"],
+            "transfers": flows["transfer"], "net": net}
+
+
+@blueprint.route("/manage/campaigns/<slug>/money")
+@login_required
+def dashboard(slug: str):
+    campaign = _campaign(slug)
+    if not _can_manage_money(campaign):
+        abort(403)
+    pledges = db.session.scalars(
+        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.status != PledgeStatus.PENDING)
+        .order_by(Pledge.id.desc()).limit(200)).all()
+    refunds = db.session.scalars(select(Refund).join(Pledge).where(Pledge.campaign_id == campaign.id)
+                                 .order_by(Refund.id.desc()).limit(50)).all()
+    return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
+                           progress=campaigns.progress_of(campaign), collection=closing.collection_progress(campaign),
+                           pledges=pledges, refunds=refunds)
+
+
+@blueprint.route("/manage/pledges/<reference>/refund", methods=["POST"])
+@login_required
+def refund(reference: str):
+    pledge = services.pledge_by_reference(reference)
+    if pledge is None:
+        abort(404)
+    campaign = pledge.campaign
+    if not _can_manage_money(campaign):
+        abort(403)
+    try:
+        text = request.form.get("amount", "").strip()
+        amount = services.refundable(pledge) if not text else Money.parse(text, pledge.currency, locale_code())
+        services.request_refund(pledge, current_user, amount, request.form.get("reason", ""))
+        db.session.commit()
+    except (DomainError, InvalidMoney) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("errors.html", code=400, message=str(exc)), 400
+    except ProviderError as exc:
+        db.session.rollback()
+        return render_template("errors.html", code=502, message=str(exc)), 502
+    flash(_("Refund requested. It is final when the payment processor confirms it; the backer is told."), "success")
+    return redirect(url_for("money.dashboard", slug=campaign.slug))
+
+
+@blueprint.route("/campaigns/<slug>/transparency")
+def transparency(slug: str):
+    campaign = _campaign(slug)
+    if not campaign.is_public:
+        abort(404)
+    return render_template("payments/transparency.html", campaign=campaign, figures=statement(campaign),
+                           days=ledger.daily_inflows(campaign.id, campaign.currency),
+                           entries=[e for e in ledger.entries_for(campaign.id) if e.kind != "charge"])
+
+
+@blueprint.route("/pledges/<reference>/complete", methods=["GET", "POST"])
+def complete_payment(reference: str):
+    """The link in the 'complete your payment' email: the backer pays on-session."""
+    pledge = services.pledge_by_reference(reference)
+    if pledge is None:
+        abort(404)
+    if pledge.status != PledgeStatus.NEEDS_ACTION:
+        return redirect(url_for("payments.receipt", reference=reference))
+    if request.method == "POST":
+        try:
+            url = closing.start_completion(pledge)
+            db.session.commit()
+        except ProviderError as exc:
+            db.session.rollback()
+            return render_template("errors.html", code=502, message=str(exc)), 502
+        return redirect(url, code=303)
+    return render_template("payments/complete.html", pledge=pledge, campaign=pledge.campaign,
+                           deadline=(pledge.needs_action_since or utcnow()) + closing.NEEDS_ACTION_LAPSE)
+
+
+@blueprint.route("/dev/campaigns/<slug>/fast-forward", methods=["POST"])
+@role_required(Role.MODERATOR)
+def fast_forward(slug: str):
+    """Development only: move a live campaign's deadline to now, close it and collect its pledges."""
+    if not current_app.config["DEMO_TOOLS"]:
+        abort(404)
+    campaign = _campaign(slug)
+    if campaign.status != CampaignStatus.LIVE:
+        return render_template("errors.html", code=409, message=_("Only a live campaign can be fast-forwarded.")), 409
+    now = utcnow()
+    campaign.ends_at = now - timedelta(seconds=1)
+    campaign.starts_at = min(campaign.starts_at, now - timedelta(days=1))
+    db.session.commit()
+    closing.close_due_campaigns(now)
+    report = closing.collect(campaign.id)
+    flash(_("Closed: %(charged)d charged, %(action)d need the backer, %(released)d released.",
+            charged=report.charged, action=report.needs_action, released=report.released), "success")
+    return redirect(url_for("campaigns.show", slug=campaign.slug))
