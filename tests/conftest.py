@@ -4,7 +4,8 @@ Every test runs inside an app context with a test request context (so `url_for` 
 database is emptied after every test that used it, which is safe with several connections
 (live server threads, background workers) where rolling back one transaction would not be.
 
-The database is TEST_DATABASE_URL (SQLite in memory by default; `make test-pg` sets PostgreSQL).
+The database is TEST_DATABASE_URL (SQLite in memory by default; `make test-pg` sets PostgreSQL,
+where each run works in a schema of its own, created with the models and dropped at the end).
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from flask import Flask, url_for
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Engine, MetaData, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from config import TestConfig
 from tests.factories import PASSWORD
@@ -34,8 +37,29 @@ from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
-TEST_DATABASE_URL = TestConfig.SQLALCHEMY_DATABASE_URI
-ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+#: the database TEST_DATABASE_URL names (on PostgreSQL, without this run's schema)
+BASE_DATABASE_URL = TestConfig.SQLALCHEMY_DATABASE_URI
+ON_POSTGRES = BASE_DATABASE_URL.startswith("postgresql")
+
+
+def _run_schema() -> str:
+    host = re.sub(r"[^a-z0-9]", "", socket.gethostname().lower())[:16] or "host"
+    return f"pytest_{host}_{os.getpid()}"
+
+
+if ON_POSTGRES:
+    # Each run gets a schema of its own in the test database, so that runs side by side (two
+    # engineers, CI) never truncate or drop each other's tables. Every app the tests create,
+    # and any subprocess, uses it through TestConfig and TEST_DATABASE_URL.
+    RUN_SCHEMA = _run_schema()
+    TEST_DATABASE_URL = (make_url(BASE_DATABASE_URL)
+                         .update_query_dict({"options": f"-csearch_path={RUN_SCHEMA}"})
+                         .render_as_string(hide_password=False))
+    TestConfig.SQLALCHEMY_DATABASE_URI = TEST_DATABASE_URL
+    os.environ["TEST_DATABASE_URL"] = TEST_DATABASE_URL
+else:
+    RUN_SCHEMA = None
+    TEST_DATABASE_URL = BASE_DATABASE_URL
 #: screenshots of this run (one folder per database, so `make test` keeps both runs')
 ARTIFACTS = ROOT / "test-artifacts" / ("postgresql" if ON_POSTGRES else "sqlite")
 
@@ -168,11 +192,11 @@ def make_app(**settings) -> Flask:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory) -> Iterator[Flask]:
-    """The app under test, with its schema created once (db.create_all) on TEST_DATABASE_URL."""
+    """The app under test, its tables created once (db.create_all) on TEST_DATABASE_URL."""
+    if ON_POSTGRES:
+        _create_run_schema()
     app = make_app(UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")))
     with app.app_context():
-        if ON_POSTGRES:
-            drop_every_table(db.engine)  # a schema left by an older run may not match the models
         db.create_all()
     _APPS.append(app)
     yield app
@@ -180,6 +204,40 @@ def app(tmp_path_factory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if ON_POSTGRES:
+        _drop_schemas([RUN_SCHEMA])
+
+
+def _create_run_schema() -> None:
+    """Create this run's schema, after dropping those of runs on this host that have ended."""
+    prefix = RUN_SCHEMA.rsplit("_", 1)[0] + "_"
+    with _server_engine().connect() as conn:
+        names = conn.execute(text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"),
+                             {"p": prefix}).scalars().all()
+    ended = [name for name in names if name == RUN_SCHEMA or not _process_alive(name.rsplit("_", 1)[1])]
+    _drop_schemas(ended)
+    with _server_engine().connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{RUN_SCHEMA}"')
+
+
+def _drop_schemas(names) -> None:
+    with _server_engine().connect() as conn:
+        for name in names:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def _server_engine() -> Engine:
+    return create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _process_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(autouse=True)
@@ -224,13 +282,6 @@ def login() -> Callable[..., object]:
         return response
 
     return _login
-
-
-def drop_every_table(engine: Engine) -> None:
-    """Drop every table in the database, including ones the models no longer declare."""
-    existing = MetaData()
-    existing.reflect(bind=engine)
-    existing.drop_all(bind=engine)
 
 
 _sequences: dict[str, list[str]] = {}

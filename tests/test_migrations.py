@@ -12,17 +12,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ON_POSTGRES, ROOT, TEST_DATABASE_URL, make_app
+from tests.conftest import BASE_DATABASE_URL, ON_POSTGRES, ROOT, make_app
 from webapp.extensions import db
 
 
-@pytest.fixture
-def scratch_database_url(tmp_path):
-    """An empty database: a SQLite file, or on PostgreSQL a database created for this test."""
+@pytest.fixture(scope="module")
+def scratch_database_url(tmp_path_factory):
+    """An empty database: a SQLite file, or on PostgreSQL a database created for these tests."""
     if not ON_POSTGRES:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('migrations') / 'migrations.sqlite3'}"
         return
-    url = make_url(TEST_DATABASE_URL)
+    url = make_url(BASE_DATABASE_URL)
     name = f"harambee_migrations_{os.getpid()}"
     server = create_engine(url, isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
@@ -64,7 +64,7 @@ def test_migrations_build_the_schema_the_models_declare(scratch_app):
 
 
 def test_migrations_downgrade_to_base_and_upgrade_again(scratch_app):
-    flask_migrate.upgrade()
+    flask_migrate.upgrade()  # from wherever the other test left the database
     flask_migrate.downgrade(revision="base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     flask_migrate.upgrade()
