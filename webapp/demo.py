@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.markup import render_markdown
 from webapp.money import exponent as minor_exponent
 from webapp.payments import fx
-from webapp.payments.models import ExchangeRate
+from webapp.payments.models import ExchangeRate, MatchApplicationStatus, MatchFund, MatchFundCampaign
 from webapp.organizations.models import LegalForm, Membership, Organization, OrgRole
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
@@ -35,6 +35,7 @@ ACCOUNTS = [
     ("nurse@harambee.test", "Afiavi Dossou", Role.MEMBER, "fr", "FR", "FR-ARA", ["BJ-LI", "BJ-AQ"]),
     ("engineer@harambee.test", "Youssef El Idrissi", Role.MEMBER, "fr", "CA", "CA-QC", ["MA-09"]),
     ("member@harambee.test", "Maria Member", Role.MEMBER, "en", "GB", "GB-ENG", []),
+    ("funder@harambee.test", "Fanny Funder (Métropole de Lyon)", Role.FUNDER, "fr", "FR", "FR-ARA", []),
 ]
 
 ORGANIZATIONS = [
@@ -195,9 +196,26 @@ def load_rates() -> int:
             + fx.import_file((data_dir / "rates-extra.csv").read_bytes(), "rates-extra.csv"))
 
 
+def load_match_funds() -> int:
+    """The Métropole de Lyon matches the Lyon bakery's cargo bikes one for one, up to 2,000 EUR."""
+    if db.session.scalar(select(MatchFund.id).where(MatchFund.name == "Lyon solidaire")) is not None:
+        return 0
+    today = utcnow().date()
+    fund = MatchFund(name="Lyon solidaire", institution="Métropole de Lyon", manager_id=_user("funder@harambee.test").id,
+                     budget=500_000, currency="EUR", ratio_numerator=1, ratio_denominator=1, cap_per_pledge=20_000,
+                     cap_per_campaign=200_000, countries="FR", starts_on=today - timedelta(days=30),
+                     ends_on=today + timedelta(days=365))
+    db.session.add(fund)
+    db.session.flush()
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == "cargo-bikes-pain-partage"))
+    db.session.add(MatchFundCampaign(fund_id=fund.id, campaign_id=campaign.id, status=MatchApplicationStatus.ACCEPTED))
+    db.session.flush()
+    return 1
+
+
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
-            "exchange rates": load_rates()}
+            "exchange rates": load_rates(), "match funds": load_match_funds()}
 
 
 @demo.command("load")

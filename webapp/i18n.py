@@ -55,6 +55,7 @@ def days_left(ends_at: datetime) -> int:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
+        minor_units=lambda amount, currency: money(Money(int(amount or 0), currency)),
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
         datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
         country=lambda code: geo.country_name(code, locale_code()),

@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     MEMBER = "member"
     MODERATOR = "moderator"
     COORDINATOR = "coordinator"
+    FUNDER = "funder"  #: an institution's account: creates and runs match funds
     ADMIN = "admin"
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 
 from webapp.extensions import db
-from webapp.ledger.models import LedgerEntry
+from webapp.ledger.models import LedgerEntry  # noqa: F401  (re-exported for callers)
 from webapp.money import Money
 
 #: Accounts, by name. Per-object accounts carry the object's id.

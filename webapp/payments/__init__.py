@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from webapp.payments import display
     from webapp.payments.commands import campaigns_group, fx_group
     from webapp.payments.services import PledgeTotals
+    from webapp.payments.fund_views import blueprint as funds
     from webapp.payments.organizer_views import blueprint as money
     from webapp.payments.views import blueprint
 
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
     display.register(app)
     app.register_blueprint(blueprint)
     app.register_blueprint(money)
+    app.register_blueprint(funds)
     app.cli.add_command(fx_group)
     app.cli.add_command(campaigns_group)
     if app.config["PAYMENT_PROVIDER"] == "sandbox":

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from webapp.errors import UnsupportedCurrency
-from webapp.money import Money
+from webapp.money import Money, exponent
 
 # Stripe counts these in whole units (its "zero-decimal" list).
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
@@ -20,7 +21,7 @@ class CurrencyRule:
 
 
 #: Minimums follow Stripe's published minimum charge (about 0.50 USD where Stripe lists none);
-#: maximums are about 10,000 EUR.
+#: maximums are about 10,000 EUR, and never above Stripe's 8-digit amount limit (99,999,999).
 RULES: dict[str, CurrencyRule] = {
     "EUR": CurrencyRule(50, 1_000_000),
     "USD": CurrencyRule(50, 1_100_000),
@@ -32,8 +33,8 @@ RULES: dict[str, CurrencyRule] = {
     "XAF": CurrencyRule(350, 6_500_000),
     "MAD": CurrencyRule(500, 11_000_000),
     "TND": CurrencyRule(2_000, 33_000_000),
-    "KES": CurrencyRule(7_000, 140_000_000),
-    "NGN": CurrencyRule(80_000, 1_700_000_000),
+    "KES": CurrencyRule(7_000, 99_999_999),
+    "NGN": CurrencyRule(80_000, 99_999_999),
     "RWF": CurrencyRule(700, 14_000_000),
     "UGX": CurrencyRule(2_000, 40_000_000),
 }
@@ -58,3 +59,13 @@ def round_for_processor(money: Money) -> Money:
     if money.currency not in THREE_DECIMAL:
         return money
     return Money((money.amount + 5) // 10 * 10, money.currency)
+
+
+def processor_charge(value: Decimal, currency: str) -> Money:
+    """An exact amount (major units) rounded once, half up, to what the processor charges.
+
+    Rounding to the minor unit first and then to tens would round twice (2.0346 TND -> 2.035 -> 2.040).
+    """
+    step = Decimal(10 if currency in THREE_DECIMAL else 1)
+    units = (value.scaleb(exponent(currency)) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Money(int(units * step), currency)

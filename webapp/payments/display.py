@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from webapp.i18n import locale_code
 from webapp.money import Money
-from webapp.payments import currencies, fx
+from webapp.payments import currencies, fx, matching
 from webapp.payments.models import PledgeStatus
 from webapp.payments.services import latest_supporters
 
@@ -69,5 +69,6 @@ def register(app) -> None:
     @app.context_processor
     def payment_helpers() -> dict:
         return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
+                "match_offers": matching.offers_for,
                 "pledge_status_label": pledge_status_label,
                 "supported_currencies": current_app.config["SUPPORTED_CURRENCIES"]}

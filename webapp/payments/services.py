@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 
 from webapp.accounts.models import User
 from webapp.campaigns import services as campaigns
@@ -18,12 +18,13 @@ from webapp.errors import DomainError, InvalidTransition
 from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.money import Money
-from webapp.payments import bookkeeping, currencies, fx
+from webapp.payments import bookkeeping, currencies, fx, matching
 from webapp.payments.models import (
     CONFIRMED_STATUSES,
     HOLDING_STATUSES,
     ChargeTiming,
     Pledge,
+    Match,
     PledgeEvent,
     PledgeStatus,
     Refund,
@@ -74,8 +75,13 @@ def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
         pledge.confirmed_at = pledge.confirmed_at or utcnow()
         pledge.hold_expires_at = None
         send_receipt(pledge)
-    if target == P.PAID:
+    if target == P.COMMITTED:
+        matching.book_match(pledge)
+    elif target == P.PAID:
         bookkeeping.book_charge(pledge)
+        matching.pledge_charged(pledge)
+    elif target not in CONFIRMED_STATUSES:
+        matching.give_back(pledge)
     return True
 
 
@@ -129,6 +135,8 @@ def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> 
     if amount > ceiling:
         raise PledgeRefused(_("The largest pledge we accept is %(max)s. Contact us for larger gifts.",
                               max=ceiling.format(_locale())))
+    if amount.currency in currencies.THREE_DECIMAL and amount.amount % 10:  # the processor takes tens of minor units
+        raise PledgeRefused(_("%(code)s amounts take at most %(n)d decimals.", code=amount.currency, n=2))
 
 
 def _locale() -> str:
@@ -148,7 +156,10 @@ def start_pledge(req: PledgeRequest) -> Pledge:
     charge, conversion = _charge_for(campaign, req.amount, req.pay_currency)
     if req.tier is not None and not campaigns.claim_tier_unit(req.tier.id):
         raise SoldOut(_("This reward is sold out. Choose another one, or pledge without a reward."))
-    hold_until = utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"])
+    # Stripe's shortest session is 30 minutes: ask for a minute more, and hold the reward a minute
+    # beyond the session, so nobody can pay on a checkout whose reward unit was already released.
+    session_expires = utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1)
+    hold_until = session_expires + timedelta(minutes=1)
     timing = charge_timing(campaign)
     provider = get_provider()
     pledge = Pledge(
@@ -172,7 +183,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
         locale=req.locale,
         success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
         cancel_url=url_for("payments.checkout_cancelled", reference=pledge.reference, _external=True),
-        expires_at=hold_until, idempotency_key=f"pledge-{pledge.id}-checkout",
+        expires_at=session_expires, idempotency_key=f"pledge-{pledge.id}-checkout",
         metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
                   "campaign_id": str(campaign.id)}))
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
@@ -202,7 +213,7 @@ def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[M
     except fx.RateUnavailable:
         raise PledgeRefused(_("We have no exchange rate for %(c)s today; pay in %(d)s.",
                               c=pay_currency, d=campaign.currency)) from None
-    charge = currencies.round_for_processor(conversion.converted)
+    charge = currencies.processor_charge(amount.to_decimal() * conversion.quote.rate, pay_currency)
     minimum = Money(currencies.rule(pay_currency).minimum, pay_currency)
     if charge < minimum:
         raise PledgeRefused(_("In %(c)s the smallest payment is %(min)s.", c=pay_currency, min=minimum.format(_locale())))
@@ -273,12 +284,20 @@ class PledgeTotals:
     """The PledgeReader that campaigns use: totals are sums over confirmed pledges, nothing else."""
 
     def totals_subquery(self):
+        """Per campaign: confirmed pledges less refunds, plus what funds match of them; backers counted once."""
+        confirmed = Pledge.status.in_(CONFIRMED_STATUSES)
+        pledged = select(Pledge.campaign_id.label("campaign_id"),
+                         (Pledge.amount - Pledge.refunded_amount).label("value"),
+                         literal(1).label("backer")).where(confirmed)
+        matched = (select(Match.campaign_id.label("campaign_id"), Match.amount.label("value"),
+                          literal(0).label("backer"))
+                   .join(Pledge, Pledge.id == Match.pledge_id).where(confirmed))
+        movements = union_all(pledged, matched).subquery("money_in")
         return (
-            select(Pledge.campaign_id.label("campaign_id"),
-                   func.sum(Pledge.amount - Pledge.refunded_amount).label("raised"),
-                   func.count(Pledge.id).label("backers"))
-            .where(Pledge.status.in_(CONFIRMED_STATUSES))
-            .group_by(Pledge.campaign_id)
+            select(movements.c.campaign_id.label("campaign_id"),
+                   func.sum(movements.c.value).label("raised"),
+                   func.sum(movements.c.backer).label("backers"))
+            .group_by(movements.c.campaign_id)
             .subquery("campaign_totals")
         )
 
@@ -299,7 +318,7 @@ def open_completion_checkout(pledge: Pledge):
         description=_("Pledge to “%(title)s”", title=pledge.campaign.title), terms=None, locale=pledge.locale,
         success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
         cancel_url=url_for("payments.receipt", reference=pledge.reference, _external=True),
-        expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"]),
+        expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
         idempotency_key=f"pledge-{pledge.id}-complete-{attempt}",
         metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
                   "campaign_id": str(pledge.campaign_id)},

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.payments import bookkeeping, services
+from webapp.payments import bookkeeping, matching, services
 from webapp.payments.models import Pledge, PledgeStatus, ProcessedEvent
 from webapp.payments.provider import get_provider
 
@@ -195,6 +195,8 @@ def charge_refunded(obj: dict, cause: str) -> None:
     pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
     bookkeeping.book_refund(pledge, before)
     services.settle_requested_refunds(pledge)
+    if pledge.refunded_amount > before and pledge.refunded_amount < pledge.amount:
+        matching.give_back(pledge)  # in proportion; a full refund gives it back through the state change
     if pledge.refunded_amount >= pledge.amount:
         services.move_if_allowed(pledge, P.REFUNDED, cause)
 

@@ -1,0 +1,220 @@
+"""Match funds: an institution's money added to citizens' pledges by a rule, never beyond its budget."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp.accounts.models import User
+from webapp.campaigns.models import Campaign, CampaignStatus
+from webapp.clock import utcnow
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.money import Money
+from webapp.payments.models import (
+    CONFIRMED_STATUSES,
+    Match,
+    MatchApplicationStatus,
+    MatchFund,
+    MatchFundCampaign,
+    Pledge,
+    PledgeStatus,
+)
+
+
+def _codes(text: str) -> set[str]:
+    return {c.strip() for c in (text or "").split(",") if c.strip()}
+
+
+def is_eligible(fund: MatchFund, campaign: Campaign, on: date | None = None) -> bool:
+    on = on or utcnow().date()
+    return (fund.currency == campaign.currency and fund.starts_on <= on <= fund.ends_on
+            and (not fund.categories or campaign.category.value in _codes(fund.categories))
+            and (not fund.countries or campaign.country in _codes(fund.countries))
+            and (not fund.regions or (campaign.region or "") in _codes(fund.regions))
+            and (not fund.funding_models or campaign.funding_model.value in _codes(fund.funding_models)))
+
+
+def eligibility_problem(fund: MatchFund, campaign: Campaign) -> str | None:
+    if fund.currency != campaign.currency:
+        return _("This fund matches pledges in %(c)s only.", c=fund.currency)
+    if not is_eligible(fund, campaign):
+        return _("This campaign does not meet the fund's conditions (period, category, territory or funding model).")
+    return None
+
+
+# -- funds and applications ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class FundTerms:
+    name: str
+    institution: str
+    budget: Money
+    ratio_numerator: int
+    ratio_denominator: int
+    cap_per_pledge: Money | None
+    cap_per_campaign: Money | None
+    categories: list[str]
+    countries: list[str]
+    regions: list[str]
+    funding_models: list[str]
+    starts_on: date
+    ends_on: date
+
+
+def create_fund(manager: User, terms: FundTerms) -> MatchFund:
+    if terms.ends_on < terms.starts_on:
+        raise DomainError(_("The end must come after the start."))
+    for cap in (terms.cap_per_pledge, terms.cap_per_campaign):
+        if cap is not None and cap.currency != terms.budget.currency:
+            raise DomainError(_("Caps are in the fund's currency."))
+    fund = MatchFund(
+        name=terms.name.strip(), institution=terms.institution.strip(), manager_id=manager.id,
+        budget=terms.budget.amount, currency=terms.budget.currency, ratio_numerator=terms.ratio_numerator,
+        ratio_denominator=terms.ratio_denominator,
+        cap_per_pledge=terms.cap_per_pledge.amount if terms.cap_per_pledge else None,
+        cap_per_campaign=terms.cap_per_campaign.amount if terms.cap_per_campaign else None,
+        categories=",".join(terms.categories), countries=",".join(terms.countries), regions=",".join(terms.regions),
+        funding_models=",".join(terms.funding_models), starts_on=terms.starts_on, ends_on=terms.ends_on)
+    db.session.add(fund)
+    db.session.flush()
+    return fund
+
+
+def apply(fund: MatchFund, campaign: Campaign) -> MatchFundCampaign:
+    """A campaign asks to be matched (its organizer), or the fund chooses it (status decided by caller)."""
+    problem = eligibility_problem(fund, campaign)
+    if problem:
+        raise DomainError(problem)
+    if campaign.status not in (CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.SUBMITTED,
+                               CampaignStatus.DRAFT, CampaignStatus.CHANGES_REQUESTED):
+        raise DomainError(_("This campaign has ended."))
+    existing = db.session.scalar(select(MatchFundCampaign).where(
+        MatchFundCampaign.fund_id == fund.id, MatchFundCampaign.campaign_id == campaign.id))
+    if existing is not None:
+        return existing
+    row = MatchFundCampaign(fund_id=fund.id, campaign_id=campaign.id, status=MatchApplicationStatus.APPLIED)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def decide(row: MatchFundCampaign, accept: bool) -> None:
+    row.status = MatchApplicationStatus.ACCEPTED if accept else MatchApplicationStatus.DECLINED
+
+
+def funds_for(campaign: Campaign) -> list[MatchFund]:
+    """Accepted funds that match this campaign today, oldest first."""
+    funds = db.session.scalars(
+        select(MatchFund).join(MatchFundCampaign, MatchFundCampaign.fund_id == MatchFund.id)
+        .where(MatchFundCampaign.campaign_id == campaign.id,
+               MatchFundCampaign.status == MatchApplicationStatus.ACCEPTED)
+        .order_by(MatchFund.id)).all()
+    return [f for f in funds if is_eligible(f, campaign)]
+
+
+# -- matching pledges ---------------------------------------------------------------------------
+def used(fund_id: int, campaign_id: int | None = None) -> int:
+    q = select(func.coalesce(func.sum(Match.amount), 0)).where(Match.fund_id == fund_id)
+    if campaign_id is not None:
+        q = q.where(Match.campaign_id == campaign_id)
+    return int(db.session.scalar(q) or 0)
+
+
+def remaining(fund: MatchFund) -> Money:
+    return Money(fund.budget - used(fund.id), fund.currency)
+
+
+def rule_amount(fund: MatchFund, pledged: int) -> int:
+    amount = pledged * fund.ratio_numerator // fund.ratio_denominator
+    if fund.cap_per_pledge is not None:
+        amount = min(amount, fund.cap_per_pledge)
+    return amount
+
+
+def book_match(pledge: Pledge) -> Match | None:
+    """Match a newly confirmed pledge, in its transaction; the fund is locked so it is never overdrawn."""
+    if pledge.status not in CONFIRMED_STATUSES:
+        return None
+    existing = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
+    if existing is not None:
+        return existing
+    for candidate in funds_for(pledge.campaign):
+        # The row lock serializes every matcher of this fund: the sums below are read under it.
+        fund = db.session.scalar(select(MatchFund).where(MatchFund.id == candidate.id).with_for_update())
+        amount = rule_amount(fund, pledge.amount - pledge.refunded_amount)
+        amount = min(amount, fund.budget - used(fund.id))
+        if fund.cap_per_campaign is not None:
+            amount = min(amount, fund.cap_per_campaign - used(fund.id, pledge.campaign_id))
+        if amount > 0:
+            match = Match(fund_id=fund.id, pledge_id=pledge.id, campaign_id=pledge.campaign_id, amount=amount,
+                          original_amount=amount)
+            db.session.add(match)
+            db.session.flush()
+            if pledge.status == PledgeStatus.PAID:
+                book_match_entry(match, pledge)
+            return match
+    return None
+
+
+def book_match_entry(match: Match, pledge: Pledge) -> None:
+    """Once the pledge is charged, the institution owes its match to the campaign."""
+    ledger.book(key=f"match:pledge:{pledge.id}", kind="match", debit=ledger.fund_account(match.fund_id),
+                credit=ledger.campaign_account(pledge.campaign_id), money=Money(match.amount, pledge.currency),
+                cause=f"fund:{match.fund_id}", campaign_id=pledge.campaign_id,
+                memo=f"Match by {match.fund.institution}")
+
+
+def pledge_charged(pledge: Pledge) -> None:
+    match = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
+    if match is None:
+        match = book_match(pledge)
+    elif match.amount > 0:
+        book_match_entry(match, pledge)
+
+
+def give_back(pledge: Pledge) -> None:
+    """A refunded, lapsed, cancelled or released pledge gives its match back, in full or in proportion."""
+    match = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id).with_for_update())
+    if match is None:
+        return
+    counts = pledge.status in CONFIRMED_STATUSES
+    target = min(match.amount, rule_amount(match.fund, pledge.amount - pledge.refunded_amount)) if counts else 0
+    returned = match.amount - target
+    if returned <= 0:
+        return
+    booked = db.session.scalar(select(func.count()).select_from(ledger.LedgerEntry).where(
+        ledger.LedgerEntry.key == f"match:pledge:{pledge.id}"))
+    if booked:
+        ledger.book(key=f"match_return:pledge:{pledge.id}:{target}", kind="match_return",
+                    debit=ledger.campaign_account(pledge.campaign_id), credit=ledger.fund_account(match.fund_id),
+                    money=Money(returned, pledge.currency), cause=f"fund:{match.fund_id}",
+                    campaign_id=pledge.campaign_id, memo=f"Match given back to {match.fund.institution}")
+    match.amount = target
+
+
+# -- reading ------------------------------------------------------------------------------------
+def offers_for(campaign: Campaign) -> list[tuple[MatchFund, Money]]:
+    """The funds matching this campaign and what each still has, for the campaign page."""
+    return [(fund, remaining(fund)) for fund in funds_for(campaign)]
+
+
+def statement_csv(fund: MatchFund) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "campaign", "pledge_reference", "pledge_status", "pledged", "matched_first",
+                     "matched_now", "currency"])
+    rows = db.session.execute(
+        select(Match, Pledge, Campaign.slug).join(Pledge, Pledge.id == Match.pledge_id)
+        .join(Campaign, Campaign.id == Match.campaign_id).where(Match.fund_id == fund.id).order_by(Match.id))
+    exp = Money.zero(fund.currency)
+    for match, pledge, slug in rows:
+        writer.writerow([match.created_at.date().isoformat(), slug, pledge.reference, pledge.status.value,
+                         Money(pledge.amount, fund.currency).input_value(),
+                         Money(match.original_amount, fund.currency).input_value(),
+                         Money(match.amount, fund.currency).input_value(), exp.currency])
+    return out.getvalue()
