@@ -79,6 +79,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import mutual_aid
     from webapp.accounts.views import blueprint as accounts
     from webapp.campaigns.views import blueprint as campaigns
     from webapp.campaigns.views import manage as campaign_manage
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts)
     app.register_blueprint(organizations)
     app.register_blueprint(storage)
+    mutual_aid.init_app(app)
 
 
 def register_payments(app: Flask) -> None:

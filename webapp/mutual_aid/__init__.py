@@ -1,0 +1,8 @@
+"""Disaster mutual aid: events, solidarity calls, offers and requests matched, the coordinator's page."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from webapp.mutual_aid import models  # noqa: F401  (the tables)
