@@ -38,6 +38,7 @@ def create_app(config: str | type | None = None) -> Flask:
 def register_jobs(app: Flask) -> None:
     from webapp import jobs
     from webapp.campaigns import tasks as campaign_tasks  # noqa: F401  (registers the tasks)
+    from webapp.mutual_aid import tasks as mutual_aid_tasks  # noqa: F401
     from webapp.payments import tasks as payment_tasks  # noqa: F401
 
     jobs.init_celery(app)

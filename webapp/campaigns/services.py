@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp import geo
-from webapp.accounts.models import User
+from webapp.accounts.models import Role, User
 from webapp.campaigns import progress as progress_source
 from webapp.campaigns.models import (
     PUBLIC_STATUSES,
@@ -490,3 +490,34 @@ def status_label(status: CampaignStatus) -> str:
         S.APPROVED: _("approved, starting soon"), S.LIVE: _("live"), S.SUCCEEDED: _("succeeded"),
         S.FAILED: _("did not reach its goal"),
     }[status]
+
+
+# -- emergency funds (opened by mutual aid) -----------------------------------------------------
+def open_emergency_fund(org: Organization, actor: User, *, title: str, summary: str, story_md: str, goal: Money,
+                        region: str | None, days: int) -> Campaign:
+    """A keep-it-all campaign of the relief organization, live at once.
+
+    A disaster cannot wait for the review queue: the mutual-aid coordinator who activates the event
+    vouches for it, and is recorded as the actor of every step a campaign normally takes.
+    """
+    if not actor.has_role(Role.COORDINATOR):
+        raise PermissionDenied(_("Only mutual-aid coordinators can open an emergency fund."))
+    base = slugify(title)[:70] or "emergency-fund"
+    slug, n = base, 2
+    while not _slug_free(slug, None):
+        slug, n = f"{base}-{n}", n + 1
+    now = utcnow()
+    campaign = Campaign(organization_id=org.id, created_by_id=actor.id, slug=slug, status=S.DRAFT,
+                        title=title.strip()[:120], summary=summary.strip()[:200], story_md=story_md,
+                        story_html=render_markdown(story_md), category=Category.EMERGENCY, country=org.country,
+                        region=region if region and geo.is_region(region, org.country) else None,
+                        goal_amount=goal.amount, currency=goal.currency, funding_model=FundingModel.KEEP_IT_ALL,
+                        starts_at=now, ends_at=now + timedelta(days=min(max(days, MIN_DAYS), MAX_DAYS)))
+    db.session.add(campaign)
+    db.session.flush()
+    reason = _("Emergency fund of a disaster event")
+    for step in (S.SUBMITTED, S.APPROVED):
+        transition(campaign, step, actor, reason)
+    launch(campaign, actor)
+    db.session.flush()
+    return campaign

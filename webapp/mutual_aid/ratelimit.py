@@ -1,0 +1,90 @@
+"""Per-channel send rates shared by every worker: a token bucket in Redis, or in memory without a broker."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from flask import current_app
+
+#: Takes a token if one is there; else returns how many seconds until the next one.
+_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('EXPIRE', KEYS[1], 3600)
+return tostring(wait)
+"""
+
+
+class MemoryBucket:
+    """One process's bucket (the in-process demo, tests without Redis)."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+        self.lock = threading.Lock()
+
+    def try_take(self) -> float:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+class RedisBucket:
+    def __init__(self, client, key: str, rate: float, burst: float):
+        self.client, self.key, self.rate, self.burst = client, key, rate, burst
+        self.script = client.register_script(_LUA)
+
+    def try_take(self) -> float:
+        # Redis's clock, not ours: workers on several machines agree on it.
+        seconds, micros = self.client.time()
+        return float(self.script(keys=[self.key], args=[self.rate, self.burst, seconds + micros / 1e6]))
+
+
+def acquire(channel: str, sleep: Callable[[float], None] = time.sleep) -> float:
+    """Block until the channel may send one message; returns the seconds waited."""
+    bucket = _bucket(channel)
+    if bucket is None:
+        return 0.0
+    waited = 0.0
+    while True:
+        wait = bucket.try_take()
+        if wait <= 0:
+            return waited
+        sleep(wait)
+        waited += wait
+
+
+def _bucket(channel: str):
+    rate = float(current_app.config.get(f"MUTUAL_AID_{channel.upper()}_PER_SECOND") or 0)
+    if rate <= 0:
+        return None  # no limit
+    buckets = current_app.extensions.setdefault("mutual_aid.buckets", {})
+    key = (channel, rate)
+    if key not in buckets:
+        burst = max(1.0, rate)  # at most a second's worth at once
+        broker = current_app.config.get("CELERY_BROKER_URL") or ""
+        if broker.startswith(("redis://", "rediss://")):
+            import redis
+
+            buckets[key] = RedisBucket(redis.Redis.from_url(broker), f"harambee:aid:rate:{channel}", rate, burst)
+        else:
+            buckets[key] = MemoryBucket(rate, burst)
+    return buckets[key]
