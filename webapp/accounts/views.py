@@ -89,7 +89,6 @@ def login():
             status = 401
         else:
             login_user(user, remember=form.remember.data)
-            session.pop("lang", None)
             return redirect(safe_next(form.next.data) or url_for("campaigns.home"))
     elif form.errors:
         status = 400
@@ -108,7 +107,6 @@ def verify_email(token: str):
     try:
         services.verify_email(token)
     except TokenInvalid as exc:
-        flash(str(exc), "error")
         return render_template("accounts/token_problem.html", message=str(exc)), 400
     db.session.commit()
     flash(_("Thank you: your email address is confirmed."), "success")

@@ -35,9 +35,18 @@ def _check_place(details: OrganizationDetails) -> None:
         raise DomainError(_("Choose a region of the chosen country."))
 
 
+#: words that routes use right after /organizations/: an organization's slug must not shadow them
+RESERVED_SLUGS = frozenset({"new", "invitations"})
+
+
+def _free_slug(name: str) -> str:
+    slug = unique_slug(Organization, name)
+    return unique_slug(Organization, f"{slug} organization") if slug in RESERVED_SLUGS else slug
+
+
 def create_organization(owner: User, details: OrganizationDetails) -> Organization:
     _check_place(details)
-    org = Organization(slug=unique_slug(Organization, details.name))
+    org = Organization(slug=_free_slug(details.name))
     _apply(org, details)
     db.session.add(org)
     db.session.flush()
