@@ -82,6 +82,9 @@ class Config:
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
     #: run the periodic jobs in a thread of the web process (make run); production uses Celery beat
     IN_PROCESS_SCHEDULER = os.environ.get("HARAMBEE_IN_PROCESS_SCHEDULER", "") == "1"
+    #: how many reverse proxies set X-Forwarded-For in front of the app; 0 trusts none. Login limits
+    #: per address need the visitor's address, not the proxy's.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     PAGE_SIZE = 12
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
 

@@ -25,6 +25,11 @@ def create_app(config: str | type | None = None) -> Flask:
     app.config.from_object(config_class)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     configure_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_payments(app)

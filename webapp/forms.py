@@ -51,6 +51,11 @@ class RegionField(SelectField):
             raise ValidationError(_l("Choose a region of the chosen country."))
 
 
+def strip(value):
+    """Phones' autocomplete often adds a space after an email address: it is not part of it."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class BaseForm(FlaskForm):
     """Every form: regions follow the country the form carries."""
 

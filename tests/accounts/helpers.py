@@ -44,7 +44,7 @@ def sign_in(client, user) -> None:
     """Start a Flask-Login session for `user` without the (deliberately slow) scrypt check of the
     login form; for tests whose subject is not signing in."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
         session["_fresh"] = True
 
 

@@ -260,8 +260,6 @@ def test_expired_verification_link_is_refused(client, smtp_server, app, monkeypa
     assert fresh(user).email_verified_at is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sessions and remember-me cookies carry only the user id, so resetting "
-                                       "the password does not sign out a thief who holds an older cookie")
 def test_resetting_the_password_ends_other_sessions_and_remember_me_cookies(app, client, smtp_server, login):
     user = UserFactory(email="claire@example.org")
     db.session.commit()
@@ -275,3 +273,14 @@ def test_resetting_the_password_ends_other_sessions_and_remember_me_cookies(app,
     assert thief.get(url_for("accounts.profile")).status_code == 302  # the session cookie no longer works
     thief.delete_cookie("session", domain="harambee.test")
     assert thief.get(url_for("accounts.profile")).status_code == 302  # nor does the remember-me cookie
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(app, client, login):
+    user = UserFactory(email="ines@example.org")
+    other = app.test_client()
+    login(client, user)
+    login(other, user)
+    response = client.post("/account/password", data={"current": PASSWORD, "password": "a brand new password"})
+    assert response.status_code == 302
+    assert client.get("/account/profile").status_code == 200  # still signed in here
+    assert other.get("/account/profile").status_code == 302  # the other device is signed out

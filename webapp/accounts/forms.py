@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, FloatField, HiddenField, PasswordF
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from webapp.accounts.services import MIN_PASSWORD_LENGTH
-from webapp.forms import BaseForm, CountryField, RegionField, currency_choices
+from webapp.forms import BaseForm, CountryField, RegionField, currency_choices, strip
 
 
 def _password(label):
@@ -18,21 +18,23 @@ def _password(label):
 
 class SignupForm(BaseForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     password = _password(_l("Password"))
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
 
 class LoginForm(BaseForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    # No syntax check: the address is only looked up, and the checker refuses reserved domains such as
+    # the demo accounts' harambee.test.
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
 
 
 class ForgotPasswordForm(BaseForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
 
 
 class ResetPasswordForm(BaseForm):

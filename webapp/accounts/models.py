@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -62,6 +63,14 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """The session's user id, bound to the password: a new password ends every other session."""
+        return f"{self.id}:{self.password_fingerprint}"
+
+    @property
+    def password_fingerprint(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of inactive users

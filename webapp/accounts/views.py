@@ -1,6 +1,7 @@
 """Routes for signing up and in, email verification, password recovery and the member's profile."""
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -27,11 +28,16 @@ blueprint = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The session's user, only while the password it was opened with is still the password."""
+    user_id, _sep, fingerprint = (session_id or "").partition(":")
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str | None:
@@ -210,6 +216,7 @@ def change_password():
             form.current.errors.append(str(exc))
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on; every other one ends
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),

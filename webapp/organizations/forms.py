@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import EmailField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, Optional, URL
 
-from webapp.forms import BaseForm, CountryField, RegionField
+from webapp.forms import BaseForm, CountryField, RegionField, strip
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 
 
@@ -21,4 +21,4 @@ class OrganizationForm(BaseForm):
 
 
 class InviteForm(BaseForm):
-    email = EmailField(_l("Email of the person to invite"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email of the person to invite"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])

@@ -6,14 +6,14 @@ from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectFie
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from webapp.campaigns.forms import MoneyField
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, strip
 
 
 class PledgeForm(BaseForm):
     tier = RadioField(_l("Reward"), validate_choice=False, default="")
     amount = MoneyField(_l("Your pledge"), validators=[DataRequired()], currency_field=None)
     pay_currency = SelectField(_l("Pay in"), validate_choice=True)
-    email = EmailField(_l("Email for the receipt"), validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField(_l("Email for the receipt"), filters=[strip], validators=[Optional(), Email(), Length(max=254)])
     display_name = StringField(_l("Name shown with your pledge"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Pledge anonymously"))
     message = TextAreaField(_l("A message for the organization (public, optional)"), validators=[Optional(), Length(max=500)])
