@@ -3,6 +3,7 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+import sqlalchemy as sa
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -47,6 +48,17 @@ def get_metadata():
     return target_db.metadata
 
 
+def render_item(type_, obj, autogen_context):
+    """Write boolean server defaults as sa.true()/sa.false(), which every database understands.
+
+    Autogenerate otherwise writes what the scratch database's dialect compiles (SQLite: text('1')),
+    and PostgreSQL refuses an integer default on a boolean column.
+    """
+    if type_ == "server_default" and isinstance(getattr(obj, "arg", None), (sa.sql.elements.True_, sa.sql.elements.False_)):
+        return "sa.true()" if isinstance(obj.arg, sa.sql.elements.True_) else "sa.false()"
+    return False
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -88,6 +100,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = dict(current_app.extensions['migrate'].configure_args)
+    conf_args.setdefault("render_item", render_item)
     # SQLite alters tables by copying them (render_as_batch, set in create_app); column types
     # count as changes for autogenerate.
     conf_args.setdefault("render_as_batch", True)

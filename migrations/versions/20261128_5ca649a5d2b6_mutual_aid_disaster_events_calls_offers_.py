@@ -98,7 +98,7 @@ def upgrade():
     sa.Column('title', sa.String(length=120), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
-    sa.Column('remote', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('remote', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('available_from', sa.Date(), nullable=True),
     sa.Column('available_until', sa.Date(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
