@@ -5,4 +5,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webapp.mutual_aid import models  # noqa: F401  (the tables)
+    from webapp.mutual_aid.settings import init_settings
+    from webapp.mutual_aid.views import blueprint
+
+    init_settings(app)
+    app.register_blueprint(blueprint)
