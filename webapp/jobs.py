@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, has_app_context
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def init_celery(app: Flask) -> Celery:
         abstract = True
 
         def __call__(self, *args, **kwargs):
+            if has_app_context():  # called in-process (eager): the caller's app, its database and session
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 
