@@ -1,6 +1,7 @@
 """The Money value type, the currency table, parsing and formatting used everywhere."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -128,9 +129,10 @@ class Money:
         return f"{self.to_decimal():f}"
 
     def format(self, locale: str = "en") -> str:
-        return format_currency(
-            self.to_decimal(), self.currency, locale=locale, currency_digits=True
-        )
+        text = format_currency(self.to_decimal(), self.currency, locale=locale, currency_digits=True)
+        # CLDR's currency spacing, which Babel does not apply: a symbol of letters ("F CFA", "MAD")
+        # never touches the digits ("F CFA 25,000", not "F CFA25,000").
+        return _LETTER_THEN_DIGIT.sub("\u00a0", text)
 
     def percent_of(self, other: Money) -> int:
         """Whole percent of another amount, rounded down; 0 when the other is zero."""
@@ -141,6 +143,9 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal():f} {self.currency}"
+
+
+_LETTER_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[\d])|(?<=\d)(?=[^\W\d_])")
 
 
 def _decimals_message(code: str, exp: int) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import true as sa_true
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
@@ -112,6 +112,11 @@ class Campaign(db.Model):
         if self.funding_model == FundingModel.MINIMUM_OPTIMUM and self.minimum is not None:
             return self.minimum
         return self.goal
+
+    @property
+    def end_date(self) -> date:
+        """The last day of the campaign, as the organizer chose it (ends_at is the moment after it)."""
+        return (self.ends_at - timedelta(microseconds=1)).date()
 
     @property
     def is_public(self) -> bool:

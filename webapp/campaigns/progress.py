@@ -20,15 +20,17 @@ _EXTENSION_KEY = "harambee.pledge_reader"
 
 
 class PledgeReader(Protocol):
-    def totals_subquery(self) -> Subquery:
-        """Columns campaign_id, raised (minor units), backers: one row per campaign with money."""
+    def totals_subquery(self, campaign_ids=None) -> Subquery:
+        """Columns campaign_id, raised (minor units), backers: one row per campaign with money.
+
+        `campaign_ids` (a list or a SELECT of ids) bounds the sum to the campaigns a page shows."""
 
     def chosen_tier_ids(self, campaign_id: int) -> set[int]:
         """Tiers of the campaign that at least one pledge holds or has taken."""
 
 
 class NoPledges:
-    def totals_subquery(self) -> Subquery:
+    def totals_subquery(self, campaign_ids=None) -> Subquery:
         empty: Select = select(
             cast(null(), Integer).label("campaign_id"),
             cast(literal(0), BigInteger).label("raised"),

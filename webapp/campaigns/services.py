@@ -144,6 +144,9 @@ def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> No
         raise DomainError(_("This campaign cannot be edited while it is %(status)s.", status=status_label(campaign.status)))
     if campaign.status == S.LIVE:
         starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
+        if (draft.start_date, draft.end_date) == (campaign.starts_at.date(), campaign.ends_at.date() - timedelta(days=1)):
+            # The days the form shows: unchanged, even for a campaign that did not start at midnight.
+            starts_at, ends_at = campaign.starts_at, campaign.ends_at
         new = {"goal_amount": draft.goal.amount, "minimum_amount": draft.minimum.amount if draft.minimum else None,
                "currency": draft.goal.currency, "funding_model": draft.funding_model,
                "starts_at": starts_at, "ends_at": ends_at}
@@ -413,7 +416,6 @@ def _progress(campaign: Campaign, raised: int | None, backers: int | None) -> pr
 
 def discover(filters: Filters, per_page: int) -> Page:
     """Live campaigns matching the filters, with their progress: two queries, whatever the data."""
-    totals = progress_source.reader().totals_subquery()
     where = [Campaign.status == S.LIVE]
     if filters.category:
         where.append(Campaign.category == filters.category)
@@ -424,6 +426,7 @@ def discover(filters: Filters, per_page: int) -> Page:
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
         where.append(or_(func.lower(Campaign.title).like(pattern), func.lower(Campaign.summary).like(pattern)))
+    totals = progress_source.reader().totals_subquery(select(Campaign.id).where(*where))
     raised = func.coalesce(totals.c.raised, 0)
     order = {
         "newest": (Campaign.launched_at.desc(), Campaign.id.desc()),
@@ -452,13 +455,13 @@ def campaign_by_slug(slug: str) -> Campaign | None:
 
 
 def progress_of(campaign: Campaign) -> progress_source.Progress:
-    totals = progress_source.reader().totals_subquery()
+    totals = progress_source.reader().totals_subquery([campaign.id])
     row = db.session.execute(select(totals.c.raised, totals.c.backers).where(totals.c.campaign_id == campaign.id)).first()
     return _progress(campaign, *(row or (0, 0)))
 
 
 def campaigns_of_organization(org: Organization, include_private: bool) -> list[CampaignCard]:
-    totals = progress_source.reader().totals_subquery()
+    totals = progress_source.reader().totals_subquery(select(Campaign.id).where(Campaign.organization_id == org.id))
     q = (select(Campaign, totals.c.raised, totals.c.backers)
          .outerjoin(totals, totals.c.campaign_id == Campaign.id)
          .where(Campaign.organization_id == org.id).order_by(Campaign.id.desc()))
@@ -472,11 +475,13 @@ def campaigns_for_editor(user: User) -> list[tuple[Organization, list[CampaignCa
     orgs = [org for org, _role in organizations.organizations_of(user)]
     if not orgs:
         return []
-    totals = progress_source.reader().totals_subquery()
+    org_ids = [o.id for o in orgs]
+    totals = progress_source.reader().totals_subquery(
+        select(Campaign.id).where(Campaign.organization_id.in_(org_ids)))
     rows = db.session.execute(
         select(Campaign, totals.c.raised, totals.c.backers)
         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
-        .where(Campaign.organization_id.in_([o.id for o in orgs])).order_by(Campaign.id.desc())
+        .where(Campaign.organization_id.in_(org_ids)).order_by(Campaign.id.desc())
     ).all()
     by_org: dict[int, list[CampaignCard]] = {o.id: [] for o in orgs}
     for c, r, b in rows:

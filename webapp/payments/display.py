@@ -41,7 +41,7 @@ def can_charge_in(currency: str) -> bool:
 
 def approx(money: Money | None, target: str | None = None) -> Markup:
     """'≈ €38.11 (rate of 27 Nov 2026)', or nothing when the viewer's currency is the amount's own."""
-    if money is None:
+    if money is None or money.amount == 0:
         return Markup("")
     conversion = fx.try_convert(money, target or viewer_currency())
     if conversion is None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments import webhooks
-from webapp.payments.models import Pledge, PledgeStatus
+from webapp.payments.models import Pledge, PledgeEvent, PledgeStatus, Refund, RefundStatus
 from webapp.errors import ProviderError
 from webapp.payments.provider import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
 
@@ -24,7 +26,7 @@ blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 SUCCEEDS = "4242424242424242"
 DECLINED = "4000000000009995"
 AUTHENTICATE = "4000002760003184"
-TEST_CARDS = {SUCCEEDS: "succeeds", DECLINED: "declined", AUTHENTICATE: "asks for authentication"}
+TEST_CARDS = {SUCCEEDS: _l("succeeds"), DECLINED: _l("is declined"), AUTHENTICATE: _l("asks for authentication")}
 
 
 class SandboxProvider:
@@ -69,6 +71,40 @@ class SandboxProvider:
     def detach_payment_method(self, payment_method_id: str) -> None:
         """Nothing is stored in the sandbox: forgetting a method is a no-op."""
 
+    def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
+                                  expand_sources: bool = False) -> list[dict]:
+        """The balance history the sandbox would have, derived from its own pledges, shaped like Stripe's.
+
+        A charge (with the simulated fee) when a pledge was paid, and one refund for what was refunded
+        of it. It can only disagree with the ledger where bookkeeping and the pledges disagree.
+        """
+        start, end = _as_datetime(created_gte), _as_datetime(created_lt)
+        transactions = []
+        paid = db.session.execute(
+            db.select(Pledge, db.func.min(PledgeEvent.at)).join(PledgeEvent, PledgeEvent.pledge_id == Pledge.id)
+            .where(Pledge.provider == self.name, PledgeEvent.to_status == PledgeStatus.PAID)
+            .group_by(Pledge.id).having(db.func.min(PledgeEvent.at) >= start, db.func.min(PledgeEvent.at) < end))
+        for pledge, at in paid:
+            charge_id = pledge.charge_id or f"ch_sandbox_{pledge.reference}"
+            fee = simulated_fee(pledge.charge).amount
+            source = {"id": charge_id, "object": "charge", "amount": pledge.charge_amount,
+                      "currency": pledge.charge_currency.lower(), "payment_intent": pledge.payment_intent_id,
+                      "metadata": {"pledge_id": str(pledge.id)}}
+            transactions.append(_balance_transaction(f"txn_sandbox_ch_{pledge.id}", "charge", pledge.charge_amount,
+                                                     fee, pledge, at, source if expand_sources else charge_id))
+        refunded = db.session.execute(
+            db.select(Pledge, db.func.max(Refund.created_at)).join(Refund, Refund.pledge_id == Pledge.id)
+            .where(Pledge.provider == self.name, Pledge.refunded_amount > 0, Refund.status == RefundStatus.SUCCEEDED)
+            .group_by(Pledge.id).having(db.func.max(Refund.created_at) >= start, db.func.max(Refund.created_at) < end))
+        for pledge, at in refunded:
+            amount = _charged_refunded(pledge)
+            source = {"id": f"re_sandbox_{pledge.reference}", "object": "refund", "amount": amount,
+                      "currency": pledge.charge_currency.lower(), "charge": pledge.charge_id,
+                      "payment_intent": pledge.payment_intent_id, "metadata": {"pledge_id": str(pledge.id)}}
+            transactions.append(_balance_transaction(f"txn_sandbox_re_{pledge.id}", "refund", -amount, 0, pledge,
+                                                     at, source if expand_sources else source["id"]))
+        return transactions
+
     def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str, metadata, *,
                reason: str | None = None) -> str:
         """Refunds are confirmed at once, through the same charge.refunded event Stripe sends.
@@ -87,6 +123,20 @@ class SandboxProvider:
             "currency": pledge.charge_currency.lower(), "refunded": refunded >= pledge.charge_amount,
             "metadata": {"pledge_id": str(pledge.id)}})
         return f"re_sandbox_{idempotency_key}"
+
+
+def _as_datetime(moment: datetime | int) -> datetime:
+    if isinstance(moment, int):
+        return datetime.fromtimestamp(moment, UTC).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _balance_transaction(ident: str, kind: str, amount: int, fee: int, pledge: Pledge, at: datetime,
+                         source) -> dict:
+    created = int(at.replace(tzinfo=UTC).timestamp())
+    return {"id": ident, "object": "balance_transaction", "type": kind, "reporting_category": kind,
+            "amount": amount, "fee": fee, "net": amount - fee, "currency": pledge.charge_currency.lower(),
+            "created": created, "source": source}
 
 
 def _charged_refunded(pledge: Pledge) -> int:

@@ -80,6 +80,8 @@ def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
     elif target == P.PAID:
         bookkeeping.book_charge(pledge)
         matching.pledge_charged(pledge)
+        if pledge.refunded_amount >= pledge.amount:  # the refund's event came before the payment's
+            move(pledge, P.REFUNDED, f"{cause} (already refunded)")
     elif target not in CONFIRMED_STATUSES:
         matching.give_back(pledge)
     return True
@@ -196,7 +198,7 @@ def charge_terms(campaign: Campaign) -> str:
     from flask_babel import format_date
 
     return _("You will be charged only if the campaign reaches its goal on %(date)s.",
-             date=format_date(campaign.ends_at, "long"))
+             date=format_date(campaign.end_date, "long"))
 
 
 def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[Money, fx.Conversion | None]:
@@ -283,7 +285,7 @@ def latest_supporters(campaign: Campaign, limit: int = 5) -> list[Pledge]:
 class PledgeTotals:
     """The PledgeReader that campaigns use: totals are sums over confirmed pledges, nothing else."""
 
-    def totals_subquery(self):
+    def totals_subquery(self, campaign_ids=None):
         """Per campaign: confirmed pledges less refunds, plus what funds match of them; backers counted once."""
         confirmed = Pledge.status.in_(CONFIRMED_STATUSES)
         pledged = select(Pledge.campaign_id.label("campaign_id"),
@@ -292,6 +294,9 @@ class PledgeTotals:
         matched = (select(Match.campaign_id.label("campaign_id"), Match.amount.label("value"),
                           literal(0).label("backer"))
                    .join(Pledge, Pledge.id == Match.pledge_id).where(confirmed))
+        if campaign_ids is not None:
+            pledged = pledged.where(Pledge.campaign_id.in_(campaign_ids))
+            matched = matched.where(Pledge.campaign_id.in_(campaign_ids))
         movements = union_all(pledged, matched).subquery("money_in")
         return (
             select(movements.c.campaign_id.label("campaign_id"),
