@@ -311,9 +311,11 @@ def empty_database(engine: Engine, metadata: MetaData | None = None) -> None:
                     conn.exec_driver_sql(
                         "SELECT " + ", ".join(f"setval('{seq}', 1, false)" for seq in sequences)
                     )
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+            else:  # asking which tables have rows is ~10 times cheaper than deleting from them all
+                probe = " UNION ALL ".join(f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{table.name}")'
+                                           for i, table in enumerate(tables))
+                for (i,) in conn.exec_driver_sql(probe).all():
+                    conn.execute(tables[i].delete())
     except Exception as exc:
         if not postgres or "lock timeout" in str(exc):
             raise RuntimeError(
