@@ -535,7 +535,7 @@ def test_a_backer_from_benin_pays_a_euro_campaign_in_francs_cfa(client, keep_it_
     ("TND", "0.60", 2_030),      # 2.0346 TND: to the nearest ten millimes, rounded once (not 2.035 then 2.040)
 ])
 def test_paying_in_the_backers_currency_records_rate_date_and_rounds_half_up(
-        app, member, keep_it_all, currency, eur, charged):
+        app, member, keep_it_all, currency, eur, charged, smtp_server):
     from tests.payments.support import RATE_DATE, standard_rates
 
     standard_rates()
@@ -552,6 +552,10 @@ def test_paying_in_the_backers_currency_records_rate_date_and_rounds_half_up(
     assert raised(keep_it_all) == int(Decimal(eur) * 100)
     if currency == "TND":
         assert pledge.charge_amount % 10 == 0
+    # the receipt shows what was charged, at which rate and of which day
+    body = smtp_server.text_of(smtp_server.messages[0])
+    assert pledge.charge.format("en") in body and f"€{eur}" in body
+    assert f"1 EUR = {pledge.fx_rate:.6f}".rstrip("0") in body and "rate of Nov 27, 2026" in body
 
 
 def test_the_display_currency_chooser_offers_that_currency_for_payment(client, keep_it_all):
