@@ -39,7 +39,8 @@ def campaign_labels() -> dict:
 
 # -- public -------------------------------------------------------------------------------------
 def _filters() -> services.Filters:
-    args = request.args
+    # NUL never belongs in a filter, and PostgreSQL refuses it in a text parameter (a 500).
+    args = {name: value.replace("\x00", "") for name, value in request.args.items()}
     category = args.get("category", "")
     if category and category not in {c.value for c in Category}:
         category = ""
