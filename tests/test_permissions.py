@@ -1,0 +1,392 @@
+"""Who may use which route: every route of the app, every method, every role, against an explicit table.
+
+The routes come from the app's url_map. A route (or a method) that has no row in EXPECTATIONS fails
+here: whoever adds a route decides who may use it, by adding its row. The mutual-aid blueprint keeps
+a table of its own, with its own roles (DECIDED_ELSEWHERE), which fails the same way.
+
+Roles: a visitor, a member of no organization, an editor of another organization, an editor and the
+owner of organization A, a moderator, a mutual-aid coordinator, an institution's funder, an admin.
+
+Outcomes: OK is any 2xx/3xx that is not a redirect to the sign-in page; LOGIN is that redirect (or a
+401); the others are the status code itself. Drafts and submitted campaigns answer 404 to whoever
+may not see them, so that their address reveals nothing.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+from PIL import Image
+
+from config import TestConfig
+from tests.campaigns.helpers import campaign_form, sign_in, today
+from tests.factories import PASSWORD, password_hash
+from webapp.accounts import services as accounts
+from webapp.accounts.models import Role, User
+from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.organizations import services as organizations
+from webapp.organizations.models import Invitation, LegalForm, Membership, Organization, OrgRole
+from webapp.payments.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
+from webapp.storage import get_storage
+
+ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin")
+
+OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD = "ok", "login", 403, 404, 400
+
+
+def expect(default, **by_role) -> dict[str, object]:
+    table = dict.fromkeys(ROLES, default)
+    table.update(by_role)
+    return table
+
+
+EVERYONE = expect(OK)
+SIGNED_IN = expect(OK, anonymous=LOGIN)
+ORG_EDITORS = expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK)
+ORG_OWNERS = expect(FORBIDDEN, anonymous=LOGIN, owner=OK)
+MODERATORS = expect(FORBIDDEN, anonymous=LOGIN, moderator=OK, admin=OK)
+#: a draft or a submitted campaign: its organization and the moderators see it; to others it does not exist
+PRIVATE_CAMPAIGN = expect(NOT_FOUND, editor=OK, owner=OK, moderator=OK, admin=OK)
+#: the money of a campaign: its organization, and admins (not moderators)
+MONEY_MANAGERS = expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, admin=OK)
+#: an institution's match funds: funders, and admins
+FUNDERS = expect(FORBIDDEN, anonymous=LOGIN, funder=OK, admin=OK)
+
+#: Blueprints whose routes are decided in a table of their own, which fails on a route without a row.
+DECIDED_ELSEWHERE = {
+    "mutual_aid.": "tests/mutual_aid/test_permissions.py",  # its roles: requester, helper, coordinator
+}
+
+
+# -- the world every request runs against ------------------------------------------------------
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 60)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _pledge(campaign, backer, status, n, **extra):
+    from webapp.payments.models import ChargeTiming, Pledge
+
+    return Pledge(reference=f"ref-{n}-{status}", client_token=f"client-token-{n}-{status}", campaign=campaign,
+                  user=backer, email=backer.email if backer else "guest@example.org", status=status,
+                  charge_timing=ChargeTiming.ON_SUCCESS, amount=10_000, currency=campaign.currency,
+                  charge_amount=10_000, charge_currency=campaign.currency, provider="sandbox",
+                  checkout_session_id=f"cs_sandbox_ref-{n}", **extra)
+
+
+def build_world() -> SimpleNamespace:
+    """Organization A with an owner and an editor, its draft, submitted and live campaigns, and a user for
+    every role; committed, as a request may roll back.
+
+    Built from the models in three flushes rather than through the factories (one flush per object):
+    the matrix builds it several hundred times.
+    """
+    from webapp.payments.models import PledgeStatus
+
+    w = SimpleNamespace()
+    roles = {"member": Role.MEMBER, "other_editor": Role.MEMBER, "editor": Role.MEMBER, "owner": Role.MEMBER,
+             "moderator": Role.MODERATOR, "coordinator": Role.COORDINATOR, "funder": Role.FUNDER, "admin": Role.ADMIN}
+    now = utcnow()
+    w.users = {name: User(email=f"{name.replace('_', '-')}@example.org", name=name.replace("_", " ").title(),
+                          password_hash=password_hash(PASSWORD), role=role, email_verified_at=now)
+               for name, role in roles.items()}
+    w.org = Organization(slug="org-a", name="Coopérative A", legal_form=LegalForm.COOPERATIVE, country="SN")
+    org_b = Organization(slug="org-b", name="Coopérative B", legal_form=LegalForm.COOPERATIVE, country="MA")
+    w.editor_membership = Membership(organization=w.org, user=w.users["editor"], role=OrgRole.EDITOR)
+    db.session.add_all([*w.users.values(), w.org, org_b, w.editor_membership,
+                        Membership(organization=w.org, user=w.users["owner"], role=OrgRole.OWNER),
+                        Membership(organization=org_b, user=w.users["other_editor"], role=OrgRole.OWNER)])
+    db.session.flush()
+
+    midnight = datetime.combine(today(), time.min)
+
+    def campaign(slug, status, **extra):
+        return Campaign(organization=w.org, created_by_id=w.users["owner"].id, slug=slug, status=status,
+                        title=f"Campaign {slug}", summary="A shared mill.", story_md="A **mill**.",
+                        story_html="<p>A <strong>mill</strong>.</p>", category=Category.AGRICULTURE, country="SN",
+                        goal_amount=1_000_000, currency="XOF", funding_model=FundingModel.ALL_OR_NOTHING,
+                        starts_at=midnight, ends_at=midnight + timedelta(days=30), **extra)
+
+    w.draft = campaign("draft-a", CampaignStatus.DRAFT)
+    w.submitted = campaign("submitted-a", CampaignStatus.SUBMITTED)
+    w.live = campaign("live-a", CampaignStatus.LIVE, launched_at=midnight)
+    w.draft_tier = RewardTier(campaign=w.draft, title="Flour", minimum_amount=5_000)
+    member = w.users["member"]
+    w.committed = _pledge(w.live, member, PledgeStatus.COMMITTED, 1)
+    w.paid = _pledge(w.live, member, PledgeStatus.PAID, 2, payment_intent_id="pi_sandbox_ref-2",
+                     charge_id="ch_sandbox_ref-2")
+    w.pending = _pledge(w.live, None, PledgeStatus.PENDING, 3)
+    invitation = Invitation(organization=w.org, email=member.email, role=OrgRole.EDITOR,
+                            invited_by_id=w.users["owner"].id)
+    w.fund = MatchFund(name="Millet fund", institution="Ville de Thiès", manager_id=w.users["funder"].id,
+                       budget=5_000_000, currency="XOF", starts_on=today(), ends_on=today() + timedelta(days=90))
+    w.application = MatchFundCampaign(fund=w.fund, campaign=w.live, status=MatchApplicationStatus.APPLIED)
+    db.session.add_all([w.fund, w.application, w.draft, w.submitted, w.live, w.draft_tier, RewardTier(campaign=w.live, title="Flour",
+                                                                                minimum_amount=5_000),
+                        w.committed, w.paid, w.pending, invitation])
+    db.session.flush()
+
+    w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
+    w.verify_token = accounts.make_verification_token(member)
+    w.reset_token = accounts.make_reset_token(member)
+    w.upload_key = get_storage().save(png_bytes(), "covers", "jpg")
+    db.session.commit()
+    return w
+
+
+# -- the table --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    method: str
+    expect: dict[str, object]
+    #: URL values, from the world
+    values: Callable[[SimpleNamespace], dict] = lambda w: {}
+    #: form data, from the world and the signed-in user (None when anonymous)
+    data: Callable[[SimpleNamespace, object], dict] | None = None
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.endpoint}-{self.method}" + (f"-{self.label}" if self.label else "")
+
+
+def slug(attr):
+    return lambda w: {"slug": getattr(w, attr).slug}
+
+
+ORG_A = lambda w: {"slug": w.org.slug}  # noqa: E731
+ORG_FORM = {"name": "Coopérative A", "legal_form": "cooperative", "country": "SN", "region": "",
+            "description": "We grow and grind millet.", "website": ""}
+NEW_PASSWORD = "another long enough password"
+
+
+FUND = lambda w: {"fund_id": w.fund.id}  # noqa: E731
+FUND_FORM = {"name": "Water fund", "institution": "Fondation Eau", "currency": "XOF", "budget": "2 000 000",
+             "ratio_numerator": "1", "ratio_denominator": "1", "cap_per_pledge": "", "cap_per_campaign": "",
+             "countries": "SN", "regions": "", "starts_on": "2026-01-01", "ends_on": "2099-12-31"}
+
+
+def pledge_form(w, user) -> dict:
+    return {"amount": "5000", "pay_currency": "XOF", "client_token": "a-unique-client-token-123",
+            "email": "" if user else "guest@example.org", "tier": "", "display_name": "", "message": ""}
+
+
+EXPECTATIONS: list[Case] = [
+    # public pages
+    Case("campaigns.home", "GET", EVERYONE),
+    Case("campaigns.show", "GET", EVERYONE, slug("live"), label="live"),
+    Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),
+    Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("submitted"), label="submitted"),
+    Case("campaigns.organization", "GET", EVERYONE, ORG_A),
+    Case("campaigns.dashboard", "GET", SIGNED_IN),
+    Case("storage.upload", "GET", EVERYONE, lambda w: {"key": w.upload_key}),
+    Case("money.transparency", "GET", EVERYONE, slug("live"), label="live"),
+    Case("money.transparency", "GET", expect(NOT_FOUND), slug("draft"), label="draft"),
+    # writing campaigns: the organization's members only
+    Case("manage.new_campaign", "GET", ORG_EDITORS, lambda w: {"org_slug": w.org.slug}),
+    Case("manage.new_campaign", "POST", ORG_EDITORS, lambda w: {"org_slug": w.org.slug},
+         data=lambda w, u: campaign_form(title="A new campaign")),
+    Case("manage.edit_campaign", "GET", ORG_EDITORS, slug("draft"), label="draft"),
+    Case("manage.edit_campaign", "GET", ORG_EDITORS, slug("live"), label="live"),
+    Case("manage.edit_campaign", "POST", ORG_EDITORS, slug("draft"), label="draft",
+         data=lambda w, u: campaign_form(title="Edited", slug="draft-a")),
+    Case("manage.edit_campaign", "POST", ORG_EDITORS, slug("live"), label="live",
+         data=lambda w, u: campaign_form(title="Edited", story_md="A new story")),
+    Case("manage.submit", "POST", ORG_EDITORS, slug("draft")),
+    Case("manage.add_tier", "POST", ORG_EDITORS, slug("draft"), data=lambda w, u: {"title": "Flour", "minimum": "5000"}),
+    Case("manage.edit_tier", "GET", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id}),
+    Case("manage.edit_tier", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id},
+         data=lambda w, u: {"title": "More flour", "minimum": "6000"}),
+    Case("manage.delete_tier", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id}),
+    Case("manage.post_update", "POST", ORG_EDITORS, slug("live"), data=lambda w, u: {"title": "News", "body": "Hello"}),
+    # moderation: moderators (and admins) only
+    Case("moderation.queue", "GET", MODERATORS),
+    Case("moderation.review", "GET", MODERATORS, slug("submitted")),
+    Case("moderation.review", "POST", MODERATORS, slug("submitted"), label="approve",
+         data=lambda w, u: {"decision": "approve"}),
+    Case("moderation.review", "POST", MODERATORS, slug("submitted"), label="changes",
+         data=lambda w, u: {"decision": "changes", "reason": "Add a budget."}),
+    Case("money.fast_forward", "POST", MODERATORS, slug("live")),
+    # organizations
+    Case("organizations.create", "GET", SIGNED_IN),
+    Case("organizations.create", "POST", SIGNED_IN, data=lambda w, u: {**ORG_FORM, "name": "Another cooperative"}),
+    Case("organizations.edit", "GET", ORG_EDITORS, ORG_A),
+    Case("organizations.edit", "POST", ORG_EDITORS, ORG_A, data=lambda w, u: ORG_FORM),
+    Case("organizations.members", "GET", ORG_EDITORS, ORG_A),
+    Case("organizations.members", "POST", ORG_OWNERS, ORG_A, data=lambda w, u: {"email": "newcomer@example.org"}),
+    Case("organizations.remove_member", "POST", ORG_OWNERS,
+         lambda w: {"slug": w.org.slug, "membership_id": w.editor_membership.id}),
+    Case("organizations.accept_invitation", "GET", SIGNED_IN, lambda w: {"token": w.invitation_token}),
+    # the invitation was sent to the member's address: only they can take it
+    Case("organizations.accept_invitation", "POST", expect(BAD, anonymous=LOGIN, member=OK),
+         lambda w: {"token": w.invitation_token}),
+    # accounts
+    Case("accounts.signup", "GET", EVERYONE),
+    Case("accounts.signup", "POST", EVERYONE, data=lambda w, u: {
+        "name": "Newcomer", "email": "newcomer@example.org", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Case("accounts.login", "GET", EVERYONE),
+    Case("accounts.login", "POST", EVERYONE,
+         data=lambda w, u: {"email": (u or w.users["member"]).email, "password": PASSWORD}),
+    Case("accounts.logout", "POST", EVERYONE),
+    Case("accounts.verify_email", "GET", EVERYONE, lambda w: {"token": w.verify_token}),
+    Case("accounts.resend_verification", "POST", SIGNED_IN),
+    Case("accounts.forgot_password", "GET", EVERYONE),
+    Case("accounts.forgot_password", "POST", EVERYONE, data=lambda w, u: {"email": "member@example.org"}),
+    Case("accounts.reset_password", "GET", EVERYONE, lambda w: {"token": w.reset_token}),
+    Case("accounts.reset_password", "POST", EVERYONE, lambda w: {"token": w.reset_token},
+         data=lambda w, u: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Case("accounts.profile", "GET", SIGNED_IN),
+    Case("accounts.profile", "POST", SIGNED_IN, data=lambda w, u: {
+        "name": "A new name", "locale": "", "display_currency": "", "residence_country": "", "residence_region": "",
+        "latitude": "", "longitude": ""}),
+    Case("accounts.add_origin", "POST", SIGNED_IN, data=lambda w, u: {"country": "SN", "region": "SN-DK"}),
+    Case("accounts.remove_origin", "POST", SIGNED_IN, lambda w: {"code": "SN-DK"}),
+    Case("accounts.change_password", "POST", SIGNED_IN, data=lambda w, u: {"current": PASSWORD, "password": NEW_PASSWORD}),
+    Case("accounts.choose_language", "POST", EVERYONE, data=lambda w, u: {"lang": "fr"}),
+    Case("accounts.region_options", "GET", EVERYONE),
+    # pledging: a live campaign takes anyone's pledge; a private one stays invisible, and refuses money
+    Case("payments.pledge", "GET", EVERYONE, slug("live"), label="live"),
+    Case("payments.pledge", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),
+    Case("payments.pledge", "POST", EVERYONE, slug("live"), data=pledge_form, label="live"),
+    Case("payments.pledge", "POST", expect(NOT_FOUND, editor=BAD, owner=BAD, moderator=BAD, admin=BAD),
+         slug("draft"), data=pledge_form, label="draft"),
+    # receipts, checkouts and completion links are reached by their unguessable reference
+    Case("payments.receipt", "GET", EVERYONE, lambda w: {"reference": w.committed.reference}),
+    Case("payments.checkout_cancelled", "GET", EVERYONE, lambda w: {"reference": w.pending.reference}),
+    Case("money.complete_payment", "GET", EVERYONE, lambda w: {"reference": w.committed.reference}),
+    Case("money.complete_payment", "POST", EVERYONE, lambda w: {"reference": w.committed.reference}),
+    Case("sandbox.checkout", "GET", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id}),
+    Case("sandbox.checkout", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id},
+         data=lambda w, u: {"card": "4242 4242 4242 4242"}),
+    Case("sandbox.cancel", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id}),
+    # a backer's own pledges
+    Case("payments.mine", "GET", SIGNED_IN),
+    Case("payments.cancel", "POST", expect(FORBIDDEN, anonymous=LOGIN, member=OK),
+         lambda w: {"reference": w.committed.reference}),
+    Case("money.dashboard", "GET", MONEY_MANAGERS, slug("live")),
+    Case("money.refund", "POST", MONEY_MANAGERS, lambda w: {"reference": w.paid.reference},
+         data=lambda w, u: {"amount": "", "reason": "Paid twice by mistake."}),
+    Case("payments.choose_currency", "POST", EVERYONE, data=lambda w, u: {"currency": "EUR"}),
+    # signed by the processor, whoever sends it: an unsigned call is refused
+    Case("payments.stripe_webhook", "POST", expect(BAD), data=lambda w, u: {}),
+    # match funds: their funder (the fund's manager) and admins; organizers apply for their own campaigns
+    Case("funds.mine", "GET", FUNDERS),
+    Case("funds.create", "GET", FUNDERS),
+    Case("funds.create", "POST", FUNDERS, data=lambda w, u: FUND_FORM),
+    Case("funds.show", "GET", FUNDERS, FUND),
+    Case("funds.show", "POST", FUNDERS, FUND, data=lambda w, u: {"slug": w.live.slug}),
+    Case("funds.decide", "POST", FUNDERS, lambda w: {"fund_id": w.fund.id, "row_id": w.application.id},
+         data=lambda w, u: {"decision": "accept"}),
+    Case("funds.statement", "GET", FUNDERS, FUND),
+    Case("funds.apply", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK),
+         lambda w: {"fund_id": w.fund.id, "slug": w.live.slug}),
+]
+
+
+# -- the routes of the app, at collection time ---------------------------------------------------
+def app_routes() -> list[tuple[str, str]]:
+    from webapp import create_app
+
+    app = create_app(TestConfig)  # builds the url_map; touches no database
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+                   for method in rule.methods - {"HEAD", "OPTIONS"}})
+
+
+ROUTES = app_routes()
+
+
+def matrix():
+    for endpoint, method in ROUTES:
+        if endpoint.startswith(tuple(DECIDED_ELSEWHERE)):
+            continue
+        cases = [c for c in EXPECTATIONS if (c.endpoint, c.method) == (endpoint, method)]
+        if not cases:
+            yield pytest.param(Case(endpoint, method, {}, label="NO-EXPECTATION"), "any",
+                               id=f"{endpoint}-{method}-NO-EXPECTATION")
+        for case in cases:
+            for role in ROLES:
+                yield pytest.param(case, role, id=f"{case.id}-{role}")
+
+
+def test_blueprints_decided_elsewhere_have_their_own_table():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for prefix, table in DECIDED_ELSEWHERE.items():
+        assert (root / table).is_file(), f"{prefix} routes are said to be decided in {table}, which is missing"
+        assert any(endpoint.startswith(prefix) for endpoint, _method in ROUTES), f"no {prefix} route any more"
+
+
+def test_the_table_has_no_row_for_a_route_that_no_longer_exists():
+    stale = {(c.endpoint, c.method) for c in EXPECTATIONS} - set(ROUTES)
+    assert not stale, f"expectations for routes the app does not have: {sorted(stale)}"
+
+
+def test_every_row_decides_for_every_role():
+    for case in EXPECTATIONS:
+        assert set(case.expect) == set(ROLES), case.id
+
+
+@pytest.mark.parametrize("case, role", list(matrix()))
+def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
+    if not case.expect:
+        pytest.fail(f"{case.endpoint} {case.method} has no row in EXPECTATIONS (tests/test_permissions.py): "
+                    "decide who may use it", pytrace=False)
+    world = build_world()
+    user = world.users.get(role)
+    client = app.test_client()
+    if user is not None:
+        sign_in(client, user)
+    url = url_for(case.endpoint, **case.values(world))
+    data = case.data(world, user) if case.data else None
+
+    response = client.open(url, method=case.method, data=data)
+
+    assert outcome(response) == case.expect[role], (
+        f"{role} {case.method} {url}: got {response.status_code} {response.location or ''}, "
+        f"expected {case.expect[role]}")
+
+
+def outcome(response):
+    code = response.status_code
+    if code == 401:
+        return LOGIN
+    if 300 <= code < 400:
+        target = urlsplit(response.location or "")
+        # Flask-Login's refusal sends to the sign-in page with the asked page as `next`; a form that
+        # succeeds may also lead there (a reset link asked for), without `next`.
+        refused = target.path == url_for("accounts.login") and "next=" in target.query
+        return LOGIN if refused else OK
+    if 200 <= code < 300:
+        return OK
+    return code
+
+
+# -- what the matrix cannot see: a refused request changes nothing -------------------------------
+def test_refused_requests_leave_the_draft_and_the_organization_untouched(app):
+    world = build_world()
+    before = (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,
+              len(world.org.memberships))
+    for role in ("anonymous", "member", "other_editor", "moderator", "admin"):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in(client, world.users[role])
+        client.post(url_for("manage.edit_campaign", slug="draft-a"), data=campaign_form(title="Hijacked", slug="draft-a"))
+        client.post(url_for("manage.submit", slug="draft-a"))
+        client.post(url_for("manage.delete_tier", slug="draft-a", tier_id=world.draft_tier.id))
+        client.post(url_for("organizations.edit", slug="org-a"), data={**ORG_FORM, "name": "Hijacked"})
+        client.post(url_for("organizations.remove_member", slug="org-a", membership_id=world.editor_membership.id))
+    db.session.rollback()
+    db.session.expire_all()
+    assert (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,
+            len(world.org.memberships)) == before
