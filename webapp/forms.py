@@ -56,8 +56,18 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def drop_nul(value):
+    """A NUL character is never meaningful in text, and PostgreSQL refuses to store one."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class BaseForm(FlaskForm):
-    """Every form: regions follow the country the form carries."""
+    """Every form: text loses NUL characters, regions follow the country the form carries."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            options["filters"] = [drop_nul, *unbound_field.kwargs.get("filters", ()), *options.get("filters", ())]
+            return unbound_field.bind(form=form, **options)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

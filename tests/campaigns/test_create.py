@@ -9,7 +9,6 @@ import pytest
 from flask import url_for
 from PIL import Image
 
-from config import TestConfig
 from tests.campaigns.helpers import campaign_form, committed_count, count, field_errors, sign_in, today
 from tests.factories import CampaignFactory, OrganizationFactory, UserFactory
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel
@@ -240,11 +239,6 @@ def test_a_member_of_another_organization_cannot_create_a_campaign_here(app, org
     assert committed_count(Campaign) == 0
 
 
-ON_POSTGRES = TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
-
-
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason="BUG (reported, webapp/forms.py): a NUL character in any text "
-                   "field reaches PostgreSQL, which refuses it: 500 instead of a refusal or a stripped value")
 def test_a_nul_character_in_a_text_field_never_breaks_the_form(editor_client, org):
     response = editor_client.post(new_campaign_url(org), data=campaign_form(title="Mill\x00", story_md="A\x00B"))
 
