@@ -356,3 +356,31 @@ def test_a_partial_refund_delivered_before_the_payment_still_counts(client, camp
     post_event(client, event("payment_intent.succeeded", intent_obj(pledge)))
     assert (fresh(pledge).status, fresh(pledge).refunded_amount) == (P.PAID, 500)
     assert raised(campaign) == 2_000
+
+
+def test_money_taken_after_the_hold_expired_still_counts_and_retakes_its_reward(client, campaign):
+    # A webhook delayed by an outage: our hold ran out, but the processor did take the money.
+    limited = tier(campaign, 2_000, limit=1)
+    pledge = pending_pledge(campaign, 2_500, tier=limited)
+    assert post_event(client, event("checkout.session.expired", session_obj(pledge, status="expired"))).status_code == 200
+    assert fresh(pledge).status == P.EXPIRED
+    assert post_event(client, completed(pledge)).status_code == 200
+    assert fresh(pledge).status == P.PAID
+    assert raised(campaign) == 2_500
+    db.session.expire_all()
+    assert db.session.get(RewardTier, limited.id).units_claimed == 1
+    assert fresh(pledge).tier_id == limited.id
+
+
+def test_money_taken_after_the_hold_expired_keeps_the_pledge_when_the_reward_sold_out(client, campaign):
+    limited = tier(campaign, 2_000, limit=1)
+    late = pending_pledge(campaign, 2_500, tier=limited)
+    assert post_event(client, event("checkout.session.expired", session_obj(late, status="expired"))).status_code == 200
+    other = pending_pledge(campaign, 2_500, tier=limited)  # took the released unit
+    assert post_event(client, completed(other)).status_code == 200
+    assert post_event(client, completed(late)).status_code == 200
+    assert (fresh(late).status, fresh(late).tier_id) == (P.PAID, None)
+    assert "sold out" in fresh(late).failure_reason
+    db.session.expire_all()
+    assert db.session.get(RewardTier, limited.id).units_claimed == 1  # never oversold
+    assert raised(campaign) == 5_000

@@ -62,7 +62,9 @@ def pledge_status_label(status: PledgeStatus) -> str:
         PledgeStatus.COMMITTED: _("charged only if the goal is reached"), PledgeStatus.PAID: _("paid"),
         PledgeStatus.FAILED: _("payment failed"), PledgeStatus.EXPIRED: _("not completed"),
         PledgeStatus.CANCELLED: _("cancelled"), PledgeStatus.REFUNDED: _("refunded"),
-    }[status]
+        PledgeStatus.NEEDS_ACTION: _("waiting for the backer to complete the payment"),
+        PledgeStatus.LAPSED: _("lapsed: never charged"), PledgeStatus.RELEASED: _("released: never charged"),
+    }[PledgeStatus(status)]
 
 
 def register(app) -> None:

@@ -43,7 +43,9 @@ TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
     P.NEEDS_ACTION: frozenset({P.PAID, P.LAPSED}),
     P.PAID: frozenset({P.REFUNDED}),
     P.FAILED: frozenset(),
-    P.EXPIRED: frozenset(),
+    # The processor took the money after our hold ran out (a webhook delayed by an outage): the
+    # payment is real, so the pledge counts; its reward is taken again if one is left.
+    P.EXPIRED: frozenset({P.PAID}),
     P.CANCELLED: frozenset(),
     P.REFUNDED: frozenset(),
     P.LAPSED: frozenset(),
@@ -67,6 +69,11 @@ def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
         raise InvalidTransition("pledge", pledge.status.value, target.value)
     db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=pledge.status, to_status=target, cause=cause[:255]))
     was_holding = pledge.status in HOLDING_STATUSES
+    if not was_holding and target in HOLDING_STATUSES and pledge.tier_id is not None \
+            and not campaigns.claim_tier_unit(pledge.tier_id):
+        log.warning("pledge %s paid after its hold expired; its reward is sold out", pledge.id)
+        pledge.failure_reason = "paid after the checkout expired; the reward was sold out meanwhile"
+        pledge.tier_id = None
     pledge.status = target
     if was_holding and target not in HOLDING_STATUSES and pledge.tier_id is not None:
         campaigns.release_tier_unit(pledge.tier_id)
