@@ -17,11 +17,13 @@ class PledgeForm(BaseForm):
     display_name = StringField(_l("Name shown with your pledge"), validators=[Optional(), Length(max=80)])
     anonymous = BooleanField(_l("Pledge anonymously"))
     message = TextAreaField(_l("A message for the organization (public, optional)"), validators=[Optional(), Length(max=500)])
+    tip = MoneyField(_l("A tip for Harambee (optional)"), validators=[Optional()], currency_field=None)
     client_token = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
 
     def __init__(self, *args, currency: str, pay_currencies: list[str], guest: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.amount.fixed_currency = currency
+        self.tip.fixed_currency = currency
         self.pay_currency.choices = [(c, c) for c in pay_currencies]
         if guest:
             self.email.validators = [DataRequired(), Email(), Length(max=254)]

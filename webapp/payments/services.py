@@ -117,6 +117,8 @@ class PledgeRequest:
     message: str | None
     locale: str
     client_token: str
+    #: an optional tip to the platform on top of the pledge, in the campaign's currency
+    tip: Money | None = None
 
 
 def charge_timing(campaign: Campaign) -> ChargeTiming:
@@ -162,7 +164,12 @@ def start_pledge(req: PledgeRequest) -> Pledge:
     """Record a pending pledge, hold its reward unit and open the processor's checkout."""
     campaign = req.campaign
     check_pledge(campaign, req.tier, req.amount)
-    charge, conversion = _charge_for(campaign, req.amount, req.pay_currency)
+    tip = req.tip if req.tip is not None and req.tip.amount > 0 else Money.zero(campaign.currency)
+    if tip.currency != campaign.currency:
+        raise PledgeRefused(_("A tip is in the campaign's currency (%(c)s).", c=campaign.currency))
+    if tip > req.amount:
+        raise PledgeRefused(_("A tip cannot be larger than the pledge itself."))
+    charge, conversion = _charge_for(campaign, req.amount + tip, req.pay_currency)
     if req.tier is not None and not campaigns.claim_tier_unit(req.tier.id):
         raise SoldOut(_("This reward is sold out. Choose another one, or pledge without a reward."))
     # Stripe's shortest session is 30 minutes: ask for a minute more, and hold the reward a minute
@@ -176,7 +183,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
         tier_id=req.tier.id if req.tier else None, user_id=req.user.id if req.user else None,
         email=req.email.strip().lower(), locale=req.locale, display_name=(req.display_name or "").strip() or None,
         anonymous=req.anonymous, message=(req.message or "").strip() or None, status=P.PENDING,
-        charge_timing=timing, amount=req.amount.amount, currency=req.amount.currency,
+        charge_timing=timing, amount=req.amount.amount, currency=req.amount.currency, tip_amount=tip.amount,
         charge_amount=charge.amount, charge_currency=charge.currency,
         fx_rate=conversion.quote.rate if conversion else None,
         fx_date=conversion.quote.rate_date if conversion else None,
@@ -366,8 +373,9 @@ def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> R
     if amount.amount == pledge.amount - pledge.refunded_amount:
         processor_amount = None  # all that remains
     else:
+        # The charge also carried the tip, which stays with the platform unless all is refunded.
         processor_amount = currencies.round_for_processor(
-            Money(pledge.charge_amount * amount.amount // pledge.amount, pledge.charge_currency))
+            Money(pledge.charge_amount * amount.amount // (pledge.amount + pledge.tip_amount), pledge.charge_currency))
     queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
                 amount=amount, reason=refund.reason,
                 link=url_for("payments.receipt", reference=pledge.reference, _external=True))

@@ -59,7 +59,7 @@ def pledge(slug: str):
                 email=current_user.email if not guest else form.email.data,
                 user=None if guest else current_user, display_name=form.display_name.data,
                 anonymous=form.anonymous.data, message=form.message.data, locale=locale_code(),
-                client_token=form.client_token.data))
+                client_token=form.client_token.data, tip=form.tip.money))
             db.session.commit()
         except services.SoldOut as exc:
             db.session.rollback()
