@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask, url_for
@@ -96,7 +97,7 @@ def require_service(name: str) -> str:
 
 
 _SERVICE_HINTS = {
-    "redis": "start it with scripts/ensure-services.sh; tests use HARAMBEE_REDIS_URL, database 15",
+    "redis": "start it with scripts/ensure-services.sh; tests use HARAMBEE_REDIS_URL",
     "chromium": "apt-get install chromium (make test-deps does it)",
     "smtp": "aiosmtpd could not listen on 127.0.0.1",
 }
@@ -116,6 +117,8 @@ def _find_service(name: str) -> str | None:
             redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
         except Exception:
             return None
+        url = _claim_redis_database(url)
+        os.environ["HARAMBEE_REDIS_URL"] = url  # for subprocesses
         return url
     if name == "chromium":
         return shutil.which("chromium")
@@ -124,9 +127,44 @@ def _find_service(name: str) -> str | None:
     raise ValueError(f"unknown service {name!r}")
 
 
+#: Redis databases a test run may claim (the highest first); claims are keys in database 0
+_REDIS_DATABASES = range(15, 7, -1)
+_REDIS_CLAIM = "harambee:pytest:redis-db:{}"
+_redis_claimed: list[tuple[object, str]] = []
+
+
+def _claim_redis_database(url: str) -> str:
+    """A Redis database of this run's own, so that runs side by side never flush or consume
+    each other's queues; the one HARAMBEE_REDIS_URL names when all eight are taken."""
+    import redis
+
+    parts = urlsplit(url)
+    registry = redis.Redis.from_url(urlunsplit(parts._replace(path="/0")), socket_timeout=2)
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    for number in _REDIS_DATABASES:
+        key = _REDIS_CLAIM.format(number)
+        owner = registry.get(key)
+        if owner is not None:
+            host, _, pid = owner.decode().rpartition(":")
+            if host == socket.gethostname() and not _process_alive(pid):
+                registry.delete(key)  # a run that ended without letting go
+        if registry.set(key, me, nx=True, ex=6 * 3600):
+            _redis_claimed.append((registry, key))
+            return urlunsplit(parts._replace(path=f"/{number}"))
+    return url
+
+
+def pytest_unconfigure(config):
+    for registry, key in _redis_claimed:
+        try:
+            registry.delete(key)
+        except Exception:
+            pass
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """Redis for tests (database 15, flushed before use by whoever needs it empty)."""
+    """Redis for tests: a database (8–15) this run has to itself; flush it before use if need be."""
     return require_service("redis")
 
 
