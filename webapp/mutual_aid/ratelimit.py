@@ -84,7 +84,8 @@ def _bucket(channel: str):
         if broker.startswith(("redis://", "rediss://")):
             import redis
 
-            buckets[key] = RedisBucket(redis.Redis.from_url(broker), f"harambee:aid:rate:{channel}", rate, burst)
+            prefix = current_app.config.get("MUTUAL_AID_RATE_KEY_PREFIX", "harambee:aid:rate:")
+            buckets[key] = RedisBucket(redis.Redis.from_url(broker), f"{prefix}{channel}", rate, burst)
         else:
             buckets[key] = MemoryBucket(rate, burst)
     return buckets[key]

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, object] = {
     #: attempts per channel before a delivery is failed for good; the wait doubles each time
     "MUTUAL_AID_MAX_ATTEMPTS": 5,
     "MUTUAL_AID_RETRY_BASE_SECONDS": 30,
+    #: where the token buckets live in Redis (several deployments may share one Redis)
+    "MUTUAL_AID_RATE_KEY_PREFIX": "harambee:aid:rate:",
     #: "log" or "package.module:ClassName" of an SmsChannel
     "MUTUAL_AID_SMS_CHANNEL": "log",
     #: a proposed match nobody answers for this long expires and the request reopens
