@@ -213,9 +213,16 @@ def load_match_funds() -> int:
     return 1
 
 
+def load_mutual_aid() -> int:
+    """Helpers, an affected family and the diaspora around a flood-prone Littoral (webapp/mutual_aid/demo.py)."""
+    from webapp.mutual_aid.demo import load_mutual_aid as load
+
+    return load()
+
+
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
-            "exchange rates": load_rates(), "match funds": load_match_funds()}
+            "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid()}
 
 
 @demo.command("load")

@@ -154,7 +154,8 @@ def grid_map(found: list[Cell], size: int = 16) -> GridMap | None:
         return None
     lats = [c.cell_lat for c in found]
     lons = [c.cell_lon for c in found]
-    lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
+    pad = 2  # a margin of empty cells, so a lone cell reads as a place on a grid
+    lat0, lat1, lon0, lon1 = min(lats) - pad, max(lats) + pad, min(lons) - pad, max(lons) + pad
     width, height = (lon1 - lon0 + 1) * size, (lat1 - lat0 + 1) * size
     peak = max(c.offers + c.requests for c in found) or 1
     squares = [{"x": (c.cell_lon - lon0) * size, "y": (lat1 - c.cell_lat) * size, "size": size,
