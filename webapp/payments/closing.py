@@ -188,7 +188,7 @@ def release(pledge: Pledge) -> None:
     services.move(pledge, P.RELEASED, "campaign failed")
 
 
-def chaseneeds_action(now=None) -> tuple[int, int]:
+def chase_needs_action(now=None) -> tuple[int, int]:
     """Remind every 48 hours; after 7 days the pledge lapses and its reward unit goes back."""
     now = now or utcnow()
     reminded = lapsed = 0
