@@ -24,7 +24,8 @@ from tests.mutual_aid.conftest import draft, member, offer_details, request_deta
 from webapp.accounts.models import Role
 from webapp.extensions import db
 from webapp.mutual_aid.models import Channel, HelpCategory, Notification, Report, SolidarityCall
-from webapp.mutual_aid.services import calls, events, matching, posts
+from webapp.money import Money
+from webapp.mutual_aid.services import calls, commitments, events, matching, posts
 
 ROLES = ("anonymous", "member", "requester", "coordinator", "moderator", "admin")
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
@@ -48,7 +49,8 @@ BOTH_SIDES = expect(NOT_FOUND, anonymous=LOGIN, member=OK, requester=OK)
 def build_world():
     coordinator = member("coordinator@example.org", region="FR-IDF", role=Role.COORDINATOR)
     w = SimpleNamespace(coordinator=coordinator)
-    w.member = member("helper@example.org", region="BJ-LI")
+    w.member = member("helper@example.org", region="FR-IDF", origins=("BJ-LI",))
+    w.commitment = commitments.create_commitment(w.member, "BJ-LI", Money(10_000, "XOF"), Money(50_000, "XOF"))
     w.requester = member("requester@example.org", region="BJ-LI")
     w.moderator = member("moderator@example.org", region="SN-DK", role=Role.MODERATOR)
     w.admin = member("admin@example.org", region="GB-ENG", role=Role.ADMIN)
@@ -64,7 +66,8 @@ def build_world():
     w.own_open = posts.post_request(w.event, w.requester, request_details(category=HelpCategory.TRANSPORT))
     w.van = posts.post_offer(w.event, w.stranger, offer_details(category=HelpCategory.TRANSPORT, title="A van"))
     w.match = matching.propose(w.offer, w.request, w.requester)
-    w.call = db.session.scalar(db.select(SolidarityCall).where(SolidarityCall.user_id == w.member.id))
+    w.call = w.committed_call = db.session.scalar(db.select(SolidarityCall)
+                                                  .where(SolidarityCall.user_id == w.member.id))
     w.notification = Notification(user_id=w.member.id, kind="call", event_id=w.event.id, call_id=w.call.id)
     db.session.add(w.notification)
     w.report = Report(reporter_id=w.stranger.id, offer_id=w.other_offer.id, reason="spam")
@@ -153,6 +156,13 @@ EXPECTATIONS: list[Case] = [
     Case("mutual_aid.still_need", "POST", REQUESTER_ONLY, lambda w: {"request_id": w.request.id},
          lambda w: {"answer": "yes"}),
     Case("mutual_aid.show_match", "GET", BOTH_SIDES, lambda w: {"match_id": w.match.id}),
+    Case("mutual_aid.my_commitments", "GET", SIGNED_IN),
+    Case("mutual_aid.my_commitments", "POST", SIGNED_IN, data=lambda w: {
+        "country": "BJ", "region": "BJ-AQ", "currency": "XOF", "max_amount": "10000", "yearly_cap": "20000",
+        "accept_terms": "y"}),
+    Case("mutual_aid.cancel_commitment", "POST", expect(NOT_FOUND, anonymous=LOGIN, member=OK),
+         lambda w: {"commitment_id": w.commitment.id}),
+    Case("mutual_aid.confirm_commitment", "POST", HELPER_ONLY, lambda w: {"call_id": w.committed_call.id}),
     Case("mutual_aid.match_action", "POST", BOTH_SIDES, lambda w: {"match_id": w.match.id, "action": "accept"}),
 ]
 

@@ -21,7 +21,6 @@ from webapp.mutual_aid.models import (
     CallState,
     Channel,
     ChannelPreference,
-    CommitmentConfirmation,
     CommitmentState,
     DeliveryState,
     DisasterEvent,
@@ -74,12 +73,9 @@ def audience_select(event: DisasterEvent, audience: Audience, now: datetime):
         elsewhere = ~lives_near(event, User.residence_region, User.latitude, User.longitude, negatable=True)
         return select(head[0], User.id, head[1], head[2], null(), literal(now)).where(active, from_area, elsewhere)
     if audience == Audience.COMMITTED:
-        year = now.year
-        spent = (select(func.coalesce(func.sum(CommitmentConfirmation.amount), 0))
-                 .join(StandingCommitment, StandingCommitment.id == CommitmentConfirmation.commitment_id)
-                 .where(StandingCommitment.user_id == User.id, CommitmentConfirmation.year == year,
-                        CommitmentConfirmation.charge_status != "failed")
-                 .scalar_subquery())
+        from webapp.mutual_aid.services.commitments import spent_sql
+
+        spent = spent_sql(User.id, now.year)
         return (select(head[0], User.id, head[1], head[2], func.min(StandingCommitment.id), literal(now))
                 .join(StandingCommitment, StandingCommitment.user_id == User.id)
                 .where(active, StandingCommitment.state == CommitmentState.ACTIVE,

@@ -244,7 +244,7 @@ def close(event: DisasterEvent, actor: User) -> None:
     event.closed_at = utcnow()
     db.session.execute(update(Offer).where(Offer.event_id == event.id,
                                            Offer.state.in_((OfferState.PUBLISHED, OfferState.HIDDEN)))
-                       .values(state=OfferState.CLOSED).execution_options(synchronize_session=False))
+                       .values(state=OfferState.CLOSED))
     proposals = db.session.scalars(select(Match).where(Match.event_id == event.id,
                                                        Match.state == MatchState.PROPOSED)).all()
     for match in proposals:

@@ -50,4 +50,4 @@ def get_or_404(model, ident):
     return found
 
 
-from webapp.mutual_aid.views import coordinator, member, moderation, public  # noqa: E402,F401  (routes)
+from webapp.mutual_aid.views import commitments, coordinator, member, moderation, public  # noqa: E402,F401  (routes)

@@ -53,8 +53,10 @@ def show_call(call_id: int):
     from webapp.mutual_aid.services import commitments, figures
 
     fund, progress = figures.fund_of(call.event)
+    commitment = commitments.commitment_for_call(call)
     return render_template("mutual_aid/call.html", call=call, event=call.event, fund=fund, progress=progress,
-                           commitment=commitments.commitment_for_call(call))
+                           commitment=commitment,
+                           offerable=commitments.offerable(commitment) if commitment else None)
 
 
 @blueprint.route("/notifications/<int:notification_id>")
