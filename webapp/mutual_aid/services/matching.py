@@ -330,7 +330,7 @@ def expire_quiet_matches(now=None) -> int:
     """Proposals nobody answered in time expire; their requests reopen and requesters are told."""
     now = now or utcnow()
     quiet = db.session.scalars(select(Match).where(Match.state == M.PROPOSED, Match.expires_at < now)
-                               .options(joinedload(Match.request)).with_for_update(skip_locked=True)).all()
+                               .with_for_update(skip_locked=True)).all()
     for match in quiet:
         end_match(match, M.EXPIRED)
     return len(quiet)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.errors import TokenInvalid
+from webapp.errors import PermissionDenied, TokenInvalid
 from webapp.extensions import csrf, db
 from webapp.mutual_aid.models import EventState, HelpRequest, Offer, OfferState, RequestState
 from webapp.mutual_aid.services import calls, events, figures
@@ -26,8 +26,8 @@ def _visible_event(slug: str):
     if event.state == EventState.DRAFT:
         try:
             require_coordinator(current_user)
-        except Exception:
-            abort(404)
+        except PermissionDenied:
+            abort(404)  # a draft's address reveals nothing
     return event
 
 
