@@ -141,7 +141,7 @@ def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Cam
 def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> None:
     require_editor(actor, campaign)
     if campaign.status not in EDITABLE and campaign.status != S.LIVE:
-        raise DomainError(_("This campaign cannot be edited while it is %(status)s.", status=status_label(campaign.status)))
+        raise DomainError(_("This campaign cannot be edited now (%(status)s).", status=status_label(campaign.status)))
     if campaign.status == S.LIVE:
         starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
         if (draft.start_date, draft.end_date) == (campaign.starts_at.date(), campaign.ends_at.date() - timedelta(days=1)):
@@ -217,7 +217,7 @@ def _check_tier(campaign: Campaign, details: TierDetails) -> None:
     if details.minimum.currency != campaign.currency:
         raise DomainError(_("Tier amounts are in the campaign's currency (%(c)s).", c=campaign.currency))
     if campaign.status not in EDITABLE | {S.LIVE}:
-        raise DomainError(_("Tiers cannot change while the campaign is %(status)s.", status=status_label(campaign.status)))
+        raise DomainError(_("Tiers cannot change now (%(status)s).", status=status_label(campaign.status)))
 
 
 def add_tier(campaign: Campaign, actor: User, details: TierDetails) -> RewardTier:

@@ -357,7 +357,7 @@ def review(slug: str):
             abort(403)
         except InvalidTransition:
             db.session.rollback()
-            form.reason.errors.append(_("This campaign is %(status)s: it is no longer waiting for review.",
+            form.reason.errors.append(_("This campaign is no longer waiting for review (%(status)s).",
                                         status=services.status_label(campaign.status)))
             status = 409
         except DomainError as exc:
