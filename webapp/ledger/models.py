@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -60,3 +60,10 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(LedgerEntry, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise LedgerImmutable(f"ledger entry {target.id} cannot be deleted; book a correcting entry")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state):
+    """`session.execute(update(LedgerEntry)...)` skips the per-row hooks above: refuse it here."""
+    if (state.is_update or state.is_delete) and any(m.class_ is LedgerEntry for m in state.all_mappers):
+        raise LedgerImmutable("ledger entries cannot be updated or deleted in bulk; book correcting entries")

@@ -47,8 +47,25 @@ def book_refund(pledge: Pledge, refunded_before: int) -> None:
                 memo="Refund", processor_ref=pledge.charge_id)
 
 
-def book_dispute(pledge: Pledge) -> None:
-    """A chargeback: the processor takes the disputed money back from the campaign."""
+def book_tip_return(pledge: Pledge, why: str) -> None:
+    """A full refund or a chargeback returns the whole charge to the backer, the platform's tip included."""
+    if not pledge.tip_amount:
+        return
+    ledger.book(key=f"tip_return:pledge:{pledge.id}", kind=f"tip_{why}", debit=ledger.PLATFORM_REVENUE,
+                credit=ledger.processor(pledge.provider), money=Money(pledge.tip_amount, pledge.currency),
+                cause=f"pledge:{pledge.id}", campaign_id=None, memo="Tip returned to the backer",
+                processor_ref=pledge.charge_id)
+
+
+def book_dispute(pledge: Pledge, fee: Money | None = None) -> None:
+    """A chargeback: the processor takes the disputed money back from the campaign, and its dispute fee."""
+    if fee is not None and fee.amount > 0:
+        in_campaign = fee if fee.currency == pledge.currency else fx.convert(fee, pledge.currency).converted
+        ledger.book(key=f"dispute_fee:pledge:{pledge.id}", kind="processor_fee",
+                    debit=ledger.campaign_account(pledge.campaign_id), credit=ledger.processor(pledge.provider),
+                    money=in_campaign, cause=f"pledge:{pledge.id}", campaign_id=pledge.campaign_id,
+                    memo="Dispute fee", processor_ref=pledge.charge_id,
+                    processor_money=fee if fee.currency != pledge.currency else None)
     disputed = pledge.amount - pledge.refunded_amount
     if disputed <= 0:
         return

@@ -54,3 +54,36 @@ def close_due_command() -> None:
                    f"{report.released} released, {report.skipped} skipped")
     if not closed:
         click.echo("no campaign was due")
+
+
+ledger_group = AppGroup("ledger", help="The ledger: reconciliation with the payment processor.")
+
+
+@ledger_group.command("reconcile")
+@click.option("--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day of the period (UTC), YYYY-MM-DD.")
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day of the period (UTC, included), YYYY-MM-DD.")
+def reconcile_command(first, last) -> None:
+    """List every difference between the ledger and the processor's balance transactions for a period.
+
+    Exit status: 0 when they agree, 1 when there are differences, 2 when reconciliation cannot run.
+    """
+    from webapp.payments import reconcile
+    from webapp.payments.provider import get_provider
+
+    provider = get_provider()
+    if not reconcile.supports_reconciliation(provider):
+        click.echo(f"The {provider.name} provider keeps no balance history: reconciliation needs the stripe "
+                   "provider (PAYMENT_PROVIDER=stripe).", err=True)
+        raise SystemExit(2)
+    if last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    differences = reconcile.reconcile(first.date(), last.date(), provider)
+    period = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    for difference in differences:
+        click.echo(difference.describe())
+    if differences:
+        click.echo(f"{len(differences)} difference(s) between the ledger and {provider.name} from {period}.")
+        raise SystemExit(1)
+    click.echo(f"The ledger and {provider.name} agree from {period}.")

@@ -42,7 +42,8 @@ def statement(campaign: Campaign) -> dict[str, Money]:
     """Gross, fees, refunds, disputes, matches, transfers and net, all from the ledger (one query + one)."""
     flows = ledger.flows(campaign.id, campaign.currency)
     net = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency)
-    return {"gross": flows["charge"], "matches": flows["match"], "fees": flows["processor_fee"],
+    # a match given back (refund, lapse) is no longer money of the campaign: the lines add up to `net`
+    return {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"], "fees": flows["processor_fee"],
             "refunds": flows["refund"], "disputes": flows["dispute"], "platform_fee": flows["platform_fee"],
             "transfers": flows["transfer"], "net": net}
 
@@ -77,13 +78,13 @@ def refund(reference: str):
         amount = services.refundable(pledge) if not text else Money.parse(text, pledge.currency, locale_code())
         services.request_refund(pledge, current_user, amount, request.form.get("reason", ""))
         db.session.commit()
+    except ProviderError as exc:  # a DomainError too: caught first, the processor answered no or nothing
+        db.session.rollback()
+        return render_template("errors.html", code=502, message=str(exc)), 502
     except (DomainError, InvalidMoney) as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return render_template("errors.html", code=400, message=str(exc)), 400
-    except ProviderError as exc:
-        db.session.rollback()
-        return render_template("errors.html", code=502, message=str(exc)), 502
     flash(_("Refund requested. It is final when the payment processor confirms it; the backer is told."), "success")
     return redirect(url_for("money.dashboard", slug=campaign.slug))
 

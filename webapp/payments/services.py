@@ -373,9 +373,11 @@ def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> R
     if amount.amount == pledge.amount - pledge.refunded_amount:
         processor_amount = None  # all that remains
     else:
-        # The charge also carried the tip, which stays with the platform unless all is refunded.
-        processor_amount = currencies.round_for_processor(
-            Money(pledge.charge_amount * amount.amount // (pledge.amount + pledge.tip_amount), pledge.charge_currency))
+        # The charge also carried the tip, which stays with the platform unless all is refunded. Rounded up:
+        # the processor's confirmation, converted back (rounded down), covers at least what was asked.
+        share = -(-pledge.charge_amount * amount.amount // (pledge.amount + pledge.tip_amount))
+        step = 10 if pledge.charge_currency in currencies.THREE_DECIMAL else 1
+        processor_amount = Money(-(-share // step) * step, pledge.charge_currency)
     queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
                 amount=amount, reason=refund.reason,
                 link=url_for("payments.receipt", reference=pledge.reference, _external=True))

@@ -209,10 +209,17 @@ class StripeProvider:
         except stripe.StripeError:
             return False
 
-    def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int) -> list[dict]:
-        """Every balance transaction created in [created_gte, created_lt), as plain dicts, all pages."""
-        params = {"created": {"gte": _unix(created_gte, ceil=False), "lt": _unix(created_lt, ceil=False)},
-                  "limit": 100}
+    def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
+                                  expand_sources: bool = False) -> list[dict]:
+        """Every balance transaction created in [created_gte, created_lt), as plain dicts, all pages.
+
+        With `expand_sources`, each one's `source` is the charge, refund or dispute object itself
+        (with its payment intent and metadata), which reconciliation needs to find the pledge.
+        """
+        params: dict[str, Any] = {"created": {"gte": _unix(created_gte, ceil=False),
+                                              "lt": _unix(created_lt, ceil=False)}, "limit": 100}
+        if expand_sources:
+            params["expand"] = ["data.source"]
         with _stripe_errors("read the balance history"):
             page = self.client.v1.balance_transactions.list(params=params)
             return [txn.to_dict() for txn in page.auto_paging_iter()]

@@ -194,6 +194,8 @@ def charge_refunded(obj: dict, cause: str) -> None:
     before = pledge.refunded_amount
     pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
     bookkeeping.book_refund(pledge, before)
+    if refunded_charge >= pledge.charge_amount:
+        bookkeeping.book_tip_return(pledge, "refund")
     services.settle_requested_refunds(pledge)
     if pledge.refunded_amount > before and pledge.refunded_amount < pledge.amount:
         matching.give_back(pledge)  # in proportion; a full refund gives it back through the state change
@@ -207,7 +209,18 @@ def dispute_created(obj: dict, cause: str) -> None:
         return _missing("dispute", obj, cause)
     if pledge.disputed_at is None:
         pledge.disputed_at = services.utcnow()
-        bookkeeping.book_dispute(pledge)
+        bookkeeping.book_dispute(pledge, _dispute_fee(obj))
+        bookkeeping.book_tip_return(pledge, "dispute")  # the chargeback takes the whole charge back
+
+
+def _dispute_fee(obj: dict):
+    """The processor's dispute fee, from the balance transactions the dispute carries (None if none)."""
+    from webapp.money import Money
+
+    txns = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict) and t.get("fee")]
+    if not txns:
+        return None
+    return Money(sum(int(t["fee"]) for t in txns), str(txns[0]["currency"]).upper())
 
 
 def _record_settlement(pledge: Pledge) -> None:
