@@ -125,6 +125,9 @@ def build_world() -> SimpleNamespace:
     w.paid = _pledge(w.live, member, PledgeStatus.PAID, 2, payment_intent_id="pi_sandbox_ref-2",
                      charge_id="ch_sandbox_ref-2")
     w.pending = _pledge(w.live, None, PledgeStatus.PENDING, 3)
+    #: its charge at the close needed the backer: its completion link opens an on-session checkout
+    w.needs_action = _pledge(w.live, None, PledgeStatus.NEEDS_ACTION, 4, customer_id="cus_sandbox_ref-4",
+                             payment_method_id="pm_sandbox_3184_ref-4", needs_action_since=midnight)
     invitation = Invitation(organization=w.org, email=member.email, role=OrgRole.EDITOR,
                             invited_by_id=w.users["owner"].id)
     w.fund = MatchFund(name="Millet fund", institution="Ville de Thiès", manager_id=w.users["funder"].id,
@@ -132,7 +135,7 @@ def build_world() -> SimpleNamespace:
     w.application = MatchFundCampaign(fund=w.fund, campaign=w.live, status=MatchApplicationStatus.APPLIED)
     db.session.add_all([w.fund, w.application, w.draft, w.submitted, w.live, w.draft_tier, RewardTier(campaign=w.live, title="Flour",
                                                                                 minimum_amount=5_000),
-                        w.committed, w.paid, w.pending, invitation])
+                        w.committed, w.paid, w.pending, w.needs_action, invitation])
     db.session.flush()
 
     w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
@@ -265,6 +268,10 @@ EXPECTATIONS: list[Case] = [
     Case("payments.checkout_cancelled", "GET", EVERYONE, lambda w: {"reference": w.pending.reference}),
     Case("money.complete_payment", "GET", EVERYONE, lambda w: {"reference": w.committed.reference}),
     Case("money.complete_payment", "POST", EVERYONE, lambda w: {"reference": w.committed.reference}),
+    Case("money.complete_payment", "GET", EVERYONE, lambda w: {"reference": w.needs_action.reference},
+         label="needs-action"),
+    Case("money.complete_payment", "POST", EVERYONE, lambda w: {"reference": w.needs_action.reference},
+         label="needs-action"),
     Case("sandbox.checkout", "GET", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id}),
     Case("sandbox.checkout", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id},
          data=lambda w, u: {"card": "4242 4242 4242 4242"}),

@@ -124,6 +124,9 @@ class HttpSide:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    #: headers and body go out in two writes: without TCP_NODELAY the body waits for the client's
+    #: delayed ACK (40 ms on Linux) on every kept-alive request
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # keep test output quiet
         pass

@@ -1,0 +1,204 @@
+"""Closing under stress: two workers at once (PostgreSQL), a worker killed half-way, a response lost on the wire.
+
+Whatever happens, each committed pledge is charged exactly once: the fake Stripe counts the
+PaymentIntents it created, and the idempotency keys it received (a replayed key returns the first
+PaymentIntent instead of creating another).
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from config import TestConfig
+from tests.payments.money_helpers import (
+    all_or_nothing,
+    charge_keys,
+    committed_pledge,
+    deliver_pending,
+    entries,
+    intent_creations,
+    pass_deadline,
+    status_of,
+)
+from tests.payments.support import count, fresh
+from webapp.campaigns.models import CampaignStatus, CampaignTransition
+from webapp.extensions import db
+from webapp.payments import closing
+from webapp.payments.models import PledgeStatus
+from webapp.payments.provider import get_provider
+
+P = PledgeStatus
+
+
+class WorkerKilled(BaseException):
+    """The worker process died: nothing after this point runs, its open transaction is lost."""
+
+
+def run_at_once(n: int, work) -> list:
+    barrier = threading.Barrier(n)
+
+    def start(i):
+        barrier.wait()
+        try:
+            return work(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(start, range(n)))
+
+
+@pytest.fixture
+def worker_app(app, fake_stripe):
+    """A second app on the same database, pointed at the fake Stripe: each thread is a worker of its own."""
+    from webapp import create_app
+
+    settings = {"PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_API_BASE": fake_stripe.url,
+                "STRIPE_WEBHOOK_SECRET": fake_stripe.webhook_secret,
+                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 8, "max_overflow": 0, "pool_timeout": 60}}
+    worker = create_app(type("CloseWorkerConfig", (TestConfig,), settings))
+    yield worker
+    with worker.app_context():
+        db.engine.dispose()
+
+
+def close_due_command(worker_app) -> tuple[list[int], int]:
+    """What `flask campaigns close-due` does, in a worker of its own: (campaigns it closed, pledges it charged)."""
+    with worker_app.test_request_context():
+        try:
+            closed = closing.close_due_campaigns()
+            left = [c for c in closing.campaigns_left_to_collect() if c not in closed]
+            charged = sum(closing.collect(campaign_id).charged for campaign_id in closed + left)
+            return closed, charged
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.pg_only
+def test_two_close_due_runs_at_once_close_the_campaign_once_and_charge_each_pledge_once(worker_app, fake_stripe):
+    campaign = all_or_nothing(goal=1_000)
+    pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(16)]
+    pass_deadline(campaign)
+
+    results = run_at_once(2, lambda _i: close_due_command(worker_app))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(closed for closed, _ in results) == [[], [campaign.id]]
+    assert sum(charged for _, charged in results) == 16
+    assert count(CampaignTransition, CampaignTransition.to_status == CampaignStatus.SUCCEEDED) == 1
+    assert fake_stripe.count("payment_intent") == 16
+    assert charge_keys(fake_stripe) == {f"pledge-{p.id}-charge-1": 1 for p in pledges}
+    assert {fresh(p).status for p in pledges} == {P.PAID}
+
+
+@pytest.mark.pg_only
+def test_four_workers_collecting_the_same_campaign_at_once_charge_each_pledge_once(worker_app, fake_stripe):
+    campaign = all_or_nothing(goal=1_000)
+    pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(24)]
+    pass_deadline(campaign)
+    closing.close_due_campaigns()
+
+    def collect(_i):
+        with worker_app.test_request_context():
+            try:
+                return closing.collect(campaign.id, batch_size=5)
+            finally:
+                db.session.remove()
+
+    reports = run_at_once(4, collect)
+
+    assert not [r for r in reports if isinstance(r, Exception)], reports
+    assert sum(r.charged for r in reports) == 24
+    assert fake_stripe.count("payment_intent") == len(intent_creations(fake_stripe)) == 24
+    assert set(charge_keys(fake_stripe).values()) == {1}
+    deliver_pending(fake_stripe)
+    assert len(entries(kind="charge", campaign_id=campaign.id)) == 24
+    assert {fresh(p).status for p in pledges} == {P.PAID}
+
+
+def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed_charging_nobody_twice(
+        fake_stripe):
+    campaign = all_or_nothing(goal=1_000)
+    pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(5)]
+    pass_deadline(campaign)
+    closing.close_due_campaigns()
+    provider = get_provider()
+    answered = []
+
+    def dies_on_the_third(*args, **kwargs):
+        result = provider.__class__.charge_off_session(provider, *args, **kwargs)
+        answered.append(kwargs["idempotency_key"])
+        if len(answered) == 3:
+            raise WorkerKilled  # the processor charged; we never recorded it
+        return result
+
+    provider.charge_off_session = dies_on_the_third
+    try:
+        with pytest.raises(WorkerKilled):
+            closing.collect(campaign.id)
+    finally:
+        del provider.charge_off_session
+    db.session.rollback()  # the dead worker's transaction is gone with its connection
+
+    assert [fresh(p).status for p in pledges] == [P.PAID, P.PAID, P.COMMITTED, P.COMMITTED, P.COMMITTED]
+    assert fake_stripe.count("payment_intent") == 3  # the third backer is charged at the processor already
+
+    report = closing.collect(campaign.id)  # the next run picks up where it died
+    deliver_pending(fake_stripe)
+
+    assert report.charged == 3
+    assert fake_stripe.count("payment_intent") == 5  # nobody twice
+    third = f"pledge-{pledges[2].id}-charge-1"
+    assert charge_keys(fake_stripe) == {f"pledge-{p.id}-charge-1": 2 if p is pledges[2] else 1 for p in pledges}
+    [replay] = [r for r in intent_creations(fake_stripe) if r.replayed]
+    assert replay.idempotency_key == third
+    paid = [fresh(p) for p in pledges]
+    assert {p.status for p in paid} == {P.PAID}  # nobody zero times
+    assert len({p.payment_intent_id for p in paid}) == 5 and {p.charge_attempts for p in paid} == {1}
+    assert len(entries(kind="charge", campaign_id=campaign.id)) == 5
+
+
+def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same_way(fake_stripe, monkeypatch):
+    from webapp.payments import services
+
+    campaign = all_or_nothing(goal=1_000)
+    pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(4)]
+    pass_deadline(campaign)
+    closing.close_due_campaigns()
+    real_move, moves = services.move, []
+
+    def move(pledge, target, cause):
+        if target == P.PAID:
+            moves.append(pledge.id)
+            if len(moves) == 2:
+                raise WorkerKilled
+        return real_move(pledge, target, cause)
+
+    monkeypatch.setattr(services, "move", move)
+    with pytest.raises(WorkerKilled):
+        closing.collect(campaign.id)
+    db.session.rollback()
+    monkeypatch.setattr(services, "move", real_move)
+
+    closing.collect(campaign.id)
+
+    assert fake_stripe.count("payment_intent") == 4
+    assert {fresh(p).status for p in pledges} == {P.PAID}
+    assert charge_keys(fake_stripe)[f"pledge-{pledges[1].id}-charge-1"] == 2
+
+
+def test_a_lost_response_is_retried_with_the_same_key_and_charges_once(fake_stripe):
+    campaign = all_or_nothing(goal=1_000)
+    pledge = committed_pledge(fake_stripe, campaign, 1_500)
+    pass_deadline(campaign)
+    closing.close_due_campaigns()
+    fake_stripe.lose_next_responses(1)  # the charge happens, its answer never arrives
+
+    assert closing.collect(campaign.id).charged == 1
+
+    assert fake_stripe.count("payment_intent") == 1
+    assert charge_keys(fake_stripe) == {f"pledge-{pledge.id}-charge-1": 2}
+    assert fresh(pledge).status == P.PAID
+    assert status_of(campaign) == CampaignStatus.SUCCEEDED
