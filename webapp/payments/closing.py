@@ -138,9 +138,10 @@ def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport) -> N
             release(pledge)
             report.released += 1
         db.session.commit()
-    except ProviderError:
+    except (ProviderError, DomainError):
+        # One pledge the processor (or a rule) refuses must not stop the collection of the others.
         db.session.rollback()
-        log.exception("pledge %s: the processor failed; it stays committed for the next run", pledge_id)
+        log.exception("pledge %s could not be collected; it stays committed for the next run", pledge_id)
         report.skipped += 1
 
 

@@ -80,7 +80,10 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return 200, "already processed"
+        if db.session.scalar(select(ProcessedEvent.id).where(
+                ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
+            return 200, "already processed"  # a concurrent delivery of the same event applied it
+        raise  # anything else is a real failure: answer 500 so the processor delivers it again
     return 200, "ok"
 
 
@@ -190,7 +193,7 @@ def charge_refunded(obj: dict, cause: str) -> None:
     if refunded_charge >= pledge.charge_amount:
         refunded = pledge.amount
     else:
-        refunded = pledge.amount * refunded_charge // pledge.charge_amount
+        refunded = min(pledge.amount, (pledge.amount + pledge.tip_amount) * refunded_charge // pledge.charge_amount)
     before = pledge.refunded_amount
     pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
     bookkeeping.book_refund(pledge, before)
