@@ -147,6 +147,14 @@ def build_world() -> SimpleNamespace:
 
 
 # -- the table --------------------------------------------------------------------------------
+def _setup_session() -> str:
+    from webapp.payments.sandbox import _setup_signer
+
+    return "cs_sandbox_setup_" + _setup_signer().dumps({
+        "owner": "commitment:0", "email": "someone@example.org", "currency": "EUR", "terms": "Nothing now.",
+        "success": "http://harambee.test/", "cancel": "http://harambee.test/"})
+
+
 @dataclass(frozen=True)
 class Case:
     endpoint: str
@@ -276,6 +284,10 @@ EXPECTATIONS: list[Case] = [
     Case("sandbox.checkout", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id},
          data=lambda w, u: {"card": "4242 4242 4242 4242"}),
     Case("sandbox.cancel", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id}),
+    # saving a method ahead of any pledge: the signed session id is the only key, as on Stripe's page
+    Case("sandbox.setup", "GET", EVERYONE, lambda w: {"session_id": _setup_session()}),
+    Case("sandbox.setup", "POST", EVERYONE, lambda w: {"session_id": _setup_session()},
+         data=lambda w, u: {"action": "cancel"}),
     # a backer's own pledges
     Case("payments.mine", "GET", SIGNED_IN),
     Case("payments.cancel", "POST", expect(FORBIDDEN, anonymous=LOGIN, member=OK),

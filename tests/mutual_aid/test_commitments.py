@@ -123,3 +123,23 @@ def test_a_cancelled_commitment_brings_no_call(coordinator, relief_org, nurse, s
     signed_in(nurse).post(url_for("mutual_aid.cancel_commitment", commitment_id=commitment.id))
     event = activate(coordinator, relief_org)
     assert call_of(nurse, event).audience == Audience.DIASPORA
+
+
+def test_with_a_card_saved_in_advance_the_one_button_charges_it_and_nothing_before(
+        coordinator, relief_org, nurse, signed_in):
+    commitment = commitments.create_commitment(nurse, "BJ-LI", xof(50_000), xof(80_000))
+    db.session.commit()
+    client = signed_in(nurse)
+    setup = client.post(url_for("mutual_aid.save_payment_method", commitment_id=commitment.id))
+    page = setup.headers["Location"].split("harambee.test", 1)[1]
+    client.post(page, data={"card": "4242424242424242", "action": "save"})
+    assert db.session.scalar(select(func.count()).select_from(Pledge)) == 0  # saving charges nothing
+    event = activate(coordinator, relief_org)
+    call = call_of(nurse, event)
+    response = client.post(url_for("mutual_aid.confirm_commitment", call_id=call.id))
+    assert response.status_code == 303 and "/pledges/" in response.headers["Location"]  # the receipt, no checkout
+    pledge = db.session.scalar(select(Pledge))
+    assert (pledge.status, pledge.amount, pledge.currency) == (PledgeStatus.PAID, 50_000, "XOF")
+    again = client.post(url_for("mutual_aid.confirm_commitment", call_id=call.id))
+    assert again.headers["Location"] == response.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Pledge)) == 1  # never charged twice

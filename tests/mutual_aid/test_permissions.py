@@ -162,6 +162,8 @@ EXPECTATIONS: list[Case] = [
         "accept_terms": "y"}),
     Case("mutual_aid.cancel_commitment", "POST", expect(NOT_FOUND, anonymous=LOGIN, member=OK),
          lambda w: {"commitment_id": w.commitment.id}),
+    Case("mutual_aid.save_payment_method", "POST", expect(NOT_FOUND, anonymous=LOGIN, member=OK),
+         lambda w: {"commitment_id": w.commitment.id}),
     Case("mutual_aid.confirm_commitment", "POST", HELPER_ONLY, lambda w: {"call_id": w.committed_call.id}),
     Case("mutual_aid.match_action", "POST", BOTH_SIDES, lambda w: {"match_id": w.match.id, "action": "accept"}),
 ]

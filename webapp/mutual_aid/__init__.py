@@ -10,3 +10,7 @@ def init_app(app: Flask) -> None:
 
     init_settings(app)
     app.register_blueprint(blueprint)
+    from webapp.mutual_aid.services.commitments import method_saved
+    from webapp.payments.saved_methods import on_method_saved
+
+    on_method_saved("commitment:", method_saved)

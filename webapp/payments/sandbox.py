@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
 from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
@@ -33,6 +34,13 @@ class SandboxProvider:
     name = "sandbox"
 
     def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        if req.metadata.get("setup_for"):  # a method saved ahead of any pledge: the session carries its terms
+            token = _setup_signer().dumps({"owner": req.metadata["setup_for"], "email": req.email,
+                                           "currency": req.charge.currency, "terms": req.terms or "",
+                                           "success": req.success_url, "cancel": req.cancel_url})
+            session_id = f"cs_sandbox_setup_{token}"
+            return CheckoutSession(id=session_id, url=url_for("sandbox.setup", session_id=session_id, _external=True),
+                                   customer_id=f"cus_sandbox_{req.reference}")
         session_id = f"cs_sandbox_{req.reference}"
         customer = f"cus_sandbox_{req.reference}" if req.mode == "setup" else None
         return CheckoutSession(id=session_id, url=url_for("sandbox.checkout", session_id=session_id, _external=True),
@@ -247,6 +255,38 @@ def checkout(session_id: str):
         db.session.refresh(pledge)
     return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
                            test_cards=TEST_CARDS, mode=_mode(pledge)), status
+
+
+def _setup_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="harambee.sandbox.setup")
+
+
+@blueprint.route("/setup/<session_id>", methods=["GET", "POST"])
+def setup(session_id: str):
+    """The hosted page in setup mode for a method saved ahead of any pledge (standing commitments)."""
+    try:
+        data = _setup_signer().loads(session_id.removeprefix("cs_sandbox_setup_"))
+    except BadSignature:
+        abort(404)
+    error, status = None, 200
+    if request.method == "POST":
+        card = _digits(request.form.get("card", ""))
+        if request.form.get("action") == "cancel":
+            return redirect(data["cancel"])
+        if card not in TEST_CARDS:
+            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
+        else:
+            ref = secrets.token_hex(6)
+            customer = f"cus_sandbox_{data['owner'].replace(':', '-')}"
+            metadata = {"setup_for": data["owner"]}
+            deliver("checkout.session.completed", {"id": f"cs_sandbox_setup_{ref}", "object": "checkout.session",
+                                                   "mode": "setup", "status": "complete", "customer": customer,
+                                                   "setup_intent": f"seti_sandbox_{ref}", "metadata": metadata})
+            deliver("setup_intent.succeeded", {"id": f"seti_sandbox_{ref}", "object": "setup_intent",
+                                               "status": "succeeded", "customer": customer,
+                                               "payment_method": f"pm_sandbox_{card[-4:]}_{ref}", "metadata": metadata})
+            return redirect(data["success"])
+    return render_template("payments/sandbox_setup.html", data=data, error=error, test_cards=TEST_CARDS), status
 
 
 @blueprint.route("/checkout/<session_id>/cancel", methods=["POST"])

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.payments import bookkeeping, matching, services
+from webapp.payments import bookkeeping, matching, saved_methods, services
 from webapp.payments.models import Pledge, PledgeStatus, ProcessedEvent
 from webapp.payments.provider import get_provider
 
@@ -107,6 +107,10 @@ def _missing(kind: str, obj: dict, cause: str) -> None:
 
 # -- handlers -----------------------------------------------------------------------------------
 def checkout_completed(obj: dict, cause: str) -> None:
+    owner = saved_methods.owner_of(obj)
+    if owner and obj.get("mode") == "setup":  # a method saved ahead of any pledge
+        saved_methods.method_saved(owner, _id(obj.get("customer")), None)
+        return
     pledge = _find(obj, checkout_session_id=obj.get("id"))
     if pledge is None:
         return _missing("checkout session", obj, cause)
@@ -148,6 +152,10 @@ def checkout_expired(obj: dict, cause: str) -> None:
 
 
 def setup_intent_succeeded(obj: dict, cause: str) -> None:
+    owner = saved_methods.owner_of(obj)
+    if owner:
+        saved_methods.method_saved(owner, _id(obj.get("customer")), _id(obj.get("payment_method")))
+        return
     pledge = _find(obj, setup_intent_id=obj.get("id"))
     if pledge is None:
         return _missing("setup intent", obj, cause)

@@ -32,6 +32,7 @@ from webapp.mutual_aid.models import (
     StandingCommitment,
 )
 from webapp.payments import fx
+from webapp.payments import saved_methods
 from webapp.payments import services as payments
 from webapp.payments.models import Pledge, PledgeStatus
 
@@ -137,10 +138,14 @@ def confirm(call: SolidarityCall, user: User, locale: str) -> Pledge:
         raise CommitmentRefused(_("You reached your yearly cap of %(cap)s: thank you. Nothing will be charged.",
                                   cap=commitment.yearly_cap.format(locale)))
     amount = can.amount if can.amount.currency == fund.currency else _in_fund_currency(can.amount, fund)
-    pledge = payments.start_pledge(payments.PledgeRequest(
+    request = payments.PledgeRequest(
         campaign=fund, tier=None, amount=amount, pay_currency=can.amount.currency, email=user.email, user=user,
         display_name=user.name, anonymous=False, message=None, locale=locale,
-        client_token=f"commitment-{commitment.id}-{event.id}-{secrets.token_urlsafe(8)}"))
+        client_token=f"commitment-{commitment.id}-{event.id}-{secrets.token_urlsafe(8)}")
+    if commitment.payment_method_id and commitment.customer_id:
+        pledge = saved_methods.charge_saved_method(request, commitment.customer_id, commitment.payment_method_id)
+    else:
+        pledge = payments.start_pledge(request)
     if existing is None:
         existing = CommitmentConfirmation(commitment_id=commitment.id, event_id=event.id, year=utcnow().year,
                                           currency=commitment.currency, amount=can.amount.amount,
@@ -149,6 +154,38 @@ def confirm(call: SolidarityCall, user: User, locale: str) -> Pledge:
     existing.amount, existing.pledge_id, existing.charge_status = can.amount.amount, pledge.id, "pending"
     db.session.flush()
     return pledge
+
+
+# -- saving a payment method in advance ---------------------------------------------------------
+def owner_key(commitment: StandingCommitment) -> str:
+    return f"commitment:{commitment.id}"
+
+
+def start_saving_method(commitment: StandingCommitment, user: User, locale: str, success_url: str,
+                        cancel_url: str) -> str:
+    """The processor's setup-mode page for this commitment; returns its URL. Nothing is charged."""
+    if commitment.user_id != user.id:
+        raise PermissionDenied(_("This commitment is not yours."))
+    if commitment.state == CommitmentState.CANCELLED:
+        raise CommitmentRefused(_("This commitment is cancelled."))
+    terms = _("Nothing is charged now. When a disaster is activated in %(region)s, we will ask you to confirm a "
+              "gift of up to %(amount)s; only your confirmation charges this card.",
+              region=geo.region_name(commitment.region_code, locale), amount=commitment.max.format(locale))
+    session = saved_methods.start_setup(owner_key(commitment), user.email, commitment.currency, terms, locale,
+                                        success_url, cancel_url)
+    commitment.checkout_session_id = session.id[:255]
+    db.session.flush()
+    return session.url
+
+
+def method_saved(key: str, customer_id: str | None, payment_method_id: str | None) -> None:
+    """The processor saved the member's method (listener of payments.saved_methods)."""
+    commitment = db.session.get(StandingCommitment, int(key.split(":", 1)[1]))
+    if commitment is None:
+        return
+    commitment.customer_id = customer_id or commitment.customer_id
+    commitment.payment_method_id = payment_method_id or commitment.payment_method_id
+    db.session.flush()
 
 
 def _in_fund_currency(amount: Money, fund: Campaign) -> Money:

@@ -55,6 +55,22 @@ def cancel_commitment(commitment_id: int):
     return redirect(url_for("mutual_aid.my_commitments"))
 
 
+@blueprint.route("/me/commitments/<int:commitment_id>/payment-method", methods=["POST"])
+@login_required
+def save_payment_method(commitment_id: int):
+    """Save a card now, through the processor's page in setup mode, so a confirmation is one click."""
+    commitment = get_or_404(StandingCommitment, commitment_id)
+    if commitment.user_id != current_user.id:
+        abort(404)  # another member's commitment: as if it did not exist
+    back = url_for("mutual_aid.my_commitments", _external=True)
+    try:
+        url = commitments.start_saving_method(commitment, current_user, locale_code(), back, back)
+    except DomainError as exc:
+        return refuse(exc)
+    db.session.commit()
+    return redirect(url, code=303)
+
+
 @blueprint.route("/calls/<int:call_id>/confirm", methods=["POST"])
 @login_required
 def confirm_commitment(call_id: int):
