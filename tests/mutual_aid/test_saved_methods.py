@@ -72,3 +72,4 @@ def test_a_saved_card_that_needs_authentication_leaves_the_checkout_open(app):
     db.session.commit()
     assert pledge.status == PledgeStatus.PENDING and pledge.checkout_url  # the member completes it on-session
     assert pledge.failure_reason
+
