@@ -74,6 +74,10 @@ class Config:
     #: charging committed pledges at success: pledges per batch, and calls per second (Stripe allows 100)
     CHARGE_BATCH_SIZE = int(os.environ.get("CHARGE_BATCH_SIZE", 100))
     CHARGE_RATE_PER_SECOND = float(os.environ.get("CHARGE_RATE_PER_SECOND", 25))
+    #: days between a campaign's success and the transfer to its organization (refunds, disputes)
+    PAYOUT_HOLD_DAYS = int(os.environ.get("PAYOUT_HOLD_DAYS", 7))
+    #: the platform's share of what a campaign received, in percent (0: the platform lives on tips)
+    PLATFORM_FEE_PERCENT = int(os.environ.get("PLATFORM_FEE_PERCENT", 0))
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")

@@ -99,6 +99,15 @@ class ApiEndpoints(StripeState):
             route("GET", "/v1/balance_transactions", self._list_balance_transactions,
                   LIST_PARAMS | {"type", "source", "currency", "payout"}),
             route("GET", "/v1/balance_transactions/{id}", self._retrieve("balance_transaction")),
+            # Connect: Express accounts, onboarding links and transfers (separate charges and transfers)
+            route("POST", "/v1/accounts", self._create_account, {"type", "email", "country", "capabilities",
+                                                                 "metadata"}),
+            route("GET", "/v1/accounts/{id}", self._retrieve("account")),
+            route("POST", "/v1/account_links", self._create_account_link,
+                  {"account", "refresh_url", "return_url", "type"}),
+            route("POST", "/v1/transfers", self._create_transfer,
+                  {"amount", "currency", "destination", "transfer_group", "metadata", "description"}),
+            route("GET", "/v1/transfers/{id}", self._retrieve("transfer")),
         ]
 
     def _retrieve(self, kind: str):
@@ -113,6 +122,36 @@ class ApiEndpoints(StripeState):
             "name": p.get("name"), "description": p.get("description"), "livemode": False,
             "metadata": check_metadata(p.get("metadata")), "preferred_locales": p.get("preferred_locales") or [],
         }))
+
+    # -- Connect --------------------------------------------------------------------------------
+    def _create_account(self, p: dict) -> dict:
+        if p.get("type") != "express":
+            raise invalid("only Express accounts are faked", "type")
+        return self.snapshot(self.store({
+            "id": new_id("acct"), "object": "account", "type": "express", "email": p.get("email"),
+            "country": p.get("country"), "details_submitted": False, "payouts_enabled": False,
+            "charges_enabled": False, "created": self.now(), "metadata": check_metadata(p.get("metadata"))}))
+
+    def _create_account_link(self, p: dict) -> dict:
+        account = self.get("account", required(p, "account"))
+        return {"object": "account_link", "created": self.now(), "expires_at": self.now() + 300,
+                "url": f"{self.url}/connect/onboarding/{account['id']}"}
+
+    def onboard(self, account_id: str) -> list[dict]:
+        """The organization completes the hosted onboarding: returns the account.updated event."""
+        account = self.get("account", account_id)
+        account.update(details_submitted=True, payouts_enabled=True, charges_enabled=True)
+        return [self.event("account.updated", account)]
+
+    def _create_transfer(self, p: dict) -> dict:
+        account = self.get("account", required(p, "destination"))
+        if not account["payouts_enabled"]:
+            raise invalid("the destination account cannot receive transfers yet", "destination")
+        amount = int(required(p, "amount"))
+        return self.snapshot(self.store({
+            "id": new_id("tr"), "object": "transfer", "amount": amount, "currency": currency_of(p.get("currency")),
+            "destination": account["id"], "transfer_group": p.get("transfer_group"), "created": self.now(),
+            "metadata": check_metadata(p.get("metadata"))}))
 
     # -- checkout sessions --------------------------------------------------------------------
     def _create_session(self, p: dict) -> dict:

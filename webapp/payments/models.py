@@ -301,3 +301,52 @@ class Match(db.Model):
 
     fund: Mapped[MatchFund] = relationship()
     pledge: Mapped[Pledge] = relationship()
+
+
+class ConnectedAccount(db.Model):
+    """An organization's account at the processor (Stripe Connect Express) that receives its payouts."""
+
+    __tablename__ = "connected_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    processor_account_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: the processor's view, kept up to date from account.updated
+    details_submitted: Mapped[bool] = mapped_column(default=False)
+    payouts_enabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TransferStatus(enum.StrEnum):
+    PENDING = "pending"  #: waiting for the holding period or the organization's account
+    SENT = "sent"  #: the processor moved the money to the organization's account
+    FAILED = "failed"
+
+
+class Transfer(db.Model):
+    """What a successful campaign passes to its organization, once: net of fees and refunds."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        UniqueConstraint("campaign_id"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("platform_fee >= 0", name="platform_fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: minor units of `currency`
+    amount: Mapped[int] = mapped_column(BigInteger)
+    platform_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus), default=TransferStatus.PENDING)
+    processor_transfer_id: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)

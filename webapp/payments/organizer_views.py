@@ -20,7 +20,7 @@ from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.payments import closing, services
+from webapp.payments import closing, payouts, services
 from webapp.payments.models import Pledge, PledgeStatus, Refund
 
 blueprint = Blueprint("money", __name__)
@@ -59,9 +59,28 @@ def dashboard(slug: str):
         .order_by(Pledge.id.desc()).limit(200)).all()
     refunds = db.session.scalars(select(Refund).join(Pledge).where(Pledge.campaign_id == campaign.id)
                                  .order_by(Refund.id.desc()).limit(50)).all()
+    account = payouts.account_of(campaign.organization)
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
+                           payout_status=payouts.status_for(campaign), account=account,
                            progress=campaigns.progress_of(campaign), collection=closing.collection_progress(campaign),
                            pledges=pledges, refunds=refunds)
+
+
+@blueprint.route("/manage/campaigns/<slug>/payout-account", methods=["POST"])
+@login_required
+def connect_payout_account(slug: str):
+    """Owners and editors open the processor's onboarding for their organization's payout account."""
+    campaign = _campaign(slug)
+    if not _can_manage_money(campaign):
+        abort(403)
+    back = url_for("money.dashboard", slug=campaign.slug, _external=True)
+    try:
+        link = payouts.onboarding_link(campaign.organization, current_user.email, return_url=back, refresh_url=back)
+        db.session.commit()
+    except ProviderError as exc:
+        db.session.rollback()
+        return render_template("errors.html", code=502, message=str(exc)), 502
+    return redirect(link, code=303)
 
 
 @blueprint.route("/manage/pledges/<reference>/refund", methods=["POST"])

@@ -79,6 +79,17 @@ class SandboxProvider:
     def detach_payment_method(self, payment_method_id: str) -> None:
         """Nothing is stored in the sandbox: forgetting a method is a no-op."""
 
+    # -- Connect, simulated end to end --------------------------------------------------------
+    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
+        return f"acct_sandbox_{idempotency_key}"
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        return url_for("sandbox.onboarding", account_id=account_id, back=return_url, _external=True)
+
+    def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
+                        metadata) -> str:
+        return f"tr_sandbox_{idempotency_key}"
+
     def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
                                   expand_sources: bool = False) -> list[dict]:
         """The balance history the sandbox would have, derived from its own pledges, shaped like Stripe's.
@@ -255,6 +266,19 @@ def checkout(session_id: str):
         db.session.refresh(pledge)
     return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
                            test_cards=TEST_CARDS, mode=_mode(pledge)), status
+
+
+@blueprint.route("/onboarding/<account_id>", methods=["GET", "POST"])
+def onboarding(account_id: str):
+    """The processor's onboarding, simulated: submitting it sends the account.updated event Stripe would."""
+    back = request.args.get("back", "")
+    if not back.startswith(request.host_url):
+        back = url_for("campaigns.home")
+    if request.method == "POST":
+        deliver("account.updated", {"id": account_id, "object": "account", "details_submitted": True,
+                                    "payouts_enabled": True, "charges_enabled": True})
+        return redirect(back)
+    return render_template("payments/sandbox_onboarding.html", account_id=account_id)
 
 
 def _setup_signer() -> URLSafeSerializer:

@@ -209,6 +209,36 @@ class StripeProvider:
         except stripe.StripeError:
             return False
 
+    # -- Connect: organizations' accounts and transfers -----------------------------------------
+    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
+        with _stripe_errors("create the organization's payout account"):
+            account = self.client.v1.accounts.create(
+                params={"type": "express", "email": email, "country": country,
+                        "capabilities": {"transfers": {"requested": True}}},
+                options={"idempotency_key": idempotency_key})
+        return account.id
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        with _stripe_errors("open the payout account's onboarding"):
+            link = self.client.v1.account_links.create(params={
+                "account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                "type": "account_onboarding"})
+        return link.url
+
+    def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
+                        metadata: Mapping[str, str]) -> str:
+        """Separate charges and transfers: the campaign's money moves to the organization's account."""
+        try:
+            value = processor_amount(amount)
+        except ValueError as exc:
+            raise InvalidMoney(str(exc)) from None
+        with _stripe_errors("transfer the money to the organization"):
+            transfer = self.client.v1.transfers.create(
+                params={"amount": value, "currency": amount.currency.lower(), "destination": destination,
+                        "transfer_group": transfer_group, "metadata": dict(metadata)},
+                options={"idempotency_key": idempotency_key})
+        return transfer.id
+
     def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
                                   expand_sources: bool = False) -> list[dict]:
         """Every balance transaction created in [created_gte, created_lt), as plain dicts, all pages.

@@ -58,3 +58,14 @@ def chase_needs_action() -> tuple[int, int]:
 periodic("payments.close_due_campaigns", 60)
 periodic("payments.resume_collections", 300)
 periodic("payments.chase_needs_action", 3600)
+
+
+@celery.task(name="payments.pay_out_due")
+def pay_out_due() -> int:
+    """Transfer successful campaigns' money to their organizations once the holding period is over."""
+    from webapp.payments import payouts
+
+    return payouts.pay_out_due()
+
+
+periodic("payments.pay_out_due", 3600)

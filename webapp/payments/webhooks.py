@@ -255,7 +255,14 @@ def _id(value) -> str | None:
     return value or None
 
 
+def account_updated(obj: dict, cause: str) -> None:
+    from webapp.payments import payouts
+
+    payouts.account_updated(obj)
+
+
 HANDLERS: dict[str, Callable[[dict, str], None]] = {
+    "account.updated": account_updated,
     "checkout.session.completed": checkout_completed,
     "checkout.session.async_payment_succeeded": checkout_async_succeeded,
     "checkout.session.async_payment_failed": checkout_async_failed,

@@ -1,0 +1,135 @@
+"""Payouts: an organization connects its account; a successful campaign's money goes to it once, after the hold."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.factories import MembershipFactory, UserFactory
+from tests.payments.support import live_campaign
+from webapp.campaigns import services as campaigns
+from webapp.campaigns.models import FundingModel
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.money import Money
+from webapp.organizations.models import OrgRole
+from webapp.payments import closing, payouts
+from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
+from webapp.payments.sandbox import SUCCEEDS
+
+
+def _paid_pledge(client, campaign, amount: str) -> None:
+    import re
+
+    html = client.get(f"/campaigns/{campaign.slug}/pledge").get_data(as_text=True)
+    token = re.search(r'id="client_token"[^>]*value="([^"]+)"', html).group(1)
+    response = client.post(f"/campaigns/{campaign.slug}/pledge", data={
+        "tier": "", "amount": amount, "pay_currency": campaign.currency, "email": "b@example.org",
+        "client_token": token})
+    client.post(response.headers["Location"].split("harambee.test", 1)[1], data={"card": SUCCEEDS, "action": "pay"})
+
+
+def _closed(campaign):
+    campaign.ends_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    closing.close_due_campaigns()
+    db.session.commit()
+
+
+def _connect(client, login, campaign):
+    owner = UserFactory(email="owner@example.org")
+    MembershipFactory(organization=campaign.organization, user=owner, role=OrgRole.OWNER)
+    db.session.commit()
+    login(client, owner)
+    response = client.post(f"/manage/campaigns/{campaign.slug}/payout-account")
+    assert response.status_code == 303
+    onboarding = response.headers["Location"].split("harambee.test", 1)[1]
+    assert client.post(onboarding).status_code == 302  # the processor's account.updated arrives
+    return db.session.scalar(select(ConnectedAccount))
+
+
+def test_a_successful_campaign_is_paid_out_once_after_the_hold_net_of_fees_and_refunds(client, login, app):
+    app.config["PLATFORM_FEE_PERCENT"] = 5
+    try:
+        campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
+        db.session.commit()
+        _paid_pledge(client, campaign, "100")
+        _paid_pledge(client, campaign, "50")
+        account = _connect(client, login, campaign)
+        assert account.payouts_enabled and account.details_submitted
+        _closed(campaign)
+        assert payouts.pay_out_due() == 0  # within the holding period
+        later = utcnow() + timedelta(days=app.config["PAYOUT_HOLD_DAYS"], minutes=1)
+        assert payouts.pay_out_due(later) == 1
+        transfer = db.session.scalar(select(Transfer))
+        fees = ledger.flows(campaign.id, "EUR")["processor_fee"].amount
+        assert transfer.status == TransferStatus.SENT
+        assert transfer.platform_fee == 15_000 * 5 // 100
+        assert transfer.amount == 15_000 - fees - transfer.platform_fee
+        # the campaign's account is empty, the organization's holds the transfer, the ledger balances
+        assert ledger.balance(ledger.campaign_account(campaign.id), "EUR") == Money(0, "EUR")
+        assert ledger.balance(ledger.organization_account(campaign.organization_id), "EUR") == transfer.money
+        assert sum(v for (acct, cur), v in ledger.trial_balance().items() if cur == "EUR") == 0
+        assert payouts.pay_out_due(later + timedelta(days=1)) == 0  # never twice
+        assert db.session.scalar(select(Transfer.id).where(Transfer.id != transfer.id)) is None
+        assert "Transferred" in client.get(f"/manage/campaigns/{campaign.slug}/money").get_data(as_text=True)
+    finally:
+        app.config["PLATFORM_FEE_PERCENT"] = 0
+
+
+def test_without_a_connected_account_the_transfer_waits_and_says_why(client, app):
+    campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
+    db.session.commit()
+    _paid_pledge(client, campaign, "30")
+    _closed(campaign)
+    later = utcnow() + timedelta(days=app.config["PAYOUT_HOLD_DAYS"], minutes=1)
+    assert payouts.pay_out_due(later) == 0
+    transfer = db.session.scalar(select(Transfer))
+    assert transfer.status == TransferStatus.PENDING and "payout account" in transfer.failure_reason
+    assert ledger.flows(campaign.id, "EUR")["transfer"].amount == 0
+
+
+def test_a_campaign_still_collecting_is_not_paid_out(app):
+    campaign = live_campaign("EUR", FundingModel.ALL_OR_NOTHING)
+    db.session.commit()
+    campaign.status = campaigns.S.SUCCEEDED
+    db.session.add(Pledge(reference="r1", client_token="t" * 20, campaign_id=campaign.id, email="x@example.org",
+                          status=PledgeStatus.NEEDS_ACTION, charge_timing="on_success", amount=1_000,
+                          currency="EUR", charge_amount=1_000, charge_currency="EUR", provider="sandbox"))
+    db.session.add(campaigns.CampaignTransition(campaign_id=campaign.id, from_status=campaigns.S.LIVE,
+                                                to_status=campaigns.S.SUCCEEDED,
+                                                at=utcnow() - timedelta(days=30)))
+    db.session.commit()
+    assert payouts.pay_out(campaign) is None
+
+
+def test_with_stripe_the_organization_onboards_and_the_transfer_goes_to_its_account(client, login, app, fake_stripe):
+    campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
+    db.session.commit()
+    owner = UserFactory(email="owner@example.org")
+    MembershipFactory(organization=campaign.organization, user=owner, role=OrgRole.OWNER)
+    db.session.commit()
+    login(client, owner)
+    response = client.post(f"/manage/campaigns/{campaign.slug}/payout-account")
+    assert response.status_code == 303 and "/connect/onboarding/acct_" in response.headers["Location"]
+    account = db.session.scalar(select(ConnectedAccount))
+    assert not account.payouts_enabled
+    for event in fake_stripe.onboard(account.processor_account_id):
+        body, headers = fake_stripe.webhook_request(event)
+        assert client.post("/payments/webhooks/stripe", data=body, headers=headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ConnectedAccount, account.id).payouts_enabled
+    # money in: a paid pledge booked in the ledger, then the campaign succeeds and the hold passes
+    from webapp.ledger import services as ledger_services
+
+    ledger_services.book(key="charge:test", kind="charge", debit=ledger_services.processor("stripe"),
+                         credit=ledger_services.campaign_account(campaign.id), money=Money(4_000, "EUR"),
+                         cause="pledge:0", campaign_id=campaign.id)
+    db.session.commit()
+    _closed(campaign)
+    assert payouts.pay_out_due(utcnow() + timedelta(days=8)) == 1
+    transfer = db.session.scalar(select(Transfer))
+    sent = fake_stripe.objects[transfer.processor_transfer_id]
+    assert (sent["amount"], sent["currency"], sent["destination"], sent["transfer_group"]) == (
+        4_000, "eur", account.processor_account_id, f"campaign-{campaign.id}")

@@ -1,0 +1,142 @@
+"""Payouts: organizations connect an account at the processor; successful campaigns' money goes to it.
+
+After the holding period that follows a campaign's success, what the campaign holds in the ledger,
+less the platform fee and the matches (which institutions pay to the organization directly), is
+transferred once to the organization's connected account, in a transfer group per campaign.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.campaigns.models import Campaign, CampaignStatus, CampaignTransition
+from webapp.clock import utcnow
+from webapp.errors import ProviderError
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.money import Money
+from webapp.organizations.models import Organization
+from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
+from webapp.payments.provider import get_provider
+
+log = logging.getLogger(__name__)
+
+
+def account_of(org: Organization) -> ConnectedAccount | None:
+    return db.session.scalar(select(ConnectedAccount).where(ConnectedAccount.organization_id == org.id))
+
+
+def onboarding_link(org: Organization, email: str, return_url: str, refresh_url: str) -> str:
+    """Create the organization's connected account if needed; return the processor's onboarding page."""
+    provider = get_provider()
+    account = account_of(org)
+    if account is None:
+        account_id = provider.create_connected_account(email=email, country=org.country,
+                                                       idempotency_key=f"organization-{org.id}-account")
+        account = ConnectedAccount(organization_id=org.id, processor_account_id=account_id)
+        db.session.add(account)
+        db.session.flush()
+    return provider.create_account_link(account.processor_account_id, refresh_url=refresh_url, return_url=return_url)
+
+
+def account_updated(obj: dict) -> None:
+    """account.updated: keep the organization's payout status as the processor sees it."""
+    account = db.session.scalar(select(ConnectedAccount).where(ConnectedAccount.processor_account_id == obj.get("id")))
+    if account is None:
+        log.info("account.updated for an account we do not know: %s", obj.get("id"))
+        return
+    account.details_submitted = bool(obj.get("details_submitted"))
+    account.payouts_enabled = bool(obj.get("payouts_enabled"))
+    account.updated_at = utcnow()
+
+
+def succeeded_at(campaign: Campaign) -> datetime | None:
+    return db.session.scalar(select(CampaignTransition.at).where(
+        CampaignTransition.campaign_id == campaign.id, CampaignTransition.to_status == CampaignStatus.SUCCEEDED))
+
+
+def payable(campaign: Campaign) -> tuple[Money, Money]:
+    """(transfer, platform fee): the campaign's ledger balance less the fee and the matches institutions pay."""
+    flows = ledger.flows(campaign.id, campaign.currency)
+    gross = flows["charge"].amount
+    fee = gross * current_app.config["PLATFORM_FEE_PERCENT"] // 100
+    matches_owed = flows["match"].amount - flows["match_return"].amount
+    balance = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency).amount
+    return Money(max(0, balance - fee - matches_owed), campaign.currency), Money(fee, campaign.currency)
+
+
+def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
+    """Transfer a successful campaign's money once, after the holding period; None when not due yet."""
+    now = now or utcnow()
+    closed = succeeded_at(campaign)
+    hold = timedelta(days=current_app.config["PAYOUT_HOLD_DAYS"])
+    if campaign.status != CampaignStatus.SUCCEEDED or closed is None or now - closed < hold:
+        return None
+    still_open = db.session.scalar(select(Pledge.id).where(
+        Pledge.campaign_id == campaign.id,
+        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.NEEDS_ACTION))).limit(1))
+    if still_open is not None:
+        return None  # the collection is not over
+    transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id).with_for_update())
+    if transfer is not None and transfer.status == TransferStatus.SENT:
+        return transfer
+    amount, fee = payable(campaign) if transfer is None else (transfer.money, Money(transfer.platform_fee, campaign.currency))
+    if transfer is None:
+        transfer = Transfer(campaign_id=campaign.id, organization_id=campaign.organization_id, amount=amount.amount,
+                            platform_fee=fee.amount, currency=campaign.currency)
+        db.session.add(transfer)
+        db.session.flush()
+        ledger.book(key=f"platform_fee:campaign:{campaign.id}", kind="platform_fee",
+                    debit=ledger.campaign_account(campaign.id), credit=ledger.PLATFORM_REVENUE, money=fee,
+                    cause=f"campaign:{campaign.id}", campaign_id=campaign.id, memo="Platform fee")
+    account = db.session.scalar(select(ConnectedAccount).where(
+        ConnectedAccount.organization_id == campaign.organization_id))
+    if account is None or not account.payouts_enabled:
+        transfer.failure_reason = "the organization has not connected a payout account yet"
+        return transfer
+    try:
+        if amount.amount > 0:
+            transfer.processor_transfer_id = get_provider().create_transfer(
+                amount, account.processor_account_id, transfer_group=f"campaign-{campaign.id}",
+                idempotency_key=f"transfer-campaign-{campaign.id}",
+                metadata={"campaign_id": str(campaign.id), "transfer_id": str(transfer.id)})
+    except ProviderError as exc:
+        transfer.failure_reason = str(exc)
+        return transfer
+    transfer.status, transfer.sent_at, transfer.failure_reason = TransferStatus.SENT, now, None
+    ledger.book(key=f"transfer:campaign:{campaign.id}", kind="transfer", debit=ledger.campaign_account(campaign.id),
+                credit=ledger.organization_account(campaign.organization_id), money=amount,
+                cause=f"transfer:{transfer.id}", campaign_id=campaign.id, processor_ref=transfer.processor_transfer_id,
+                memo="Transfer to the organization")
+    return transfer
+
+
+def pay_out_due(now: datetime | None = None) -> int:
+    """Every successful campaign whose holding period is over: one transaction each. Returns how many were sent."""
+    sent = 0
+    ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
+                                  .where(~Campaign.id.in_(select(Transfer.campaign_id).where(
+                                      Transfer.status == TransferStatus.SENT)))))
+    db.session.rollback()
+    for campaign_id in ids:
+        transfer = pay_out(db.session.get(Campaign, campaign_id), now)
+        if transfer is not None and transfer.status == TransferStatus.SENT:
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def status_for(campaign: Campaign) -> str:
+    transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id))
+    if campaign.status != CampaignStatus.SUCCEEDED:
+        return _("Payouts start once the campaign has succeeded.")
+    if transfer is None:
+        days = current_app.config["PAYOUT_HOLD_DAYS"]
+        return _("The money is held %(days)d days after success, then transferred.", days=days)
+    if transfer.status == TransferStatus.SENT:
+        return _("Transferred to the organization's account on %(date)s.", date=transfer.sent_at.date().isoformat())
+    return _("Waiting: %(why)s.", why=transfer.failure_reason or _("not sent yet"))
