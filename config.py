@@ -96,6 +96,8 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False
     DEMO_TOOLS = True
+    #: the demo shows a payout right after a fast-forwarded close
+    PAYOUT_HOLD_DAYS = int(os.environ.get("PAYOUT_HOLD_DAYS", 0))
 
 
 class TestConfig(Config):
