@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp import geo
 from webapp.accounts.models import OriginRegion, Role, User
@@ -51,9 +52,16 @@ def register_member(email: str, password: str, name: str, locale: str | None = N
     return user
 
 
+#: checked against when the account does not exist, so both answers take as long (no account probing)
+_UNUSABLE_HASH = generate_password_hash("not a password anyone has", method="scrypt")
+
+
 def authenticate(email: str, password: str) -> User:
     user = find_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_UNUSABLE_HASH, password)
+        raise InvalidCredentials(_("That email and password do not match an account."))
+    if not user.check_password(password):
         raise InvalidCredentials(_("That email and password do not match an account."))
     if user.suspended_at is not None:
         raise AccountSuspended(_("This account is suspended. Contact the moderators."))
