@@ -1,7 +1,7 @@
 """Routes of mutual aid, on one blueprint: public pages, members' pages, the coordinator's and moderation."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -38,6 +38,18 @@ def refuse(exc: DomainError):
     if isinstance(exc, InvalidTransition):
         message = _("This is not possible now: it is %(state)s.", state=exc.current)
     return render_template("errors.html", code=code, message=message), code
+
+
+def act(operation, message, to, category: str = "success"):
+    """One unit of work for a button: refused, nothing is written and a 4xx says why; done, it is
+    committed, the member is told and sent on. `message` and `to` may depend on the result."""
+    try:
+        result = operation()
+    except DomainError as exc:
+        return refuse(exc)
+    db.session.commit()
+    flash(message(result) if callable(message) else message, category)
+    return redirect(to(result) if callable(to) else to)
 
 
 def get_or_404(model, ident):

@@ -21,7 +21,7 @@ from webapp.mutual_aid.models import (
     Urgency,
 )
 from webapp.mutual_aid.services import calls, events, matching, moderation, posts
-from webapp.mutual_aid.views import blueprint, get_or_404, refuse
+from webapp.mutual_aid.views import act, blueprint, get_or_404, refuse
 
 
 # -- calls and notifications --------------------------------------------------------------------
@@ -189,13 +189,8 @@ def show_offer(offer_id: int):
 @login_required
 def close_offer(offer_id: int):
     offer = get_or_404(Offer, offer_id)
-    try:
-        posts.close_offer(offer, current_user)
-    except DomainError as exc:
-        return refuse(exc)
-    db.session.commit()
-    flash(_("Your offer is withdrawn."), "info")
-    return redirect(url_for("mutual_aid.my_aid"))
+    return act(lambda: posts.close_offer(offer, current_user), _("Your offer is withdrawn."),
+               url_for("mutual_aid.my_aid"), "info")
 
 
 @blueprint.route("/offers/<int:offer_id>/propose", methods=["POST"])
@@ -206,13 +201,9 @@ def propose_from_offer(offer_id: int):
     help_request = get_or_404(HelpRequest, request.form.get("request_id"))
     if offer.owner_id != current_user.id:
         abort(403)
-    try:
-        match = matching.propose(offer, help_request, current_user)
-    except DomainError as exc:
-        return refuse(exc)
-    db.session.commit()
-    flash(_("Proposed. The requester is told; contact details appear once they accept."), "success")
-    return redirect(url_for("mutual_aid.show_match", match_id=match.id))
+    return act(lambda: matching.propose(offer, help_request, current_user),
+               _("Proposed. The requester is told; contact details appear once they accept."),
+               lambda match: url_for("mutual_aid.show_match", match_id=match.id))
 
 
 # -- requests -----------------------------------------------------------------------------------
@@ -269,26 +260,17 @@ def propose_from_request(request_id: int):
     """The requester asks the helper of a suggested offer."""
     help_request = _own_request(request_id)
     offer = get_or_404(Offer, request.form.get("offer_id"))
-    try:
-        match = matching.propose(offer, help_request, current_user)
-    except DomainError as exc:
-        return refuse(exc)
-    db.session.commit()
-    flash(_("Sent to the helper. You will see their contact details once they accept."), "success")
-    return redirect(url_for("mutual_aid.show_match", match_id=match.id))
+    return act(lambda: matching.propose(offer, help_request, current_user),
+               _("Sent to the helper. You will see their contact details once they accept."),
+               lambda match: url_for("mutual_aid.show_match", match_id=match.id))
 
 
 @blueprint.route("/requests/<int:request_id>/cancel", methods=["POST"])
 @login_required
 def cancel_request(request_id: int):
     help_request = _own_request(request_id)
-    try:
-        matching.cancel_request(help_request, current_user)
-    except DomainError as exc:
-        return refuse(exc)
-    db.session.commit()
-    flash(_("Your request is withdrawn."), "info")
-    return redirect(url_for("mutual_aid.my_aid"))
+    return act(lambda: matching.cancel_request(help_request, current_user), _("Your request is withdrawn."),
+               url_for("mutual_aid.my_aid"), "info")
 
 
 @blueprint.route("/requests/<int:request_id>/still-need", methods=["POST"])
@@ -298,14 +280,10 @@ def still_need(request_id: int):
     answer = request.form.get("answer")
     if answer not in ("yes", "no"):
         abort(400, _("Answer yes or no."))
-    try:
-        matching.answer_nudge(help_request, current_user, answer == "yes")
-    except DomainError as exc:
-        return refuse(exc)
-    db.session.commit()
-    flash(_("Thank you: helpers still see your request.") if answer == "yes"
-          else _("Thank you: your request is closed."), "success")
-    return redirect(url_for("mutual_aid.show_request", request_id=help_request.id))
+    return act(lambda: matching.answer_nudge(help_request, current_user, answer == "yes"),
+               _("Thank you: helpers still see your request.") if answer == "yes"
+               else _("Thank you: your request is closed."),
+               url_for("mutual_aid.show_request", request_id=help_request.id))
 
 
 # -- matches ------------------------------------------------------------------------------------
