@@ -130,14 +130,15 @@ def seed_campaign(fake, owner_id: int, org_id: int, n: int, name: str) -> int:
 
 def close(campaign_id: int, between=lambda: None) -> tuple[float, object]:
     """Close (decide, tell everyone), call `between()`, then collect; returns (seconds closing, report)."""
-    from webapp.payments import closing
+    from webapp.payments import batches
+    from webapp.payments.collection import services as closing
 
     started = time.perf_counter()
-    closed = closing.close_due_campaigns()
+    closed = batches.close_due_campaigns()
     closing_seconds = time.perf_counter() - started
     assert closed == [campaign_id], closed
     between()
-    return closing_seconds, closing.collect(campaign_id)
+    return closing_seconds, batches.collect(campaign_id)
 
 
 def check(fake, campaign_id: int, n: int, report) -> None:
@@ -189,7 +190,7 @@ def main() -> int:
 
             # 1. timed, statements counted, the time spent in the Stripe calls measured apart
             with app.test_request_context():
-                from webapp.payments.provider import get_provider
+                from webapp.payments.providers import get_provider
 
                 provider, in_stripe = get_provider(), {"s": 0.0}
                 charge = provider.charge_off_session

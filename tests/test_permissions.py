@@ -34,7 +34,7 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Invitation, LegalForm, Membership, Organization, OrgRole
-from webapp.payments.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
+from webapp.payments.matching.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
 from webapp.storage import get_storage
 
 ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin")
@@ -148,9 +148,9 @@ def build_world() -> SimpleNamespace:
 
 # -- the table --------------------------------------------------------------------------------
 def _setup_session() -> str:
-    from webapp.payments.sandbox import _setup_signer
+    from webapp.payments.providers.sandbox import setup_signer
 
-    return "cs_sandbox_setup_" + _setup_signer().dumps({
+    return "cs_sandbox_setup_" + setup_signer().dumps({
         "owner": "commitment:0", "email": "someone@example.org", "currency": "EUR", "terms": "Nothing now.",
         "success": "http://harambee.test/", "cancel": "http://harambee.test/"})
 

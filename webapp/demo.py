@@ -17,7 +17,8 @@ from webapp.extensions import db
 from webapp.markup import render_markdown
 from webapp.money import exponent as minor_exponent
 from webapp.payments import fx
-from webapp.payments.models import ExchangeRate, MatchApplicationStatus, MatchFund, MatchFundCampaign
+from webapp.payments.matching.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
+from webapp.payments.models import ExchangeRate
 from webapp.organizations.models import LegalForm, Membership, Organization, OrgRole
 
 demo = AppGroup("demo", help="Demo data for `make run`.")

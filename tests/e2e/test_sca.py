@@ -23,7 +23,7 @@ from tests.payments.support import pending_pledge
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.organizer_views import statement
+from webapp.payments.views.organizer import statement
 
 pytestmark = pytest.mark.e2e
 TITLE = "A solar bread oven for Ouidah"

@@ -9,7 +9,7 @@ from webapp.money import Money
 from webapp.mutual_aid.models import StandingCommitment
 from webapp.mutual_aid.services import commitments
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.sandbox import AUTHENTICATE, SUCCEEDS
+from webapp.payments.providers.sandbox import AUTHENTICATE, SUCCEEDS
 
 
 def _commitment(user) -> StandingCommitment:
@@ -35,7 +35,7 @@ def test_saving_a_card_charges_nothing_and_records_the_method(client, login):
 
 
 def test_a_saved_card_is_charged_at_once_on_confirmation(app):
-    from webapp.payments import saved_methods
+    from webapp.payments.pledging import saved_methods
 
     user = UserFactory(email="engineer@example.org")
     db.session.commit()
@@ -44,7 +44,7 @@ def test_a_saved_card_is_charged_at_once_on_confirmation(app):
     db.session.commit()
     from tests.payments.support import live_campaign
     from webapp.campaigns.models import FundingModel
-    from webapp.payments import services as payments
+    from webapp.payments.pledging import services as payments
 
     fund = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
     db.session.commit()
@@ -59,8 +59,8 @@ def test_a_saved_card_is_charged_at_once_on_confirmation(app):
 def test_a_saved_card_that_needs_authentication_leaves_the_checkout_open(app):
     from tests.payments.support import live_campaign
     from webapp.campaigns.models import FundingModel
-    from webapp.payments import saved_methods
-    from webapp.payments import services as payments
+    from webapp.payments.pledging import saved_methods
+    from webapp.payments.pledging import services as payments
 
     user = UserFactory(email="asks@example.org")
     fund = live_campaign("EUR", FundingModel.KEEP_IT_ALL)

@@ -50,7 +50,7 @@ def fake_stripe(_fake_stripe_server, request) -> Iterator[FakeStripe]:
 @pytest.fixture
 def stripe_provider(fake_stripe):
     """A StripeProvider talking to the fake server (the same one `get_provider()` builds under `fake_stripe`)."""
-    from webapp.payments.stripe_provider import StripeProvider
+    from webapp.payments.providers.stripe import StripeProvider
 
     return StripeProvider("sk_test_fake", fake_stripe.url)
 

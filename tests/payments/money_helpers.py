@@ -21,8 +21,11 @@ from webapp.extensions import db
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.organizations.models import OrgRole
-from webapp.payments import closing, matching, webhooks
-from webapp.payments.models import ChargeTiming, MatchFund, Pledge, PledgeStatus
+from webapp.payments import batches, webhooks
+from webapp.payments.collection import services as closing
+from webapp.payments.matching import services as matching
+from webapp.payments.matching.models import MatchFund
+from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus
 
 P = PledgeStatus
 OK_CARD = "4242424242424242"
@@ -53,7 +56,7 @@ def started_pledge(campaign, amount: int, tip: int = 0, email: str = "backer@exa
     if not tip:
         return pending_pledge(campaign, amount, email=email, **kwargs)
     from tests.payments.support import token
-    from webapp.payments import services
+    from webapp.payments.pledging import services
 
     pledge = services.start_pledge(services.PledgeRequest(
         campaign=campaign, tier=kwargs.get("tier"), amount=Money(amount, campaign.currency),
@@ -117,11 +120,11 @@ def pass_deadline(campaign) -> None:
     db.session.commit()
 
 
-def close_and_collect(fake, campaign, **collect_args) -> closing.CollectionReport:
+def close_and_collect(fake, campaign, **collect_args) -> batches.CollectionReport:
     """What `flask campaigns close-due` does, then Stripe's events for the charges are delivered."""
     pass_deadline(campaign)
-    closing.close_due_campaigns()
-    report = closing.collect(campaign.id, **collect_args)
+    batches.close_due_campaigns()
+    report = batches.collect(campaign.id, **collect_args)
     if fake is not None:
         deliver_pending(fake)
     return report

@@ -190,7 +190,7 @@ def pending_pledge(campaign, amount: int, *, tier=None, user=None, pay_currency:
                    email: str = "backer@example.org", locale: str = "en", commit: bool = True) -> Pledge:
     """A pledge whose sandbox checkout is open, made through the service as the form makes it."""
     from webapp.money import Money
-    from webapp.payments import services
+    from webapp.payments.pledging import services
 
     pledge = services.start_pledge(services.PledgeRequest(
         campaign=campaign, tier=tier, amount=Money(amount, campaign.currency),

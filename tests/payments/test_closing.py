@@ -35,7 +35,8 @@ from tests.payments.support import count, fresh, live_campaign, tier
 from webapp.campaigns.models import CampaignStatus, CampaignTransition, FundingModel, RewardTier
 from webapp.extensions import db
 from webapp.organizations.models import OrgRole
-from webapp.payments import closing
+from webapp.payments import batches
+from webapp.payments.collection import services as closing
 from webapp.payments.models import Pledge, PledgeStatus
 
 P = PledgeStatus
@@ -68,7 +69,7 @@ def test_the_outcome_follows_the_funding_model(model, minimum, pledged, expected
     db.session.commit()
     pass_deadline(campaign)
 
-    assert closing.close_due_campaigns() == [campaign.id]
+    assert batches.close_due_campaigns() == [campaign.id]
 
     assert status_of(campaign) == expected
 
@@ -79,8 +80,8 @@ def test_a_campaign_is_closed_once_and_a_live_one_before_its_deadline_not_at_all
     db.session.commit()
     pass_deadline(due)
 
-    assert closing.close_due_campaigns() == [due.id]
-    assert closing.close_due_campaigns() == []
+    assert batches.close_due_campaigns() == [due.id]
+    assert batches.close_due_campaigns() == []
     assert count(CampaignTransition, CampaignTransition.campaign_id == due.id,
                  CampaignTransition.to_status.in_((S.SUCCEEDED, S.FAILED))) == 1
     assert status_of(running) == S.LIVE
@@ -97,7 +98,7 @@ def test_organizers_and_backers_are_told_the_outcome_in_their_own_language(smtp_
     db.session.commit()
     pass_deadline(campaign)
 
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
     assert sorted(m["To"] for m in smtp_server.messages) == [
         "afi@example.org", "amina@example.org", "kofi@example.org", "nurse@example.org"]
@@ -126,9 +127,9 @@ def test_a_successful_campaign_charges_every_committed_pledge_once_off_session_i
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + 100 * i, email=f"backer{i}@example.org")
                for i in range(7)]
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
-    first = closing.collect(campaign.id, max_batches=1)
+    first = batches.collect(campaign.id, max_batches=1)
 
     assert (first.charged, first.needs_action) == (3, 0)
     assert closing.collection_progress(campaign) == {"paid": 3, "committed": 4}
@@ -136,7 +137,7 @@ def test_a_successful_campaign_charges_every_committed_pledge_once_off_session_i
     page = client.get(url_for("money.dashboard", slug=campaign.slug)).get_data(as_text=True)
     assert "Collecting: the committed pledges are being charged" in page
 
-    rest = closing.collect(campaign.id)
+    rest = batches.collect(campaign.id)
     deliver_pending(fake_stripe)
 
     assert rest.charged == 4
@@ -156,22 +157,22 @@ def test_a_successful_campaign_charges_every_committed_pledge_once_off_session_i
     assert ledger_sum("charge", campaign.id) == sum(p.amount for p in pledges)
     assert len(entries(kind="processor_fee", campaign_id=campaign.id)) == 7
 
-    assert closing.collect(campaign.id).charged == 0  # a later run finds nobody left
+    assert batches.collect(campaign.id).charged == 0  # a later run finds nobody left
     assert len(intent_creations(fake_stripe)) == 7
 
 
 def test_charges_are_paced_to_the_processors_rate_limit(app, monkeypatch):
     monkeypatch.setitem(app.config, "CHARGE_RATE_PER_SECOND", 20)
     slept = []
-    monkeypatch.setattr(closing, "time", SimpleNamespace(monotonic=lambda: 100.0, sleep=slept.append))
+    monkeypatch.setattr(batches, "time", SimpleNamespace(monotonic=lambda: 100.0, sleep=slept.append))
     campaign = all_or_nothing(goal=1_000)
     for n in range(4):  # sandbox methods of the succeeding test card
         pledge_row(campaign, 1_000, n=n, customer_id=f"cus_sandbox_{n}", payment_method_id=f"pm_sandbox_4242_{n}")
     db.session.commit()
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
-    assert closing.collect(campaign.id).charged == 4
+    assert batches.collect(campaign.id).charged == 4
     assert slept == [pytest.approx(0.05)] * 4  # 20 a second: each charge takes at least 1/20 s
 
 

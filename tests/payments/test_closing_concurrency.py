@@ -25,9 +25,10 @@ from tests.payments.money_helpers import (
 from tests.payments.support import count, fresh
 from webapp.campaigns.models import CampaignStatus, CampaignTransition
 from webapp.extensions import db
-from webapp.payments import closing
+from webapp.payments import batches
+from webapp.payments.collection import services as closing
 from webapp.payments.models import PledgeStatus
-from webapp.payments.provider import get_provider
+from webapp.payments.providers import get_provider
 
 P = PledgeStatus
 
@@ -68,9 +69,9 @@ def close_due_command(worker_app) -> tuple[list[int], int]:
     """What `flask campaigns close-due` does, in a worker of its own: (campaigns it closed, pledges it charged)."""
     with worker_app.test_request_context():
         try:
-            closed = closing.close_due_campaigns()
+            closed = batches.close_due_campaigns()
             left = [c for c in closing.campaigns_left_to_collect() if c not in closed]
-            charged = sum(closing.collect(campaign_id).charged for campaign_id in closed + left)
+            charged = sum(batches.collect(campaign_id).charged for campaign_id in closed + left)
             return closed, charged
         finally:
             db.session.remove()
@@ -98,12 +99,12 @@ def test_four_workers_collecting_the_same_campaign_at_once_charge_each_pledge_on
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(24)]
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
     def collect(_i):
         with worker_app.test_request_context():
             try:
-                return closing.collect(campaign.id, batch_size=5)
+                return batches.collect(campaign.id, batch_size=5)
             finally:
                 db.session.remove()
 
@@ -123,7 +124,7 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(5)]
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
     provider = get_provider()
     answered = []
 
@@ -137,7 +138,7 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
     provider.charge_off_session = dies_on_the_third
     try:
         with pytest.raises(WorkerKilled):
-            closing.collect(campaign.id)
+            batches.collect(campaign.id)
     finally:
         del provider.charge_off_session
     db.session.rollback()  # the dead worker's transaction is gone with its connection
@@ -145,7 +146,7 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
     assert [fresh(p).status for p in pledges] == [P.PAID, P.PAID, P.COMMITTED, P.COMMITTED, P.COMMITTED]
     assert fake_stripe.count("payment_intent") == 3  # the third backer is charged at the processor already
 
-    report = closing.collect(campaign.id)  # the next run picks up where it died
+    report = batches.collect(campaign.id)  # the next run picks up where it died
     deliver_pending(fake_stripe)
 
     assert report.charged == 3
@@ -161,12 +162,12 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
 
 
 def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same_way(fake_stripe, monkeypatch):
-    from webapp.payments import services
+    from webapp.payments.pledging import states as services  # the state machine the collection moves pledges with
 
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(4)]
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
     real_move, moves = services.move, []
 
     def move(pledge, target, cause):
@@ -178,11 +179,11 @@ def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same
 
     monkeypatch.setattr(services, "move", move)
     with pytest.raises(WorkerKilled):
-        closing.collect(campaign.id)
+        batches.collect(campaign.id)
     db.session.rollback()
     monkeypatch.setattr(services, "move", real_move)
 
-    closing.collect(campaign.id)
+    batches.collect(campaign.id)
 
     assert fake_stripe.count("payment_intent") == 4
     assert {fresh(p).status for p in pledges} == {P.PAID}
@@ -193,10 +194,10 @@ def test_a_lost_response_is_retried_with_the_same_key_and_charges_once(fake_stri
     campaign = all_or_nothing(goal=1_000)
     pledge = committed_pledge(fake_stripe, campaign, 1_500)
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
     fake_stripe.lose_next_responses(1)  # the charge happens, its answer never arrives
 
-    assert closing.collect(campaign.id).charged == 1
+    assert batches.collect(campaign.id).charged == 1
 
     assert fake_stripe.count("payment_intent") == 1
     assert charge_keys(fake_stripe) == {f"pledge-{pledge.id}-charge-1": 2}

@@ -31,7 +31,7 @@ from webapp.campaigns.services import claim_tier_unit
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments import services
+from webapp.payments.pledging import services
 from webapp.payments.models import HOLDING_STATUSES, Pledge, PledgeEvent, PledgeStatus, ProcessedEvent
 
 pytestmark = pytest.mark.pg_only

@@ -44,9 +44,13 @@ from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry, LedgerImmutable
 from webapp.money import Money
-from webapp.payments import closing, matching, reconcile, services
-from webapp.payments.models import Match, MatchFund, Pledge, PledgeStatus
-from webapp.payments.organizer_views import statement
+from webapp.payments import batches, reconcile, refunds
+from webapp.payments.collection import services as closing
+from webapp.payments.matching import services as matching
+from webapp.payments.pledging import services
+from webapp.payments.matching.models import Match, MatchFund
+from webapp.payments.models import Pledge, PledgeStatus
+from webapp.payments.views.organizer import statement
 
 P = PledgeStatus
 NOT_YET_CHARGED = (P.COMMITTED, P.NEEDS_ACTION)
@@ -177,12 +181,12 @@ class Story:
         event(f"closed: {status_of(self.campaign).value}")
 
     def refund(self, index: int, percent: int):
-        pledge = self.pick(index, lambda p: p.status == P.PAID and services.refundable(p).amount > 0)
+        pledge = self.pick(index, lambda p: p.status == P.PAID and refunds.refundable(p).amount > 0)
         if pledge is None:
             return
-        left = services.refundable(pledge).amount
+        left = refunds.refundable(pledge).amount
         try:
-            services.request_refund(pledge, self.owner, Money(max(1, left * percent // 100), "EUR"), "Out of stock")
+            refunds.request_refund(pledge, self.owner, Money(max(1, left * percent // 100), "EUR"), "Out of stock")
             db.session.commit()
         except ProviderError:  # the processor refuses to refund a disputed payment
             db.session.rollback()

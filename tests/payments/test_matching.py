@@ -38,8 +38,11 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.money import Money
-from webapp.payments import closing, matching, webhooks
-from webapp.payments.models import Match, MatchFund, Pledge, PledgeStatus
+from webapp.payments import batches, webhooks
+from webapp.payments.collection import services as closing
+from webapp.payments.matching import services as matching
+from webapp.payments.matching.models import Match, MatchFund
+from webapp.payments.models import Pledge, PledgeStatus
 
 P = PledgeStatus
 
@@ -172,8 +175,8 @@ def test_a_lapsed_pledge_gives_its_match_back(app):
     assert match_of(late) == 2_000 and remaining(f) == 8_000
     assert entries(kind="match") == []  # promised, not owed until the pledge is charged
     pass_deadline(campaign)
-    closing.close_due_campaigns()
-    closing.collect(campaign.id)
+    batches.close_due_campaigns()
+    batches.collect(campaign.id)
     assert fresh(late).status == P.NEEDS_ACTION
 
     closing.chase_needs_action(now=utcnow() + timedelta(days=8))
@@ -189,9 +192,9 @@ def test_a_released_pledge_of_a_failed_campaign_gives_its_match_back():
     f = fund(campaign)
     pledge = committed(campaign, 2_000)
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
-    closing.collect(campaign.id)
+    batches.collect(campaign.id)
 
     assert fresh(pledge).status == P.RELEASED
     assert match_of(pledge) == 0 and remaining(f) == 100_00
@@ -202,9 +205,9 @@ def test_a_charged_pledge_books_the_match_it_was_promised_when_committed():
     f = fund(campaign)
     pledge = committed(campaign, 2_500)
     pass_deadline(campaign)
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
 
-    closing.collect(campaign.id)
+    batches.collect(campaign.id)
 
     assert fresh(pledge).status == P.PAID
     assert [e.amount for e in entries(kind="match")] == [2_500] and fund_balance(f) == -2_500

@@ -14,9 +14,11 @@ from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations.models import OrgRole
-from webapp.payments import closing, payouts
+from webapp.payments import batches
+from webapp.payments.collection import services as closing
+from webapp.payments.payouts import services as payouts
 from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
-from webapp.payments.sandbox import SUCCEEDS
+from webapp.payments.providers.sandbox import SUCCEEDS
 
 
 def _paid_pledge(client, campaign, amount: str) -> None:
@@ -33,7 +35,7 @@ def _paid_pledge(client, campaign, amount: str) -> None:
 def _closed(campaign):
     campaign.ends_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    closing.close_due_campaigns()
+    batches.close_due_campaigns()
     db.session.commit()
 
 
@@ -59,9 +61,9 @@ def test_a_successful_campaign_is_paid_out_once_after_the_hold_net_of_fees_and_r
         account = _connect(client, login, campaign)
         assert account.payouts_enabled and account.details_submitted
         _closed(campaign)
-        assert payouts.pay_out_due() == 0  # within the holding period
+        assert batches.pay_out_due() == 0  # within the holding period
         later = utcnow() + timedelta(days=app.config["PAYOUT_HOLD_DAYS"], minutes=1)
-        assert payouts.pay_out_due(later) == 1
+        assert batches.pay_out_due(later) == 1
         transfer = db.session.scalar(select(Transfer))
         fees = ledger.flows(campaign.id, "EUR")["processor_fee"].amount
         assert transfer.status == TransferStatus.SENT
@@ -71,7 +73,7 @@ def test_a_successful_campaign_is_paid_out_once_after_the_hold_net_of_fees_and_r
         assert ledger.balance(ledger.campaign_account(campaign.id), "EUR") == Money(0, "EUR")
         assert ledger.balance(ledger.organization_account(campaign.organization_id), "EUR") == transfer.money
         assert sum(v for (acct, cur), v in ledger.trial_balance().items() if cur == "EUR") == 0
-        assert payouts.pay_out_due(later + timedelta(days=1)) == 0  # never twice
+        assert batches.pay_out_due(later + timedelta(days=1)) == 0  # never twice
         assert db.session.scalar(select(Transfer.id).where(Transfer.id != transfer.id)) is None
         assert "Transferred" in client.get(f"/manage/campaigns/{campaign.slug}/money").get_data(as_text=True)
     finally:
@@ -84,7 +86,7 @@ def test_without_a_connected_account_the_transfer_waits_and_says_why(client, app
     _paid_pledge(client, campaign, "30")
     _closed(campaign)
     later = utcnow() + timedelta(days=app.config["PAYOUT_HOLD_DAYS"], minutes=1)
-    assert payouts.pay_out_due(later) == 0
+    assert batches.pay_out_due(later) == 0
     transfer = db.session.scalar(select(Transfer))
     assert transfer.status == TransferStatus.PENDING and "payout account" in transfer.failure_reason
     assert ledger.flows(campaign.id, "EUR")["transfer"].amount == 0
@@ -128,7 +130,7 @@ def test_with_stripe_the_organization_onboards_and_the_transfer_goes_to_its_acco
                          cause="pledge:0", campaign_id=campaign.id)
     db.session.commit()
     _closed(campaign)
-    assert payouts.pay_out_due(utcnow() + timedelta(days=8)) == 1
+    assert batches.pay_out_due(utcnow() + timedelta(days=8)) == 1
     transfer = db.session.scalar(select(Transfer))
     sent = fake_stripe.objects[transfer.processor_transfer_id]
     assert (sent["amount"], sent["currency"], sent["destination"], sent["transfer_group"]) == (

@@ -28,7 +28,7 @@ from tests.payments.support import (
 from webapp.campaigns.models import CampaignStatus, FundingModel, RewardTier
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.payments import services
+from webapp.payments.pledging import services
 from webapp.payments.models import Pledge, PledgeEvent, PledgeStatus
 
 P = PledgeStatus

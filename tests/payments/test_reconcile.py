@@ -28,9 +28,10 @@ from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
-from webapp.payments import reconcile, services
+from webapp.payments import reconcile, refunds
+from webapp.payments.pledging import services
 from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus
-from webapp.payments.provider import get_provider
+from webapp.payments.providers import get_provider
 from webapp.payments.reconcile import AMOUNT_DIFFERS, MISSING_AT_PROCESSOR, MISSING_IN_LEDGER, Difference
 
 P = PledgeStatus
@@ -63,7 +64,7 @@ def money_moved(fake_stripe):
     mill = all_or_nothing(goal=1_000)
     charged = [committed_pledge(fake_stripe, mill, 1_000 + i, email=f"m{i}@example.org") for i in range(2)]
     close_and_collect(fake_stripe, mill)
-    services.request_refund(fresh(refunded), owner, Money(1_000, "EUR"), "Reward out of stock")
+    refunds.request_refund(fresh(refunded), owner, Money(1_000, "EUR"), "Reward out of stock")
     db.session.commit()
     deliver_pending(fake_stripe)
     deliver(fake_stripe.dispute(disputed.payment_intent_id))
@@ -160,7 +161,7 @@ def test_charges_settled_in_another_currency_are_compared_with_the_settled_figur
     owner = organizer_of(shop)
     pledge = paid_pledge(fake_stripe, shop, 2_500, pay_currency="USD")
     assert (pledge.charge_currency, pledge.settled_currency) == ("USD", "EUR")
-    services.request_refund(pledge, owner, Money(1_000, "EUR"), "Partly delivered")
+    refunds.request_refund(pledge, owner, Money(1_000, "EUR"), "Partly delivered")
     db.session.commit()
     deliver_pending(fake_stripe)
 

@@ -15,8 +15,9 @@ from tests.conftest import free_port
 from webapp.clock import utcnow
 from webapp.errors import InvalidMoney, ProviderError
 from webapp.money import Money
-from webapp.payments.provider import ChargeResult, CheckoutRequest, Settlement, get_provider
-from webapp.payments.stripe_provider import StripeProvider, checkout_locale
+from webapp.payments.providers import get_provider
+from webapp.payments.providers.base import ChargeResult, CheckoutRequest, Settlement
+from webapp.payments.providers.stripe import StripeProvider, checkout_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -421,7 +422,7 @@ def test_only_the_stripe_provider_module_imports_stripe():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
             if any(name == "stripe" or name.startswith("stripe.") for name in names):
                 importers.add(relative.as_posix())
-    assert importers == {"webapp/payments/stripe_provider.py"}
+    assert importers == {"webapp/payments/providers/stripe.py"}
 
 
 def _python_files_outside_tests():

@@ -11,7 +11,7 @@ from webapp.campaigns.models import FundingModel
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.sandbox import SUCCEEDS
+from webapp.payments.providers.sandbox import SUCCEEDS
 
 
 def _token(html: str) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from webapp.accounts.forms import (
 from webapp.accounts.models import User
 from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db, limiter, login_manager
+from webapp.forms import safe_next
 from webapp.i18n import locale_code
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/account")
@@ -38,19 +38,6 @@ def load_user(session_id: str) -> User | None:
     if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
         return None
     return user
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no other host, no protocol-relative //host."""
-    if not target:
-        return None
-    target = target.strip().replace("\\", "/")
-    parts = urlsplit(urljoin(request.host_url, target))
-    host = urlsplit(request.host_url)
-    if parts.scheme not in ("http", "https") or parts.netloc != host.netloc or not target.startswith("/") \
-            or target.startswith("//"):
-        return None
-    return target
 
 
 def _account_key() -> str:

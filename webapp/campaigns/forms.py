@@ -9,47 +9,7 @@ from wtforms import DateField, IntegerField, MonthField, SelectField, StringFiel
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
-from webapp.errors import InvalidMoney
-from webapp.forms import BaseForm, CountryField, RegionField, currency_choices
-from webapp.i18n import locale_code
-from webapp.money import Money, is_known_currency
-
-
-class MoneyField(StringField):
-    """Text a person types ("25 000", "12,50"), parsed for the currency named by another field."""
-
-    def __init__(self, label=None, validators=None, currency_field: str | None = "currency",
-                 currency: str | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.currency_field, self.fixed_currency = currency_field, currency
-        self.money: Money | None = None
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.input_value() if isinstance(self.data, Money) else (self.data or "")
-
-    def process_formdata(self, valuelist):
-        self.raw_data = valuelist
-        self.data = valuelist[0] if valuelist else ""
-
-    def currency(self, form) -> str:
-        return self.fixed_currency or form[self.currency_field].data
-
-    def pre_validate(self, form):
-        self.money = None
-        if isinstance(self.data, Money):
-            self.money = self.data
-            return
-        if not (self.data or "").strip():
-            return
-        currency = self.currency(form)
-        if not is_known_currency(currency or ""):
-            raise ValidationError(_l("Choose the currency first."))
-        try:
-            self.money = Money.parse(self.data, currency, locale_code())
-        except InvalidMoney as exc:
-            raise ValidationError(str(exc)) from None
+from webapp.forms import BaseForm, CountryField, MoneyField, RegionField, currency_choices
 
 
 class CampaignForm(BaseForm):

@@ -11,6 +11,6 @@ def init_app(app: Flask) -> None:
     init_settings(app)
     app.register_blueprint(blueprint)
     from webapp.mutual_aid.services.commitments import method_saved
-    from webapp.payments.saved_methods import on_method_saved
+    from webapp.payments.pledging.saved_methods import on_method_saved
 
     on_method_saved("commitment:", method_saved)

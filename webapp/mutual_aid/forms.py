@@ -15,8 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp import geo
-from webapp.campaigns.forms import MoneyField
-from webapp.forms import BaseForm, CountryField, RegionField, currency_choices
+from webapp.forms import BaseForm, CountryField, MoneyField, RegionField, currency_choices
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
 

@@ -9,11 +9,15 @@ def init_app(app: Flask) -> None:
     from webapp.campaigns.progress import install_reader
     from webapp.payments import display
     from webapp.payments.commands import campaigns_group, fx_group, ledger_group
-    from webapp.payments.services import PledgeTotals
-    from webapp.payments.fund_views import blueprint as funds
-    from webapp.payments.organizer_views import blueprint as money
-    from webapp.payments.views import blueprint
+    from webapp.payments import webhooks
+    from webapp.payments.matching.views import blueprint as funds
+    from webapp.payments.providers import sandbox as sandbox_provider
+    from webapp.payments.totals import PledgeTotals
+    from webapp.payments.views.backer import blueprint
+    from webapp.payments.views.organizer import blueprint as money
 
+    # Sandbox events reach the webhook's unit of work after the caller's commit, as Stripe's would.
+    sandbox_provider.install(app, webhooks.receive)
     install_reader(app, PledgeTotals())
     display.register(app)
     app.register_blueprint(blueprint)
@@ -23,6 +27,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(campaigns_group)
     app.cli.add_command(ledger_group)
     if app.config["PAYMENT_PROVIDER"] == "sandbox":
-        from webapp.payments.sandbox import blueprint as sandbox
+        from webapp.payments.views.sandbox import blueprint as sandbox
 
         app.register_blueprint(sandbox)

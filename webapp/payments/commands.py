@@ -45,11 +45,12 @@ campaigns_group = AppGroup("campaigns", help="Campaign deadlines.")
 @campaigns_group.command("close-due")
 def close_due_command() -> None:
     """Close every live campaign past its deadline, then charge or release its committed pledges."""
-    from webapp.payments import closing
+    from webapp.payments import batches
+    from webapp.payments.collection import services as collection
 
-    closed = closing.close_due_campaigns()
-    for campaign_id in closed + [c for c in closing.campaigns_left_to_collect() if c not in closed]:
-        report = closing.collect(campaign_id)
+    closed = batches.close_due_campaigns()
+    for campaign_id in closed + [c for c in collection.campaigns_left_to_collect() if c not in closed]:
+        report = batches.collect(campaign_id)
         click.echo(f"campaign {campaign_id}: {report.charged} charged, {report.needs_action} need the backer, "
                    f"{report.released} released, {report.skipped} skipped")
     if not closed:
@@ -70,7 +71,7 @@ def reconcile_command(first, last) -> None:
     Exit status: 0 when they agree, 1 when there are differences, 2 when reconciliation cannot run.
     """
     from webapp.payments import reconcile
-    from webapp.payments.provider import get_provider
+    from webapp.payments.providers import get_provider
 
     provider = get_provider()
     if not reconcile.supports_reconciliation(provider):

@@ -10,9 +10,10 @@ from markupsafe import Markup, escape
 
 from webapp.i18n import locale_code
 from webapp.money import Money
-from webapp.payments import currencies, fx, matching
+from webapp.payments import currencies, fx
+from webapp.payments.matching import services as matching
 from webapp.payments.models import PledgeStatus
-from webapp.payments.services import latest_supporters
+from webapp.payments.totals import latest_supporters
 
 #: The usual currency of a language when the browser names no country.
 LANGUAGE_CURRENCY = {"fr": "EUR", "en": "USD"}

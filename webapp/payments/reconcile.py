@@ -358,7 +358,7 @@ def supports_reconciliation(provider) -> bool:
 def reconcile(first: date, last: date, provider=None, margin: timedelta = timedelta(days=1)) -> list[Difference]:
     """Every difference between the ledger and the processor's balance for the days first..last (UTC)."""
     from webapp.ledger import services as ledger
-    from webapp.payments.provider import get_provider
+    from webapp.payments.providers import get_provider
 
     provider = provider or get_provider()
     if not supports_reconciliation(provider):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.jobs import celery, periodic
-from webapp.payments import services
+from webapp.payments.pledging import services
 
 
 @celery.task(name="payments.release_expired_holds")
@@ -19,9 +19,9 @@ periodic("payments.release_expired_holds", 60)
 @celery.task(name="payments.close_due_campaigns")
 def close_due_campaigns() -> list[int]:
     """Close what is due, then collect each closed campaign in its own task."""
-    from webapp.payments import closing
+    from webapp.payments import batches
 
-    closed = closing.close_due_campaigns()
+    closed = batches.close_due_campaigns()
     for campaign_id in closed:
         collect.delay(campaign_id)
     return closed
@@ -29,18 +29,18 @@ def close_due_campaigns() -> list[int]:
 
 @celery.task(name="payments.collect", bind=True, max_retries=5)
 def collect(self, campaign_id: int) -> dict:
-    from webapp.payments import closing
+    from webapp.payments import batches
 
-    report = closing.collect(campaign_id)
+    report = batches.collect(campaign_id)
     return report.__dict__
 
 
 @celery.task(name="payments.resume_collections")
 def resume_collections() -> int:
     """After a crash, campaigns closed with committed pledges left are collected again."""
-    from webapp.payments import closing
+    from webapp.payments.collection import services as collection
 
-    ids = closing.campaigns_left_to_collect()
+    ids = collection.campaigns_left_to_collect()
     for campaign_id in ids:
         collect.delay(campaign_id)
     return len(ids)
@@ -48,9 +48,9 @@ def resume_collections() -> int:
 
 @celery.task(name="payments.chase_needs_action")
 def chase_needs_action() -> tuple[int, int]:
-    from webapp.payments import closing
+    from webapp.payments.collection import services as collection
 
-    result = closing.chase_needs_action()
+    result = collection.chase_needs_action()
     db.session.commit()
     return result
 
@@ -63,9 +63,9 @@ periodic("payments.chase_needs_action", 3600)
 @celery.task(name="payments.pay_out_due")
 def pay_out_due() -> int:
     """Transfer successful campaigns' money to their organizations once the holding period is over."""
-    from webapp.payments import payouts
+    from webapp.payments import batches
 
-    return payouts.pay_out_due()
+    return batches.pay_out_due()
 
 
 periodic("payments.pay_out_due", 3600)

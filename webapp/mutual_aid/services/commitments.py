@@ -32,8 +32,8 @@ from webapp.mutual_aid.models import (
     StandingCommitment,
 )
 from webapp.payments import fx
-from webapp.payments import saved_methods
-from webapp.payments import services as payments
+from webapp.payments.pledging import saved_methods
+from webapp.payments.pledging import services as payments
 from webapp.payments.models import Pledge, PledgeStatus
 
 #: pledges that did not, and will not, take the member's money: they do not count towards the cap

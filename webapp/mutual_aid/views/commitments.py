@@ -11,7 +11,7 @@ from webapp.i18n import locale_code
 from webapp.mutual_aid.forms import CommitmentForm
 from webapp.mutual_aid.models import StandingCommitment
 from webapp.mutual_aid.services import calls, commitments
-from webapp.mutual_aid.views import blueprint, get_or_404, refuse
+from webapp.mutual_aid.views.base import blueprint, get_or_404, refuse
 from webapp.payments.models import PledgeStatus
 
 

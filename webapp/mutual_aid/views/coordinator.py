@@ -23,7 +23,7 @@ from webapp.mutual_aid.models import (
     SolidarityCall,
 )
 from webapp.mutual_aid.services import events, figures
-from webapp.mutual_aid.views import blueprint, refuse
+from webapp.mutual_aid.views.base import blueprint, refuse
 
 coordinator_only = role_required(Role.COORDINATOR)
 CALLS_PER_PAGE = 50

@@ -21,7 +21,7 @@ from webapp.mutual_aid.models import (
     Urgency,
 )
 from webapp.mutual_aid.services import calls, events, matching, moderation, posts
-from webapp.mutual_aid.views import act, blueprint, get_or_404, refuse
+from webapp.mutual_aid.views.base import act, blueprint, get_or_404, refuse
 
 
 # -- calls and notifications --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.permissions import role_required
 from webapp.mutual_aid.models import HelpRequest, Offer, Report
 from webapp.mutual_aid.services import moderation
-from webapp.mutual_aid.views import act, blueprint, get_or_404
+from webapp.mutual_aid.views.base import act, blueprint, get_or_404
 
 moderators = role_required(Role.MODERATOR, Role.COORDINATOR)
 

@@ -11,7 +11,7 @@ from webapp.extensions import csrf, db
 from webapp.mutual_aid.models import EventState, HelpRequest, Offer, OfferState, RequestState
 from webapp.mutual_aid.services import calls, events, figures
 from webapp.mutual_aid.services.events import require_coordinator
-from webapp.mutual_aid.views import blueprint
+from webapp.mutual_aid.views.base import blueprint
 
 
 @blueprint.route("/")

@@ -1,12 +1,14 @@
-"""Money out at the deadline: close campaigns, charge committed pledges once, chase or release them."""
+"""Money out at the deadline: close a campaign, charge or release a committed pledge, chase those needing the backer.
+
+Each function is one step of a unit of work and only flushes; the loops that commit once per
+campaign or pledge are in webapp.payments.batches.
+"""
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,13 +16,14 @@ from webapp.accounts.models import User
 from webapp.campaigns import services as campaigns
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel
 from webapp.clock import utcnow
-from webapp.errors import DomainError, ProviderError
+from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.organizations.models import Membership
-from webapp.payments import services
+from webapp.payments.pledging import services
+from webapp.payments.pledging import states
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.provider import get_provider
+from webapp.payments.providers import get_provider
 
 log = logging.getLogger(__name__)
 P = PledgeStatus
@@ -44,24 +47,6 @@ def close_campaign(campaign: Campaign) -> CampaignStatus:
     return result
 
 
-def close_due_campaigns(now=None) -> list[int]:
-    """Close every live campaign past its deadline, once each even with several workers at once."""
-    now = now or utcnow()
-    closed = []
-    while True:
-        # One campaign per transaction, locked: a second worker skips it, then sees it closed.
-        campaign = db.session.scalar(
-            select(Campaign).where(Campaign.status == CampaignStatus.LIVE, Campaign.ends_at <= now)
-            .order_by(Campaign.ends_at, Campaign.id).limit(1).with_for_update(skip_locked=True))
-        if campaign is None:
-            break
-        result = close_campaign(campaign)
-        db.session.commit()
-        closed.append(campaign.id)
-        log.info("closed campaign %s: %s", campaign.slug, result)
-    return closed
-
-
 def _tell_outcome(campaign: Campaign, result: CampaignStatus) -> None:
     link = url_for("campaigns.show", slug=campaign.slug, _external=True)
     organizers = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
@@ -80,71 +65,7 @@ def _tell_outcome(campaign: Campaign, result: CampaignStatus) -> None:
                     link=url_for("payments.receipt", reference=reference, _external=True))
 
 
-# -- collecting the committed pledges of a successful campaign ----------------------------------
-@dataclass
-class CollectionReport:
-    charged: int = 0
-    needs_action: int = 0
-    released: int = 0
-    skipped: int = 0
-
-
-def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | None = None) -> CollectionReport:
-    """Charge (campaign succeeded) or release (failed) every committed pledge, one transaction each.
-
-    Resumable: a pledge leaves COMMITTED in the same commit as its charge's result, and the charge's
-    idempotency key is fixed by the number of attempts already committed, so a crash between the
-    processor's answer and our commit replays the same request and the processor answers the same.
-    """
-    cfg = current_app.config
-    batch_size = batch_size or cfg["CHARGE_BATCH_SIZE"]
-    pause = 1.0 / cfg["CHARGE_RATE_PER_SECOND"]
-    report = CollectionReport()
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.status not in (CampaignStatus.SUCCEEDED, CampaignStatus.FAILED):
-        return report
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        ids = list(db.session.scalars(
-            select(Pledge.id).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED)
-            .order_by(Pledge.id).limit(batch_size)))
-        db.session.rollback()  # end the read; each pledge gets its own transaction
-        if not ids:
-            break
-        batches += 1
-        for pledge_id in ids:
-            started = time.monotonic()
-            _collect_one(pledge_id, campaign.status == CampaignStatus.SUCCEEDED, report)
-            # Stay under the processor's rate limit.
-            spare = pause - (time.monotonic() - started)
-            if spare > 0:
-                time.sleep(spare)
-    return report
-
-
-def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport) -> None:
-    pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COMMITTED)
-                               .with_for_update(skip_locked=True))
-    if pledge is None:  # another worker has it, or it is done
-        db.session.rollback()
-        report.skipped += 1
-        return
-    try:
-        if succeeded:
-            charge_committed(pledge)
-            report.charged += pledge.status == P.PAID
-            report.needs_action += pledge.status == P.NEEDS_ACTION
-        else:
-            release(pledge)
-            report.released += 1
-        db.session.commit()
-    except (ProviderError, DomainError):
-        # One pledge the processor (or a rule) refuses must not stop the collection of the others.
-        db.session.rollback()
-        log.exception("pledge %s could not be collected; it stays committed for the next run", pledge_id)
-        report.skipped += 1
-
-
+# -- collecting the committed pledges of a closed campaign --------------------------------------
 def charge_committed(pledge: Pledge) -> None:
     provider = get_provider()
     attempt = pledge.charge_attempts + 1
@@ -160,7 +81,7 @@ def charge_committed(pledge: Pledge) -> None:
     pledge.charge_attempts = attempt
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id
     if result.status == "succeeded":
-        services.move(pledge, P.PAID, f"charge attempt {attempt}")
+        states.move(pledge, P.PAID, f"charge attempt {attempt}")
     elif result.status == "processing":
         log.info("pledge %s: a bank debit is on its way", pledge.id)  # payment_intent.succeeded will follow
     else:
@@ -169,7 +90,7 @@ def charge_committed(pledge: Pledge) -> None:
 
 
 def needs_action(pledge: Pledge, why: str, cause: str) -> None:
-    services.move(pledge, P.NEEDS_ACTION, f"{cause}: {why}")
+    states.move(pledge, P.NEEDS_ACTION, f"{cause}: {why}")
     pledge.needs_action_since = utcnow()
     pledge.reminded_at = utcnow()
     _ask_to_complete(pledge, reminder=False)
@@ -186,7 +107,7 @@ def release(pledge: Pledge) -> None:
     """The campaign failed: forget the saved method, charge nothing."""
     if pledge.payment_method_id:
         get_provider().detach_payment_method(pledge.payment_method_id)
-    services.move(pledge, P.RELEASED, "campaign failed")
+    states.move(pledge, P.RELEASED, "campaign failed")
 
 
 def chase_needs_action(now=None) -> tuple[int, int]:
@@ -196,7 +117,7 @@ def chase_needs_action(now=None) -> tuple[int, int]:
     for pledge in db.session.scalars(select(Pledge).where(Pledge.status == P.NEEDS_ACTION)
                                      .with_for_update(skip_locked=True)).all():
         if pledge.needs_action_since and now - pledge.needs_action_since >= NEEDS_ACTION_LAPSE:
-            services.move(pledge, P.LAPSED, "no action in 7 days")
+            states.move(pledge, P.LAPSED, "no action in 7 days")
             queue_email("pledge_lapsed", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign)
             lapsed += 1
         elif pledge.reminded_at is None or now - pledge.reminded_at >= NEEDS_ACTION_REMINDER:

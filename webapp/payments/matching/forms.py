@@ -7,9 +7,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp import geo
-from webapp.campaigns.forms import MoneyField
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
-from webapp.forms import BaseForm, currency_choices
+from webapp.forms import BaseForm, MoneyField, currency_choices
 
 
 class MultiCheckboxField(SelectMultipleField):

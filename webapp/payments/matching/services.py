@@ -16,15 +16,8 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.money import Money
-from webapp.payments.models import (
-    CONFIRMED_STATUSES,
-    Match,
-    MatchApplicationStatus,
-    MatchFund,
-    MatchFundCampaign,
-    Pledge,
-    PledgeStatus,
-)
+from webapp.payments.matching.models import Match, MatchApplicationStatus, MatchFund, MatchFundCampaign
+from webapp.payments.models import CONFIRMED_STATUSES, Pledge, PledgeStatus
 
 
 def _codes(text: str) -> set[str]:

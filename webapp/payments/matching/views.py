@@ -12,9 +12,9 @@ from webapp.campaigns import services as campaigns
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.organizations import services as organizations
-from webapp.payments import matching
-from webapp.payments.fund_forms import FundForm
-from webapp.payments.models import Match, MatchFund, MatchFundCampaign
+from webapp.payments.matching import services as matching
+from webapp.payments.matching.forms import FundForm
+from webapp.payments.matching.models import Match, MatchFund, MatchFundCampaign
 
 blueprint = Blueprint("funds", __name__, url_prefix="/funds")
 

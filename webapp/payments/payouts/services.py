@@ -21,7 +21,7 @@ from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations.models import Organization
 from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
-from webapp.payments.provider import get_provider
+from webapp.payments.providers import get_provider
 
 log = logging.getLogger(__name__)
 
@@ -113,21 +113,6 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
                 cause=f"transfer:{transfer.id}", campaign_id=campaign.id, processor_ref=transfer.processor_transfer_id,
                 memo="Transfer to the organization")
     return transfer
-
-
-def pay_out_due(now: datetime | None = None) -> int:
-    """Every successful campaign whose holding period is over: one transaction each. Returns how many were sent."""
-    sent = 0
-    ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
-                                  .where(~Campaign.id.in_(select(Transfer.campaign_id).where(
-                                      Transfer.status == TransferStatus.SENT)))))
-    db.session.rollback()
-    for campaign_id in ids:
-        transfer = pay_out(db.session.get(Campaign, campaign_id), now)
-        if transfer is not None and transfer.status == TransferStatus.SENT:
-            sent += 1
-        db.session.commit()
-    return sent
 
 
 def status_for(campaign: Campaign) -> str:

@@ -5,8 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from webapp.campaigns.forms import MoneyField
-from webapp.forms import BaseForm, strip
+from webapp.forms import BaseForm, MoneyField, strip
 
 
 class PledgeForm(BaseForm):

@@ -18,9 +18,12 @@ from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments import currencies, services
+from webapp.payments import currencies
+from webapp.payments.pledging import services
+from webapp.payments.pledging.states import move
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.provider import CheckoutRequest, CheckoutSession, get_provider
+from webapp.payments.providers import get_provider
+from webapp.payments.providers.base import CheckoutRequest, CheckoutSession
 
 log = logging.getLogger(__name__)
 METADATA_KEY = "setup_for"
@@ -76,7 +79,7 @@ def charge_saved_method(req: services.PledgeRequest, customer_id: str, payment_m
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id
     pledge.customer_id, pledge.payment_method_id = customer_id, payment_method_id
     if result.status == "succeeded":
-        services.move(pledge, PledgeStatus.PAID, "charged on the saved method")
+        move(pledge, PledgeStatus.PAID, "charged on the saved method")
     elif result.status != "processing":
         pledge.failure_reason = result.failure_message or result.failure_code
         log.info("pledge %s: the saved method needs the backer (%s)", pledge.id, result.failure_code)

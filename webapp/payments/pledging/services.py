@@ -1,4 +1,4 @@
-"""Pledge operations: starting a checkout, applying processor events, cancelling. They flush, never commit."""
+"""Pledge operations: starting a checkout, cancelling, completing one that needs the backer. They flush, never commit."""
 from __future__ import annotations
 
 import logging
@@ -8,49 +8,23 @@ from datetime import timedelta
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.campaigns import services as campaigns
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, RewardTier
 from webapp.clock import utcnow
-from webapp.errors import DomainError, InvalidTransition
+from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.mail import queue_email
 from webapp.money import Money
-from webapp.payments import bookkeeping, currencies, fx, matching
-from webapp.payments.models import (
-    CONFIRMED_STATUSES,
-    HOLDING_STATUSES,
-    ChargeTiming,
-    Pledge,
-    Match,
-    PledgeEvent,
-    PledgeStatus,
-    Refund,
-    RefundStatus,
-)
-from webapp.payments.provider import CheckoutRequest, get_provider
+from webapp.payments import currencies, fx
+from webapp.payments.models import ChargeTiming, Pledge, PledgeEvent, PledgeStatus
+from webapp.payments.pledging.states import move
+from webapp.payments.providers import get_provider
+from webapp.payments.providers.base import CheckoutRequest
 
 log = logging.getLogger(__name__)
 P = PledgeStatus
-
-#: Forward moves only: an event that arrives late or twice can never move a pledge back.
-TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
-    P.PENDING: frozenset({P.PROCESSING, P.COMMITTED, P.PAID, P.FAILED, P.EXPIRED}),
-    P.PROCESSING: frozenset({P.PAID, P.FAILED}),
-    P.COMMITTED: frozenset({P.CANCELLED, P.PAID, P.NEEDS_ACTION, P.RELEASED}),
-    P.NEEDS_ACTION: frozenset({P.PAID, P.LAPSED}),
-    P.PAID: frozenset({P.REFUNDED}),
-    P.FAILED: frozenset(),
-    # The processor took the money after our hold ran out (a webhook delayed by an outage): the
-    # payment is real, so the pledge counts; its reward is taken again if one is left.
-    P.EXPIRED: frozenset({P.PAID}),
-    P.CANCELLED: frozenset(),
-    P.REFUNDED: frozenset(),
-    P.LAPSED: frozenset(),
-    P.RELEASED: frozenset(),
-}
 
 
 class PledgeRefused(DomainError):
@@ -59,48 +33,6 @@ class PledgeRefused(DomainError):
 
 class SoldOut(PledgeRefused):
     pass
-
-
-def move(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
-    """Apply a transition from the table; False when it is a repeat, InvalidTransition when it goes back."""
-    if pledge.status == target:
-        return False
-    if target not in TRANSITIONS[pledge.status]:
-        raise InvalidTransition("pledge", pledge.status.value, target.value)
-    db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=pledge.status, to_status=target, cause=cause[:255]))
-    was_holding = pledge.status in HOLDING_STATUSES
-    if not was_holding and target in HOLDING_STATUSES and pledge.tier_id is not None \
-            and not campaigns.claim_tier_unit(pledge.tier_id):
-        log.warning("pledge %s paid after its hold expired; its reward is sold out", pledge.id)
-        pledge.failure_reason = "paid after the checkout expired; the reward was sold out meanwhile"
-        pledge.tier_id = None
-    pledge.status = target
-    if was_holding and target not in HOLDING_STATUSES and pledge.tier_id is not None:
-        campaigns.release_tier_unit(pledge.tier_id)
-    if target in (P.COMMITTED, P.PAID):
-        # One receipt when the method is saved, another when the money is actually taken.
-        pledge.confirmed_at = pledge.confirmed_at or utcnow()
-        pledge.hold_expires_at = None
-        send_receipt(pledge)
-    if target == P.COMMITTED:
-        matching.book_match(pledge)
-    elif target == P.PAID:
-        bookkeeping.book_charge(pledge)
-        matching.pledge_charged(pledge)
-        if pledge.refunded_amount >= pledge.amount:  # the refund's event came before the payment's
-            move(pledge, P.REFUNDED, f"{cause} (already refunded)")
-    elif target not in CONFIRMED_STATUSES:
-        matching.give_back(pledge)
-    return True
-
-
-def move_if_allowed(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
-    """For processor events: a stale or out-of-order event is logged and changes nothing."""
-    try:
-        return move(pledge, target, cause)
-    except InvalidTransition as exc:
-        log.info("ignored %s for pledge %s: %s", cause, pledge.id, exc)
-        return False
 
 
 # -- starting a pledge --------------------------------------------------------------------------
@@ -275,56 +207,12 @@ def release_expired_holds(now=None) -> int:
     return len(stale)
 
 
-def send_receipt(pledge: Pledge) -> None:
-    link = url_for("payments.receipt", reference=pledge.reference, _external=True)
-    queue_email("pledge_receipt", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign, link=link)
-
-
 def pledges_of(user: User) -> list[Pledge]:
     return list(db.session.scalars(
         select(Pledge).where(Pledge.user_id == user.id, Pledge.status != P.PENDING)
         .options(db.joinedload(Pledge.campaign), db.joinedload(Pledge.tier))
         .order_by(Pledge.created_at.desc())
     ))
-
-
-def latest_supporters(campaign: Campaign, limit: int = 5) -> list[Pledge]:
-    return list(db.session.scalars(
-        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.status.in_(CONFIRMED_STATUSES))
-        .order_by(Pledge.confirmed_at.desc(), Pledge.id.desc()).limit(limit)
-    ))
-
-
-# -- totals for the campaign pages --------------------------------------------------------------
-class PledgeTotals:
-    """The PledgeReader that campaigns use: totals are sums over confirmed pledges, nothing else."""
-
-    def totals_subquery(self, campaign_ids=None):
-        """Per campaign: confirmed pledges less refunds, plus what funds match of them; backers counted once."""
-        confirmed = Pledge.status.in_(CONFIRMED_STATUSES)
-        pledged = select(Pledge.campaign_id.label("campaign_id"),
-                         (Pledge.amount - Pledge.refunded_amount).label("value"),
-                         literal(1).label("backer")).where(confirmed)
-        matched = (select(Match.campaign_id.label("campaign_id"), Match.amount.label("value"),
-                          literal(0).label("backer"))
-                   .join(Pledge, Pledge.id == Match.pledge_id).where(confirmed))
-        if campaign_ids is not None:
-            pledged = pledged.where(Pledge.campaign_id.in_(campaign_ids))
-            matched = matched.where(Pledge.campaign_id.in_(campaign_ids))
-        movements = union_all(pledged, matched).subquery("money_in")
-        return (
-            select(movements.c.campaign_id.label("campaign_id"),
-                   func.sum(movements.c.value).label("raised"),
-                   func.sum(movements.c.backer).label("backers"))
-            .group_by(movements.c.campaign_id)
-            .subquery("campaign_totals")
-        )
-
-    def chosen_tier_ids(self, campaign_id: int) -> set[int]:
-        return set(db.session.scalars(
-            select(Pledge.tier_id).where(Pledge.campaign_id == campaign_id, Pledge.tier_id.is_not(None),
-                                         Pledge.status.in_(HOLDING_STATUSES)).distinct()
-        ))
 
 
 # -- completing a pledge that needs the backer ----------------------------------------------------
@@ -345,52 +233,3 @@ def open_completion_checkout(pledge: Pledge):
     pledge.charge_attempts = attempt
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
     return session
-
-
-# -- refunds ------------------------------------------------------------------------------------
-def refundable(pledge: Pledge) -> Money:
-    """What can still be refunded: the pledge less what is refunded or already asked for."""
-    asked = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.pledge_id == pledge.id, Refund.status == RefundStatus.REQUESTED)) or 0
-    return Money(max(0, pledge.amount - pledge.refunded_amount - int(asked)), pledge.currency)
-
-
-def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> Refund:
-    """Ask the processor for a refund; it is final when the processor confirms it (charge.refunded)."""
-    if pledge.status != P.PAID or not pledge.payment_intent_id:
-        raise DomainError(_("Only a paid pledge can be refunded."))
-    if not (reason or "").strip():
-        raise DomainError(_("Give the reason for the refund; the backer will read it."))
-    if amount.currency != pledge.currency or amount.amount <= 0:
-        raise DomainError(_("Enter an amount in %(c)s.", c=pledge.currency))
-    left = refundable(pledge)
-    if amount > left:
-        raise DomainError(_("At most %(left)s can still be refunded.", left=left.format(_locale())))
-    refund = Refund(pledge_id=pledge.id, amount=amount.amount, reason=reason.strip(), requested_by_id=actor.id)
-    db.session.add(refund)
-    db.session.flush()
-    # The processor counts in the charged currency: refund the same share of what was charged.
-    if amount.amount == pledge.amount - pledge.refunded_amount:
-        processor_amount = None  # all that remains
-    else:
-        # The charge also carried the tip, which stays with the platform unless all is refunded. Rounded up:
-        # the processor's confirmation, converted back (rounded down), covers at least what was asked.
-        share = -(-pledge.charge_amount * amount.amount // (pledge.amount + pledge.tip_amount))
-        step = 10 if pledge.charge_currency in currencies.THREE_DECIMAL else 1
-        processor_amount = Money(-(-share // step) * step, pledge.charge_currency)
-    queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
-                amount=amount, reason=refund.reason,
-                link=url_for("payments.receipt", reference=pledge.reference, _external=True))
-    refund.processor_refund_id = get_provider().refund(
-        pledge.payment_intent_id, processor_amount, idempotency_key=f"refund-{refund.id}",
-        metadata={"pledge_id": str(pledge.id), "refund_id": str(refund.id)}, reason="requested_by_customer")
-    return refund
-
-
-def settle_requested_refunds(pledge: Pledge) -> None:
-    """The processor confirmed refunds up to pledge.refunded_amount: mark the requests that it covers."""
-    confirmed = pledge.refunded_amount
-    for refund in db.session.scalars(select(Refund).where(Refund.pledge_id == pledge.id).order_by(Refund.id)):
-        confirmed -= refund.amount
-        if confirmed >= 0 and refund.status == RefundStatus.REQUESTED:
-            refund.status = RefundStatus.SUCCEEDED

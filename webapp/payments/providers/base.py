@@ -1,11 +1,10 @@
-"""The payment-provider interface that the Stripe and sandbox implementations share."""
+"""The payment-provider interface: what every caller may ask of a processor, and the values it answers with."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
-
-from flask import current_app
 
 from webapp.money import Money
 
@@ -58,28 +57,62 @@ class ChargeResult:
 
 
 class PaymentProvider(Protocol):
+    """Every method the payments domain calls on a processor; Stripe and the sandbox implement all of them.
+
+    Calls that change money at the processor take an idempotency key, so a retry after a crash asks
+    the same question and gets the same answer. Outcomes that the processor confirms later (a
+    charge settling, a refund, an account finishing onboarding) arrive as webhook events, never as
+    return values, so both providers reach the same handlers.
+    """
+
+    #: stored on each pledge (Pledge.provider) and on processed events
     name: str
 
-    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession: ...
+    # -- hosted checkout ---------------------------------------------------------------------
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """Open the processor's hosted page for a pledge (payment or setup mode)."""
+        ...
 
-    def expire_checkout(self, session_id: str) -> None: ...
+    def expire_checkout(self, session_id: str) -> None:
+        """Close a hosted page the backer left, so it cannot be paid any more."""
+        ...
 
-    def settlement(self, payment_intent_id: str) -> Settlement | None: ...
+    def settlement(self, payment_intent_id: str) -> Settlement | None:
+        """The net and fee of a settled charge, in the balance currency; None while unknown."""
+        ...
 
+    # -- saved methods, off-session charges, refunds -----------------------------------------
+    def charge_off_session(self, customer_id: str, payment_method_id: str, charge: Money, idempotency_key: str,
+                           metadata: Mapping[str, str], *, description: str | None = None,
+                           transfer_group: str | None = None) -> ChargeResult:
+        """Charge a saved method without the backer; a success is also confirmed by payment_intent.succeeded."""
+        ...
 
-def get_provider() -> PaymentProvider:
-    provider = current_app.extensions.get("harambee.payment_provider")
-    if provider is None:
-        name = current_app.config["PAYMENT_PROVIDER"]
-        if name == "stripe":
-            from webapp.payments.stripe_provider import StripeProvider
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        """Forget a saved method (the campaign failed): it can never be charged again."""
+        ...
 
-            provider = StripeProvider.from_config(current_app.config)
-        elif name == "sandbox":
-            from webapp.payments.sandbox import SandboxProvider
+    def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str,
+               metadata: Mapping[str, str], *, reason: str | None = None) -> str:
+        """Ask for a refund (None: all that remains) in the charged currency; charge.refunded confirms it."""
+        ...
 
-            provider = SandboxProvider()
-        else:
-            raise RuntimeError(f"Unknown PAYMENT_PROVIDER {name!r}: use stripe or sandbox")
-        current_app.extensions["harambee.payment_provider"] = provider
-    return provider
+    # -- Connect: organizations' accounts and payouts ---------------------------------------
+    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
+        """Create an organization's Express account; returns its id."""
+        ...
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        """A one-time URL of the processor's onboarding for that account."""
+        ...
+
+    def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
+                        metadata: Mapping[str, str]) -> str:
+        """Move money from the platform's balance to a connected account; returns the transfer id."""
+        ...
+
+    # -- reconciliation ----------------------------------------------------------------------
+    def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
+                                  expand_sources: bool = False) -> list[dict]:
+        """The processor's balance history for a period, shaped like Stripe's balance transactions."""
+        ...

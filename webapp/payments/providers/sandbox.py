@@ -1,7 +1,10 @@
-"""The sandbox provider: a local imitation of a hosted checkout that sends signed events to our webhook.
+"""The sandbox provider: a local imitation of Stripe that sends signed events to our webhook code.
 
 It accepts Stripe's documented test cards and shares every line of event handling with Stripe,
-because its events go through the same signature check and handlers (webhooks.receive).
+because its events go through the same signature check and handlers. As Stripe's would, its events
+arrive after the caller's transaction commits, each in a transaction of its own: `deliver` queues
+them on the session, the commit hands them over (webapp.payments.webhooks.receive, installed by
+payments.init_app), a rollback drops them. Its imitation hosted pages are in views/sandbox.py.
 """
 from __future__ import annotations
 
@@ -10,19 +13,25 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeSerializer
-from flask_babel import lazy_gettext as _l
+from collections.abc import Callable
 
+from flask import Flask, current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from webapp.errors import ProviderError
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments import webhooks
 from webapp.payments.models import Pledge, PledgeEvent, PledgeStatus, Refund, RefundStatus
-from webapp.errors import ProviderError
-from webapp.payments.provider import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+from webapp.payments.webhooks.signatures import sign
 
-blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+_QUEUED = "harambee_sandbox_queued"  #: events of the open transaction
+_READY = "harambee_sandbox_ready"  #: events whose transaction committed, waiting for delivery
+_DELIVERING = "harambee_sandbox_delivering"
 
 SUCCEEDS = "4242424242424242"
 DECLINED = "4000000000009995"
@@ -35,7 +44,7 @@ class SandboxProvider:
 
     def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
         if req.metadata.get("setup_for"):  # a method saved ahead of any pledge: the session carries its terms
-            token = _setup_signer().dumps({"owner": req.metadata["setup_for"], "email": req.email,
+            token = setup_signer().dumps({"owner": req.metadata["setup_for"], "email": req.email,
                                            "currency": req.charge.currency, "terms": req.terms or "",
                                            "success": req.success_url, "cancel": req.cancel_url})
             session_id = f"cs_sandbox_setup_{token}"
@@ -47,7 +56,7 @@ class SandboxProvider:
                                customer_id=customer)
 
     def expire_checkout(self, session_id: str) -> None:
-        pledge = _pledge_for(session_id)
+        pledge = pledge_for(session_id)
         if pledge is not None and pledge.status == PledgeStatus.PENDING:
             deliver("checkout.session.expired", _session_object(pledge, status="expired"))
 
@@ -128,8 +137,8 @@ class SandboxProvider:
                reason: str | None = None) -> str:
         """Refunds are confirmed at once, through the same charge.refunded event Stripe sends.
 
-        The event goes through webhooks.receive, which commits: in the sandbox a refund request and
-        its confirmation land together, where Stripe's confirmation would come seconds later.
+        The event is delivered once the request's transaction commits, in a transaction of its own,
+        as Stripe's confirmation comes seconds later.
         """
         pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
         if pledge is None:
@@ -171,26 +180,64 @@ def simulated_fee(charge: Money) -> Money:
     return Money(charge.amount * 15 // 1000 + fixed * (10 if charge.exponent == 3 else 1), charge.currency)
 
 
-def deliver(event_type: str, obj: dict) -> tuple[int, str]:
-    """Sign an event as Stripe would and hand it to the webhook code, exactly as the endpoint does."""
+def deliver(event_type: str, obj: dict) -> None:
+    """Queue an event as Stripe would send it; it reaches the webhook code after the caller commits."""
     event = {"id": f"evt_sandbox_{secrets.token_hex(8)}", "object": "event", "type": event_type,
              "created": int(time.time()), "livemode": False, "data": {"object": obj}}
-    payload = json.dumps(event).encode()
-    header = webhooks.sign(payload, current_app.config["STRIPE_WEBHOOK_SECRET"])
-    return webhooks.receive(payload, header)
+    db.session.info.setdefault(_QUEUED, []).append(json.dumps(event).encode())
 
 
-def _pledge_for(session_id: str) -> Pledge | None:
+def install(app: Flask, receiver: Callable[[bytes, str | None], tuple[int, str]]) -> None:
+    """Deliver queued events to `receiver` (the webhook's unit of work) after each commit."""
+    app.extensions["harambee.sandbox_receiver"] = receiver
+    if getattr(install, "_listening", False):
+        return
+    event.listen(Session, "after_commit", _committed)
+    event.listen(Session, "after_soft_rollback", _rolled_back)
+    event.listen(Session, "after_transaction_end", _transaction_ended)
+    install._listening = True  # type: ignore[attr-defined]
+
+
+def _committed(session: Session) -> None:
+    queued = session.info.pop(_QUEUED, None)
+    if queued:
+        session.info.setdefault(_READY, []).extend(queued)
+
+
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(_QUEUED, None)
+
+
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    """The committed transaction is closed: deliver its events, each in its own transaction, in order.
+
+    A delivery that queues further events (its own commit) has them delivered by the same loop.
+    """
+    if transaction.parent is not None or session.info.get(_DELIVERING) or not session.info.get(_READY):
+        return
+    receiver = current_app.extensions["harambee.sandbox_receiver"]
+    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    session.info[_DELIVERING] = True
+    try:
+        while session.info.get(_READY):
+            payload = session.info[_READY].pop(0)
+            receiver(payload, sign(payload, secret))
+    finally:
+        session.info.pop(_DELIVERING, None)
+
+
+def pledge_for(session_id: str) -> Pledge | None:
     return db.session.scalar(db.select(Pledge).where(Pledge.checkout_session_id == session_id))
 
 
-def _mode(pledge: Pledge) -> str:
+def mode_of(pledge: Pledge) -> str:
     """Payment now for keep-it-all, and for completing a pledge that needed action; else save the card."""
     return "payment" if pledge.charge_timing == "now" or pledge.status == PledgeStatus.NEEDS_ACTION else "setup"
 
 
 def _session_object(pledge: Pledge, **extra) -> dict:
-    mode = _mode(pledge)
+    mode = mode_of(pledge)
     obj = {"id": pledge.checkout_session_id, "object": "checkout.session", "mode": mode,
            "client_reference_id": pledge.reference, "customer": pledge.customer_id,
            "amount_total": pledge.charge_amount if mode == "payment" else None,
@@ -200,9 +247,10 @@ def _session_object(pledge: Pledge, **extra) -> dict:
     return obj
 
 
-def _succeed(pledge: Pledge, card: str) -> None:
+def succeed(pledge: Pledge, card: str) -> None:
+    """The backer paid (or saved a card) on the imitation hosted page: Stripe's events for it."""
     ref = pledge.reference
-    if _mode(pledge) == "payment":
+    if mode_of(pledge) == "payment":
         intent = pledge.payment_intent_id or f"pi_sandbox_{ref}"
         deliver("checkout.session.completed", _session_object(pledge, status="complete", payment_status="paid",
                                                               payment_intent=intent))
@@ -220,8 +268,9 @@ def _succeed(pledge: Pledge, card: str) -> None:
                                            "metadata": {"pledge_id": str(pledge.id)}})
 
 
-def _decline(pledge: Pledge, code: str, message: str) -> None:
-    if _mode(pledge) == "payment":
+def decline(pledge: Pledge, code: str, message: str) -> None:
+    """The card was refused on the imitation hosted page."""
+    if mode_of(pledge) == "payment":
         deliver("payment_intent.payment_failed", {
             "id": f"pi_sandbox_{pledge.reference}", "object": "payment_intent", "status": "requires_payment_method",
             "metadata": {"pledge_id": str(pledge.id)},
@@ -232,90 +281,5 @@ def _decline(pledge: Pledge, code: str, message: str) -> None:
             "metadata": {"pledge_id": str(pledge.id)}, "last_setup_error": {"code": code, "message": message}})
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text or "" if ch.isdigit())
-
-
-@blueprint.route("/checkout/<session_id>", methods=["GET", "POST"])
-def checkout(session_id: str):
-    pledge = _pledge_for(session_id)
-    if pledge is None:
-        abort(404)
-    if pledge.status not in (PledgeStatus.PENDING, PledgeStatus.NEEDS_ACTION):
-        return redirect(url_for("payments.receipt", reference=pledge.reference))
-    error, status = None, 200
-    if request.method == "POST":
-        action = request.form.get("action", "pay")
-        card = _digits(request.form.get("card", ""))
-        if action == "authenticate-ok":
-            _succeed(pledge, AUTHENTICATE)
-            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
-        if action == "authenticate-fail":
-            _decline(pledge, "authentication_failed", _("Authentication failed."))
-            error, status = _("Authentication failed. Try again or use another card."), 402
-        elif card not in TEST_CARDS:
-            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
-        elif card == SUCCEEDS:
-            _succeed(pledge, card)
-            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
-        elif card == DECLINED:
-            _decline(pledge, "card_declined", _("Your card was declined."))
-            error, status = _("Your card was declined. Try another card."), 402
-        else:
-            return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id)
-        db.session.refresh(pledge)
-    return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
-                           test_cards=TEST_CARDS, mode=_mode(pledge)), status
-
-
-@blueprint.route("/onboarding/<account_id>", methods=["GET", "POST"])
-def onboarding(account_id: str):
-    """The processor's onboarding, simulated: submitting it sends the account.updated event Stripe would."""
-    back = request.args.get("back", "")
-    if not back.startswith(request.host_url):
-        back = url_for("campaigns.home")
-    if request.method == "POST":
-        deliver("account.updated", {"id": account_id, "object": "account", "details_submitted": True,
-                                    "payouts_enabled": True, "charges_enabled": True})
-        return redirect(back)
-    return render_template("payments/sandbox_onboarding.html", account_id=account_id)
-
-
-def _setup_signer() -> URLSafeSerializer:
+def setup_signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="harambee.sandbox.setup")
-
-
-@blueprint.route("/setup/<session_id>", methods=["GET", "POST"])
-def setup(session_id: str):
-    """The hosted page in setup mode for a method saved ahead of any pledge (standing commitments)."""
-    try:
-        data = _setup_signer().loads(session_id.removeprefix("cs_sandbox_setup_"))
-    except BadSignature:
-        abort(404)
-    error, status = None, 200
-    if request.method == "POST":
-        card = _digits(request.form.get("card", ""))
-        if request.form.get("action") == "cancel":
-            return redirect(data["cancel"])
-        if card not in TEST_CARDS:
-            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
-        else:
-            ref = secrets.token_hex(6)
-            customer = f"cus_sandbox_{data['owner'].replace(':', '-')}"
-            metadata = {"setup_for": data["owner"]}
-            deliver("checkout.session.completed", {"id": f"cs_sandbox_setup_{ref}", "object": "checkout.session",
-                                                   "mode": "setup", "status": "complete", "customer": customer,
-                                                   "setup_intent": f"seti_sandbox_{ref}", "metadata": metadata})
-            deliver("setup_intent.succeeded", {"id": f"seti_sandbox_{ref}", "object": "setup_intent",
-                                               "status": "succeeded", "customer": customer,
-                                               "payment_method": f"pm_sandbox_{card[-4:]}_{ref}", "metadata": metadata})
-            return redirect(data["success"])
-    return render_template("payments/sandbox_setup.html", data=data, error=error, test_cards=TEST_CARDS), status
-
-
-@blueprint.route("/checkout/<session_id>/cancel", methods=["POST"])
-def cancel(session_id: str):
-    pledge = _pledge_for(session_id)
-    if pledge is None:
-        abort(404)
-    return redirect(url_for("payments.checkout_cancelled", reference=pledge.reference))

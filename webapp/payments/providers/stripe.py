@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from webapp.errors import InvalidMoney, ProviderError
 from webapp.money import Money
 from webapp.payments.currencies import processor_amount
-from webapp.payments.provider import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from webapp.campaigns import services as campaigns
 from webapp.errors import DomainError, ProviderError
 from webapp.extensions import csrf, db
+from webapp.forms import safe_next
 from webapp.i18n import locale_code
-from webapp.payments import display, services, webhooks
-from webapp.payments.forms import PledgeForm
+from webapp.payments import display, webhooks
+from webapp.payments.pledging import services
+from webapp.payments.pledging.forms import PledgeForm
 from webapp.payments.models import PledgeStatus
 
 blueprint = Blueprint("payments", __name__)
@@ -159,6 +161,4 @@ def choose_currency():
     if current_user.is_authenticated:
         current_user.display_currency = currency or None
         db.session.commit()
-    from webapp.accounts.views import safe_next
-
     return redirect(safe_next(request.form.get("next")) or url_for("campaigns.home"))

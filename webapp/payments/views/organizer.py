@@ -20,7 +20,10 @@ from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.payments import closing, payouts, services
+from webapp.payments import batches, refunds
+from webapp.payments.collection import services as collection
+from webapp.payments.payouts import services as payouts
+from webapp.payments.pledging import services
 from webapp.payments.models import Pledge, PledgeStatus, Refund
 
 blueprint = Blueprint("money", __name__)
@@ -62,7 +65,7 @@ def dashboard(slug: str):
     account = payouts.account_of(campaign.organization)
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
                            payout_status=payouts.status_for(campaign), account=account,
-                           progress=campaigns.progress_of(campaign), collection=closing.collection_progress(campaign),
+                           progress=campaigns.progress_of(campaign), collection=collection.collection_progress(campaign),
                            pledges=pledges, refunds=refunds)
 
 
@@ -94,8 +97,8 @@ def refund(reference: str):
         abort(403)
     try:
         text = request.form.get("amount", "").strip()
-        amount = services.refundable(pledge) if not text else Money.parse(text, pledge.currency, locale_code())
-        services.request_refund(pledge, current_user, amount, request.form.get("reason", ""))
+        amount = refunds.refundable(pledge) if not text else Money.parse(text, pledge.currency, locale_code())
+        refunds.request_refund(pledge, current_user, amount, request.form.get("reason", ""))
         db.session.commit()
     except ProviderError as exc:  # a DomainError too: caught first, the processor answered no or nothing
         db.session.rollback()
@@ -128,14 +131,14 @@ def complete_payment(reference: str):
         return redirect(url_for("payments.receipt", reference=reference))
     if request.method == "POST":
         try:
-            url = closing.start_completion(pledge)
+            url = collection.start_completion(pledge)
             db.session.commit()
         except ProviderError as exc:
             db.session.rollback()
             return render_template("errors.html", code=502, message=str(exc)), 502
         return redirect(url, code=303)
     return render_template("payments/complete.html", pledge=pledge, campaign=pledge.campaign,
-                           deadline=(pledge.needs_action_since or utcnow()) + closing.NEEDS_ACTION_LAPSE)
+                           deadline=(pledge.needs_action_since or utcnow()) + collection.NEEDS_ACTION_LAPSE)
 
 
 @blueprint.route("/dev/campaigns/<slug>/fast-forward", methods=["POST"])
@@ -151,8 +154,8 @@ def fast_forward(slug: str):
     campaign.ends_at = now - timedelta(seconds=1)
     campaign.starts_at = min(campaign.starts_at, now - timedelta(days=1))
     db.session.commit()
-    closing.close_due_campaigns(now)
-    report = closing.collect(campaign.id)
+    batches.close_due_campaigns(now)
+    report = batches.collect(campaign.id)
     payouts.pay_out(db.session.get(Campaign, campaign.id))  # with the development hold of 0 days
     db.session.commit()
     flash(_("Closed: %(charged)d charged, %(action)d need the backer, %(released)d released.",

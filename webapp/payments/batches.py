@@ -1,0 +1,125 @@
+"""The loops of the payments domain that commit once per item: closing campaigns, collecting pledges, paying out.
+
+Tasks (tasks.py) and CLI commands (commands.py) run these; each item is one unit of work of the
+services it calls (which only flush), committed here, so one failure never undoes the others.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.campaigns.models import Campaign, CampaignStatus
+from webapp.clock import utcnow
+from webapp.errors import DomainError, ProviderError
+from webapp.extensions import db
+from webapp.payments.collection import services as collection
+from webapp.payments.models import Pledge, PledgeStatus, Transfer, TransferStatus
+from webapp.payments.payouts import services as payouts
+
+log = logging.getLogger(__name__)
+P = PledgeStatus
+
+
+# -- closing ------------------------------------------------------------------------------------
+def close_due_campaigns(now=None) -> list[int]:
+    """Close every live campaign past its deadline, once each even with several workers at once."""
+    now = now or utcnow()
+    closed = []
+    while True:
+        # One campaign per transaction, locked: a second worker skips it, then sees it closed.
+        campaign = db.session.scalar(
+            select(Campaign).where(Campaign.status == CampaignStatus.LIVE, Campaign.ends_at <= now)
+            .order_by(Campaign.ends_at, Campaign.id).limit(1).with_for_update(skip_locked=True))
+        if campaign is None:
+            break
+        result = collection.close_campaign(campaign)
+        db.session.commit()
+        closed.append(campaign.id)
+        log.info("closed campaign %s: %s", campaign.slug, result)
+    return closed
+
+
+# -- collecting ---------------------------------------------------------------------------------
+@dataclass
+class CollectionReport:
+    charged: int = 0
+    needs_action: int = 0
+    released: int = 0
+    skipped: int = 0
+
+
+def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | None = None) -> CollectionReport:
+    """Charge (campaign succeeded) or release (failed) every committed pledge, one transaction each.
+
+    Resumable: a pledge leaves COMMITTED in the same commit as its charge's result, and the charge's
+    idempotency key is fixed by the number of attempts already committed, so a crash between the
+    processor's answer and our commit replays the same request and the processor answers the same.
+    """
+    cfg = current_app.config
+    batch_size = batch_size or cfg["CHARGE_BATCH_SIZE"]
+    pause = 1.0 / cfg["CHARGE_RATE_PER_SECOND"]
+    report = CollectionReport()
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status not in (CampaignStatus.SUCCEEDED, CampaignStatus.FAILED):
+        return report
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        ids = list(db.session.scalars(
+            select(Pledge.id).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED)
+            .order_by(Pledge.id).limit(batch_size)))
+        db.session.rollback()  # end the read; each pledge gets its own transaction
+        if not ids:
+            break
+        batches += 1
+        for pledge_id in ids:
+            started = time.monotonic()
+            _collect_one(pledge_id, campaign.status == CampaignStatus.SUCCEEDED, report)
+            # Stay under the processor's rate limit.
+            spare = pause - (time.monotonic() - started)
+            if spare > 0:
+                time.sleep(spare)
+    return report
+
+
+def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport) -> None:
+    pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COMMITTED)
+                               .with_for_update(skip_locked=True))
+    if pledge is None:  # another worker has it, or it is done
+        db.session.rollback()
+        report.skipped += 1
+        return
+    try:
+        if succeeded:
+            collection.charge_committed(pledge)
+            report.charged += pledge.status == P.PAID
+            report.needs_action += pledge.status == P.NEEDS_ACTION
+        else:
+            collection.release(pledge)
+            report.released += 1
+        db.session.commit()
+    except (ProviderError, DomainError):
+        # One pledge the processor (or a rule) refuses must not stop the collection of the others.
+        db.session.rollback()
+        log.exception("pledge %s could not be collected; it stays committed for the next run", pledge_id)
+        report.skipped += 1
+
+
+# -- paying out ---------------------------------------------------------------------------------
+def pay_out_due(now: datetime | None = None) -> int:
+    """Every successful campaign whose holding period is over: one transaction each. Returns how many were sent."""
+    sent = 0
+    ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
+                                  .where(~Campaign.id.in_(select(Transfer.campaign_id).where(
+                                      Transfer.status == TransferStatus.SENT)))))
+    db.session.rollback()
+    for campaign_id in ids:
+        transfer = payouts.pay_out(db.session.get(Campaign, campaign_id), now)
+        if transfer is not None and transfer.status == TransferStatus.SENT:
+            sent += 1
+        db.session.commit()
+    return sent

@@ -1,0 +1,1 @@
+"""Match funds: institutions' budgets that top up citizens' pledges (models, services, forms, views)."""

@@ -1,0 +1,1 @@
+"""Payouts: organizations' connected accounts and the transfer of a successful campaign's money."""

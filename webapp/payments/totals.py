@@ -1,0 +1,47 @@
+"""The read model of pledges for campaign pages: totals, chosen tiers, latest supporters."""
+from __future__ import annotations
+
+from sqlalchemy import func, literal, select, union_all
+
+from webapp.campaigns.models import Campaign
+from webapp.extensions import db
+from webapp.payments.matching.models import Match
+from webapp.payments.models import CONFIRMED_STATUSES, HOLDING_STATUSES, Pledge
+
+
+class PledgeTotals:
+    """The PledgeReader that campaigns use: totals are sums over confirmed pledges, nothing else."""
+
+    def totals_subquery(self, campaign_ids=None):
+        """Per campaign: confirmed pledges less refunds, plus what funds match of them; backers counted once."""
+        confirmed = Pledge.status.in_(CONFIRMED_STATUSES)
+        pledged = select(Pledge.campaign_id.label("campaign_id"),
+                         (Pledge.amount - Pledge.refunded_amount).label("value"),
+                         literal(1).label("backer")).where(confirmed)
+        matched = (select(Match.campaign_id.label("campaign_id"), Match.amount.label("value"),
+                          literal(0).label("backer"))
+                   .join(Pledge, Pledge.id == Match.pledge_id).where(confirmed))
+        if campaign_ids is not None:
+            pledged = pledged.where(Pledge.campaign_id.in_(campaign_ids))
+            matched = matched.where(Pledge.campaign_id.in_(campaign_ids))
+        movements = union_all(pledged, matched).subquery("money_in")
+        return (
+            select(movements.c.campaign_id.label("campaign_id"),
+                   func.sum(movements.c.value).label("raised"),
+                   func.sum(movements.c.backer).label("backers"))
+            .group_by(movements.c.campaign_id)
+            .subquery("campaign_totals")
+        )
+
+    def chosen_tier_ids(self, campaign_id: int) -> set[int]:
+        return set(db.session.scalars(
+            select(Pledge.tier_id).where(Pledge.campaign_id == campaign_id, Pledge.tier_id.is_not(None),
+                                         Pledge.status.in_(HOLDING_STATUSES)).distinct()
+        ))
+
+
+def latest_supporters(campaign: Campaign, limit: int = 5) -> list[Pledge]:
+    return list(db.session.scalars(
+        select(Pledge).where(Pledge.campaign_id == campaign.id, Pledge.status.in_(CONFIRMED_STATUSES))
+        .order_by(Pledge.confirmed_at.desc(), Pledge.id.desc()).limit(limit)
+    ))

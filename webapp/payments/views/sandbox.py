@@ -1,0 +1,109 @@
+"""The sandbox's imitation of the processor's hosted pages: checkout, setup and Connect onboarding.
+
+Each page commits its unit of work; the sandbox delivers the events it queued right after that commit.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature
+
+from webapp.extensions import db
+from webapp.payments.models import PledgeStatus
+from webapp.payments.providers import sandbox
+
+blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+@blueprint.route("/checkout/<session_id>", methods=["GET", "POST"])
+def checkout(session_id: str):
+    pledge = sandbox.pledge_for(session_id)
+    if pledge is None:
+        abort(404)
+    if pledge.status not in (PledgeStatus.PENDING, PledgeStatus.NEEDS_ACTION):
+        return redirect(url_for("payments.receipt", reference=pledge.reference))
+    error, status = None, 200
+    if request.method == "POST":
+        action = request.form.get("action", "pay")
+        card = _digits(request.form.get("card", ""))
+        if action == "authenticate-ok":
+            sandbox.succeed(pledge, sandbox.AUTHENTICATE)
+            db.session.commit()
+            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+        if action == "authenticate-fail":
+            sandbox.decline(pledge, "authentication_failed", _("Authentication failed."))
+            error, status = _("Authentication failed. Try again or use another card."), 402
+        elif card not in sandbox.TEST_CARDS:
+            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
+        elif card == sandbox.SUCCEEDS:
+            sandbox.succeed(pledge, card)
+            db.session.commit()
+            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+        elif card == sandbox.DECLINED:
+            sandbox.decline(pledge, "card_declined", _("Your card was declined."))
+            error, status = _("Your card was declined. Try another card."), 402
+        else:
+            return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id)
+        db.session.commit()  # the decline's event is delivered now; the page shows its outcome
+        db.session.refresh(pledge)
+    return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
+                           test_cards=sandbox.TEST_CARDS, mode=sandbox.mode_of(pledge)), status
+
+
+@blueprint.route("/onboarding/<account_id>", methods=["GET", "POST"])
+def onboarding(account_id: str):
+    """The processor's onboarding, simulated: submitting it sends the account.updated event Stripe would."""
+    back = request.args.get("back", "")
+    if not back.startswith(request.host_url):
+        back = url_for("campaigns.home")
+    if request.method == "POST":
+        sandbox.deliver("account.updated", {"id": account_id, "object": "account", "details_submitted": True,
+                                            "payouts_enabled": True, "charges_enabled": True})
+        db.session.commit()
+        return redirect(back)
+    return render_template("payments/sandbox_onboarding.html", account_id=account_id)
+
+
+@blueprint.route("/setup/<session_id>", methods=["GET", "POST"])
+def setup(session_id: str):
+    """The hosted page in setup mode for a method saved ahead of any pledge (standing commitments)."""
+    try:
+        data = sandbox.setup_signer().loads(session_id.removeprefix("cs_sandbox_setup_"))
+    except BadSignature:
+        abort(404)
+    error, status = None, 200
+    if request.method == "POST":
+        card = _digits(request.form.get("card", ""))
+        if request.form.get("action") == "cancel":
+            return redirect(data["cancel"])
+        if card not in sandbox.TEST_CARDS:
+            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
+        else:
+            ref = secrets.token_hex(6)
+            customer = f"cus_sandbox_{data['owner'].replace(':', '-')}"
+            metadata = {"setup_for": data["owner"]}
+            sandbox.deliver("checkout.session.completed", {"id": f"cs_sandbox_setup_{ref}",
+                                                           "object": "checkout.session", "mode": "setup",
+                                                           "status": "complete", "customer": customer,
+                                                           "setup_intent": f"seti_sandbox_{ref}", "metadata": metadata})
+            sandbox.deliver("setup_intent.succeeded", {"id": f"seti_sandbox_{ref}", "object": "setup_intent",
+                                                       "status": "succeeded", "customer": customer,
+                                                       "payment_method": f"pm_sandbox_{card[-4:]}_{ref}",
+                                                       "metadata": metadata})
+            db.session.commit()
+            return redirect(data["success"])
+    return render_template("payments/sandbox_setup.html", data=data, error=error, test_cards=sandbox.TEST_CARDS), status
+
+
+@blueprint.route("/checkout/<session_id>/cancel", methods=["POST"])
+def cancel(session_id: str):
+    pledge = sandbox.pledge_for(session_id)
+    if pledge is None:
+        abort(404)
+    return redirect(url_for("payments.checkout_cancelled", reference=pledge.reference))
