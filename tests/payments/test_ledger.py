@@ -44,10 +44,9 @@ from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry, LedgerImmutable
 from webapp.money import Money
-from webapp.payments import batches, reconcile, refunds
+from webapp.payments import reconcile, refunds
 from webapp.payments.collection import services as closing
 from webapp.payments.matching import services as matching
-from webapp.payments.pledging import services
 from webapp.payments.matching.models import Match, MatchFund
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.payments.views.organizer import statement

@@ -15,7 +15,6 @@ from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations.models import OrgRole
 from webapp.payments import batches
-from webapp.payments.collection import services as closing
 from webapp.payments.payouts import services as payouts
 from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
 from webapp.payments.providers.sandbox import SUCCEEDS

@@ -29,7 +29,6 @@ from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.payments import reconcile, refunds
-from webapp.payments.pledging import services
 from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus
 from webapp.payments.providers import get_provider
 from webapp.payments.reconcile import AMOUNT_DIFFERS, MISSING_AT_PROCESSOR, MISSING_IN_LEDGER, Difference

@@ -30,7 +30,7 @@ from webapp.markup import render_markdown
 from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Membership, Organization
-from webapp.slugs import SLUG_RE, slugify
+from webapp.slugs import SLUG_RE, unique_slug
 
 S = CampaignStatus
 MIN_DAYS, MAX_DAYS = 1, 60
@@ -119,14 +119,9 @@ def _slug_free(slug: str, campaign_id: int | None) -> bool:
 
 def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Campaign:
     organizations.require_editor(actor, org)
-    slug = draft.slug or slugify(draft.title)
-    if not _slug_free(slug, None):
-        if draft.slug:
-            raise SlugTaken(_("Another campaign already uses this address. Choose another."))
-        n = 2
-        while not _slug_free(f"{slug}-{n}", None):
-            n += 1
-        slug = f"{slug}-{n}"
+    if draft.slug and not _slug_free(draft.slug, None):
+        raise SlugTaken(_("Another campaign already uses this address. Choose another."))
+    slug = draft.slug or unique_slug(Campaign, draft.title)
     starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
     campaign = Campaign(organization_id=org.id, created_by_id=actor.id, slug=slug, status=S.DRAFT,
                         title="", summary="", category=draft.category, country=draft.country,
@@ -507,10 +502,7 @@ def open_emergency_fund(org: Organization, actor: User, *, title: str, summary: 
     """
     if not actor.has_role(Role.COORDINATOR):
         raise PermissionDenied(_("Only mutual-aid coordinators can open an emergency fund."))
-    base = slugify(title)[:70] or "emergency-fund"
-    slug, n = base, 2
-    while not _slug_free(slug, None):
-        slug, n = f"{base}-{n}", n + 1
+    slug = unique_slug(Campaign, title)
     now = utcnow()
     campaign = Campaign(organization_id=org.id, created_by_id=actor.id, slug=slug, status=S.DRAFT,
                         title=title.strip()[:120], summary=summary.strip()[:200], story_md=story_md,

@@ -179,7 +179,7 @@ def start_saving_method(commitment: StandingCommitment, user: User, locale: str,
 
 
 def method_saved(key: str, customer_id: str | None, payment_method_id: str | None) -> None:
-    """The processor saved the member's method (listener of payments.saved_methods)."""
+    """The processor saved the member's method (listener of payments.pledging.saved_methods)."""
     commitment = db.session.get(StandingCommitment, int(key.split(":", 1)[1]))
     if commitment is None:
         return

@@ -35,7 +35,7 @@ from webapp.mutual_aid.models import (
 )
 from webapp.mutual_aid.settings import setting
 from webapp.organizations.models import Organization
-from webapp.slugs import slugify
+from webapp.slugs import unique_slug
 
 E = EventState
 MAX_RADIUS_KM = 1000
@@ -125,25 +125,13 @@ def check_event(draft: EventDraft) -> dict[str, str]:
     return problems
 
 
-def _unique_slug(name: str, event_id: int | None = None) -> str:
-    base = slugify(name)[:70] or "event"
-    slug, n = base, 2
-    while True:
-        q = select(DisasterEvent.id).where(DisasterEvent.slug == slug)
-        if event_id is not None:
-            q = q.where(DisasterEvent.id != event_id)
-        if db.session.scalar(q) is None:
-            return slug
-        slug, n = f"{base}-{n}", n + 1
-
-
 def create_event(actor: User, draft: EventDraft) -> DisasterEvent:
     require_coordinator(actor)
     draft = _normalized(draft)
     problems = check_event(draft)
     if problems:
         raise InvalidEvent(problems)
-    event = DisasterEvent(slug=_unique_slug(draft.name), created_by_id=actor.id, state=E.DRAFT)
+    event = DisasterEvent(slug=unique_slug(DisasterEvent, draft.name), created_by_id=actor.id, state=E.DRAFT)
     _apply(event, draft)
     db.session.add(event)
     db.session.flush()

@@ -75,8 +75,7 @@ def charge_committed(pledge: Pledge) -> None:
     result = provider.charge_off_session(
         pledge.customer_id, pledge.payment_method_id, pledge.charge,
         idempotency_key=f"pledge-{pledge.id}-charge-{attempt}",
-        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
-                  "campaign_id": str(pledge.campaign_id)},
+        metadata=services.processor_metadata(pledge),
         description=f"Harambee pledge {pledge.reference}", transfer_group=f"campaign-{pledge.campaign_id}")
     pledge.charge_attempts = attempt
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id

@@ -72,8 +72,7 @@ def charge_saved_method(req: services.PledgeRequest, customer_id: str, payment_m
         return pledge
     result = get_provider().charge_off_session(
         customer_id, payment_method_id, pledge.charge, idempotency_key=f"pledge-{pledge.id}-charge-1",
-        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
-                  "campaign_id": str(pledge.campaign_id)},
+        metadata=services.processor_metadata(pledge),
         description=f"Harambee pledge {pledge.reference}")
     pledge.charge_attempts = 1
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 P = PledgeStatus
 
 
+def processor_metadata(pledge: Pledge) -> dict[str, str]:
+    """What the processor's objects for a pledge carry, so that their events find the pledge again."""
+    return {"pledge_id": str(pledge.id), "pledge_reference": pledge.reference, "campaign_id": str(pledge.campaign_id)}
+
+
 class PledgeRefused(DomainError):
     """The pledge cannot be made as asked; the message says why and what to do."""
 
@@ -132,8 +137,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
         success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
         cancel_url=url_for("payments.checkout_cancelled", reference=pledge.reference, _external=True),
         expires_at=session_expires, idempotency_key=f"pledge-{pledge.id}-checkout",
-        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
-                  "campaign_id": str(campaign.id)}))
+        metadata=processor_metadata(pledge)))
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
     pledge.customer_id = session.customer_id
     db.session.flush()
@@ -227,8 +231,7 @@ def open_completion_checkout(pledge: Pledge):
         cancel_url=url_for("payments.receipt", reference=pledge.reference, _external=True),
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
         idempotency_key=f"pledge-{pledge.id}-complete-{attempt}",
-        metadata={"pledge_id": str(pledge.id), "pledge_reference": pledge.reference,
-                  "campaign_id": str(pledge.campaign_id)},
+        metadata=processor_metadata(pledge),
         customer_id=pledge.customer_id))
     pledge.charge_attempts = attempt
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url

@@ -214,7 +214,10 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
 
     A delivery that queues further events (its own commit) has them delivered by the same loop.
     """
-    if transaction.parent is not None or session.info.get(_DELIVERING) or not session.info.get(_READY):
+    if transaction.parent is not None:
+        return
+    session.info.pop(_QUEUED, None)  # what is still queued belongs to a transaction that did not commit
+    if session.info.get(_DELIVERING) or not session.info.get(_READY):
         return
     receiver = current_app.extensions["harambee.sandbox_receiver"]
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
@@ -223,6 +226,9 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
         while session.info.get(_READY):
             payload = session.info[_READY].pop(0)
             receiver(payload, sign(payload, secret))
+    except Exception:
+        session.info.pop(_READY, None)  # as a failed delivery at Stripe: the events behind it are not sent
+        raise
     finally:
         session.info.pop(_DELIVERING, None)
 
