@@ -1,4 +1,4 @@
-"""The sandbox's events arrive as Stripe's do: after the caller's commit, each in its own transaction; never on rollback."""
+"""Sandbox events arrive as Stripe's do: after the caller's commit, one transaction each; never on rollback."""
 from __future__ import annotations
 
 import re

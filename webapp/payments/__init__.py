@@ -1,4 +1,4 @@
-"""Payments: pledges, exchange rates, the payment providers and their webhooks."""
+"""Payments: pledges and the money around them, one sub-package per sub-feature (README, Layout)."""
 from __future__ import annotations
 
 from flask import Flask

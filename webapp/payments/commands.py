@@ -1,4 +1,4 @@
-"""`flask fx ...`: loading exchange rates."""
+"""CLI of the payments domain: `flask fx ...` (exchange rates), `flask campaigns close-due`, `flask ledger reconcile`."""
 from __future__ import annotations
 
 from pathlib import Path

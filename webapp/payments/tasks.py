@@ -1,4 +1,4 @@
-"""Background jobs of the payments domain: thin wrappers around its services."""
+"""Background jobs of the payments domain: thin wrappers around its services and its batches (the per-item commit loops)."""
 from __future__ import annotations
 
 from webapp.extensions import db

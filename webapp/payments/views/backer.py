@@ -1,4 +1,4 @@
-"""Routes: the pledge form, receipts, the backer's pledges, the webhook endpoint and the currency chooser."""
+"""Routes for backers: the pledge form, receipts, their pledges, the currency chooser, and the processor's webhook endpoint."""
 from __future__ import annotations
 
 import secrets
