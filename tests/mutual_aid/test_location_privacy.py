@@ -307,3 +307,38 @@ def test_probing_by_reloading_suggestions_is_limited_per_account_and_per_address
     answers = [second.get(url, environ_base=here, headers={"Accept-Language": "fr"}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]  # the address had 6: 4 + 2
     assert "le maximum de fois" in unescape(answers[-1].get_data(as_text=True))
+
+
+# -- the coordinator's preview ------------------------------------------------------------------
+def reach_on_page(client, event) -> tuple[int, ...]:
+    page = client.get(url_for("mutual_aid.activate_event", slug=event.slug)).get_data(as_text=True)
+    return tuple(int(n) for n in re.findall(r"<strong>(\d+)</strong>", page[page.index('id="reach"'):]))
+
+
+def test_moving_a_drafts_centre_and_radius_reveals_a_members_cell_and_nothing_finer(coordinator, relief_org,
+                                                                                    signed_in):
+    """The activation page counts the members each audience would call. A coordinator who walks a draft's radius
+    (or centre) and reads the counts finds where the count changes: it must change only when a cell crosses the
+    circle, and nobody inside the circle may be missed."""
+    # a member of Ouémé (not among the event's regions), near Porto-Novo; two places in the same cell
+    inside, outside = (6.41, 2.61), (6.49, 2.69)
+    assert cell_of(*inside) == cell_of(*outside)
+    resident = member("porto-novo@example.org", region="BJ-OU", at=inside)
+    event = events.create_event(coordinator, draft(relief_org.id))
+    client = signed_in(coordinator)
+    walks = []
+    for at in (inside, outside):
+        resident.latitude, resident.longitude = at
+        counts = []
+        for radius in range(1, 61):
+            events.update_event(event, coordinator, draft(relief_org.id, centre_latitude=COTONOU[0],
+                                                          centre_longitude=COTONOU[1], radius_km=radius))
+            db.session.commit()
+            near = reach_on_page(client, event)[0]
+            if geo.distance_km(*COTONOU, *at) <= radius:
+                assert near == 2, f"{at} is {geo.distance_km(*COTONOU, *at):.1f} km away: inside {radius} km"
+            counts.append(near)
+        walks.append(counts)
+    # the exact test would have moved the step from about 22 km to about 33 km
+    assert walks[0] == walks[1]
+    assert set(walks[0]) == {1, 2}  # the member's cell did cross the circle during the walk

@@ -46,6 +46,23 @@ def cell_centre_sql(cell_column) -> ColumnElement[float]:
     return (cell_column + 0.5) * CELL_DEGREES
 
 
+def point_cell_centre_sql(coordinate_column) -> ColumnElement[float]:
+    """The centre of the cell a latitude (or longitude) column falls in, as cell_of would compute it."""
+    return (func.floor(coordinate_column / CELL_DEGREES) + 0.5) * CELL_DEGREES
+
+
+def _half_diagonal_km() -> float:
+    """From a cell's centre to its corner at the equator, where cells are widest: no point is farther from
+    its cell's centre."""
+    h = math.radians(CELL_DEGREES / 2)
+    a = math.sin(h / 2) ** 2 + math.cos(h) * math.sin(h / 2) ** 2  # haversine from (0, 0) to (h, h)
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+#: a radius test made on cell centres widens the radius by this much, so that nobody inside is missed
+CELL_HALF_DIAGONAL_KM = _half_diagonal_km()
+
+
 def cell_distance_sql(cell_lat_column, cell_lon_column, cell_lat: int, cell_lon: int) -> ColumnElement[float]:
     """Distance in km between the centre of a row's cell and the centre of a given cell: the only distance
     anyone ranks or reads by before acceptance."""
