@@ -104,3 +104,16 @@ def test_a_commitment_amount_that_is_not_positive_whole_francs_is_a_field_error(
     assert response.status_code == 400
     assert f'id="{field}-errors"' in response.get_data(as_text=True)
     assert count(StandingCommitment) == 0
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"fund_goal": "0"}, "fund_goal"), ({"fund_goal": "0.4"}, "fund_goal"), ({"fund_goal": "-100"}, "fund_goal"),
+    ({"fund_goal": "99999999999999999999999"}, "fund_goal"), ({"fund_goal": "inf"}, "fund_goal"),
+    ({"centre_latitude": "6.3", "centre_longitude": "nan", "radius_km": "10"}, "centre_latitude"),
+])
+def test_an_event_with_a_fund_goal_or_centre_out_of_range_is_a_field_error(coordinator, relief_org, signed_in,
+                                                                          overrides, field):
+    response = signed_in(coordinator).post(url_for("mutual_aid.new_event"), data=event_form(relief_org.id, **overrides))
+    assert response.status_code == 400
+    assert f'id="{field}-errors"' in response.get_data(as_text=True)
+    assert count(DisasterEvent) == 0
