@@ -39,6 +39,8 @@ class BalanceEndpoints(StripeState):
         account = self.get("account", p["destination"], "destination")
         if not account["payouts_enabled"]:
             raise invalid("the destination account cannot receive transfers yet", "destination")
+        if "amount" not in p:
+            raise invalid("Missing required param: amount.", param="amount", code="parameter_missing")
         amount = as_int(p["amount"], "amount")
         if amount < 1:
             raise invalid("Invalid positive integer", param="amount")

@@ -98,6 +98,10 @@ class StripeState:
         """A deep copy for a response, with `expand` paths such as "latest_charge.balance_transaction"."""
         data = copy.deepcopy(obj)
         for path in expand or []:
+            if len(path.split(".")) > 4:
+                # https://docs.stripe.com/expand: "You can expand recursively ... up to four levels deep"
+                raise invalid(f"You cannot expand more than 4 levels of a property. Property: {path}",
+                              param="expand")
             self._expand(data, path.split("."))
         return data
 
@@ -247,9 +251,11 @@ class StripeState:
         return self.store({
             "id": new_id("ch"), "object": "charge", "amount": intent["amount"],
             "amount_captured": intent["amount"] if status == "succeeded" else 0, "amount_refunded": 0,
-            "balance_transaction": None, "captured": status == "succeeded", "created": self.now(), "currency": intent["currency"], "customer": intent["customer"],
+            "balance_transaction": None, "captured": status == "succeeded", "created": self.now(),
+            "currency": intent["currency"], "customer": intent["customer"],
             "description": intent.get("description"), "disputed": False, "failure_code": None,
-            "failure_message": None, "livemode": False, "metadata": dict(intent["metadata"]), "paid": status == "succeeded",
+            "failure_message": None, "livemode": False, "metadata": dict(intent["metadata"]),
+            "paid": status == "succeeded",
             "payment_intent": intent["id"], "payment_method": intent["payment_method"], "refunded": False,
             "status": status, "transfer_group": intent.get("transfer_group"),
             "billing_details": {"email": intent.get("receipt_email")}, "payment_method_details": details,
