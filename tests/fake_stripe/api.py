@@ -298,13 +298,14 @@ class ApiEndpoints(BalanceEndpoints):
         if automatic is not None:
             automatic = {"enabled": as_bool(automatic["enabled"], "automatic_payment_methods[enabled]"),
                          "allow_redirects": automatic.get("allow_redirects") or "always"}
+        allowed = p.get("allowed_payment_method_types")
+        if confirm:  # refused before anything is created
+            effective = None if allowed else {"enabled": True, "allow_redirects": "always", **(automatic or {})}
+            self.check_confirmable({"automatic_payment_methods": effective}, p, off_session)
         intent = self.new_intent(amount=amount, currency=currency, customer=customer, payment_method=method,
                                  metadata=check_metadata(p.get("metadata")), description=p.get("description"),
                                  transfer_group=p.get("transfer_group"), receipt_email=p.get("receipt_email"),
-                                 automatic_payment_methods=automatic,
-                                 allowed_payment_method_types=p.get("allowed_payment_method_types"))
-        if confirm:
-            self.check_confirmable(intent, p, off_session)
+                                 automatic_payment_methods=automatic, allowed_payment_method_types=allowed)
         self.event("payment_intent.created", intent, pending=True)
         if confirm:
             self.confirm(intent, off_session=off_session)
