@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import stripe
 
 from tests.fake_stripe.api import ApiEndpoints, check_metadata
-from tests.fake_stripe.server import ApiError, HttpServerMixin, HttpSide, RecordedRequest
+from tests.fake_stripe.server import ApiError, FakeStripeError, HttpServerMixin, HttpSide, RecordedRequest
 from tests.fake_stripe.state import API_VERSION, new_id
 
 __all__ = ["FakeStripe", "FakeStripeError", "RecordedRequest", "sign", "API_VERSION", "CARDS"]
@@ -87,10 +87,6 @@ IBAN_FAILURES = {number: failure for number, failure in BANK_ACCOUNTS.items() if
 BANK_FAILURE_MESSAGES = {code: message for code, message in IBAN_FAILURES.values()}
 AUTHENTICATION_REQUIRED = ("authentication_required", "authentication_required",
                            "Your card was declined. This transaction requires authentication.")
-
-
-class FakeStripeError(AssertionError):
-    """A test asked the fake for something Stripe would not let happen (paying an expired session...)."""
 
 
 def sign(payload: bytes | str, secret: str, timestamp: int | None = None) -> str:

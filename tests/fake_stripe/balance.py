@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.fake_stripe.server import ApiError, invalid
+from tests.fake_stripe.server import ApiError, FakeStripeError, invalid
 from tests.fake_stripe.state import StripeState, as_bool, as_int, new_id
 
 #: seconds a dispute gives the merchant to respond (the Dashboard shows evidence_details.due_by)
@@ -151,7 +151,7 @@ class BalanceEndpoints(StripeState):
         with self.lock:
             payout = self.get("payout", payout_id)
             if payout["status"] not in ("pending", "in_transit"):
-                raise ApiError(400, f"payout {payout_id} is {payout['status']}")
+                raise FakeStripeError(f"payout {payout_id} is {payout['status']}")
             previous = {"status": payout["status"]}
             if failure_code is None:
                 payout["status"] = "paid"
@@ -216,7 +216,7 @@ class BalanceEndpoints(StripeState):
         with self.lock:
             dispute = self.get("dispute", dispute_id)
             if not dispute["status"].startswith("warning_"):
-                raise ApiError(400, f"dispute {dispute_id} is not an inquiry")
+                raise FakeStripeError(f"dispute {dispute_id} is not an inquiry")
             previous = {"status": dispute["status"]}
             dispute["status"] = "needs_response"
             self._withdraw(dispute)
@@ -230,7 +230,7 @@ class BalanceEndpoints(StripeState):
         with self.lock:
             dispute = self.get("dispute", dispute_id)
             if dispute["status"] in ("won", "lost", "warning_closed", "prevented"):
-                raise ApiError(400, f"dispute {dispute_id} is already {dispute['status']}")
+                raise FakeStripeError(f"dispute {dispute_id} is already {dispute['status']}")
             previous = {"status": dispute["status"]}
             if dispute["status"].startswith("warning_"):
                 dispute["status"] = "warning_closed"

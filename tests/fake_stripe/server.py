@@ -13,6 +13,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 
+class FakeStripeError(AssertionError):
+    """A test asked the fake for something Stripe would not let happen (paying an expired session...)."""
+
+
 class ApiError(Exception):
     """An error answered in Stripe's JSON shape: {"error": {"type", "code", "message", "param", ...}}."""
 
