@@ -11,6 +11,9 @@ page (`complete_checkout`), time (`expire_session`), the bank (`finish_async_pay
 `fail_card`), the Dashboard (`refund`, `dispute`) and the balance (`plant_balance_transaction`).
 They return the events Stripe would deliver, in order; events caused by our own API calls (an
 off-session charge, a refund, an expiry) wait in `take_events()`.
+
+Every request is checked against the stripe library's own params types (params.py) and the pinned
+API version's removals (versions.py). The full list of controls is in tests/fake_stripe/README.md.
 """
 from __future__ import annotations
 
