@@ -187,3 +187,17 @@ def test_every_request_of_a_whole_provider_flow_passes_the_types(fake_stripe, st
     refused_requests = [(r.method, r.path, r.validation_error) for r in fake_stripe.requests if not r.validated]
     assert refused_requests == []
     assert all(r.status == 200 for r in fake_stripe.requests)
+
+
+def test_only_ids_of_other_objects_expand(fake_stripe, client):
+    customer = client.v1.customers.create(params={"email": "a@example.org"})
+    error = refused(lambda: client.v1.customers.retrieve(customer.id, params={"expand": ["email"]}))
+    assert (error["param"], error["message"]) == ("expand", "This property cannot be expanded (email).")
+
+
+def test_metadata_keys_may_not_hold_square_brackets():
+    from tests.fake_stripe.state import check_metadata
+
+    with pytest.raises(ApiError) as caught:
+        check_metadata({"a]b": "v"})
+    assert caught.value.error["param"] == "metadata[a]b]"
