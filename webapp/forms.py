@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import ValidationError
 
 from webapp import geo
 from webapp.i18n import locale_code
+from webapp.ids import INT32_MAX, INT32_MIN, MAX_ID, parse_id, parse_int
 
 
 class CountryField(SelectField):
@@ -78,3 +79,35 @@ class BaseForm(FlaskForm):
 
 def currency_choices() -> list[tuple[str, str]]:
     return [(c, c) for c in current_app.config["SUPPORTED_CURRENCIES"]]
+
+
+# -- bounded whole numbers and ids (issue 9): ASCII digits, within the column's range ------------
+class BoundedIntegerField(IntegerField):
+    """WTForms' IntegerField reads with int(), which takes ٣ for 3, '1_000' for 1000 and 10**30 as
+    is (an overflow in the database driver): this one reads ASCII digits within [minimum, maximum],
+    an Integer column's range unless told otherwise."""
+
+    def __init__(self, label=None, validators=None, minimum: int = INT32_MIN, maximum: int = INT32_MAX, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parse_int(valuelist[0], self.minimum, self.maximum)
+        if self.data is None:  # as IntegerField: an empty value too (Optional() clears it)
+            raise ValueError(_l("Enter a whole number, in digits 0 to 9."))
+
+
+class IdField(BoundedIntegerField):
+    """A row's id carried by a form (a hidden input, a select's value): 1..MAX_ID, ASCII digits."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, minimum=1, maximum=MAX_ID, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parse_id(valuelist[0])
+        if self.data is None:
+            raise ValueError(_l("Enter a whole number, in digits 0 to 9."))

@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FloatField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from webapp import geo
 from webapp.campaigns.forms import MoneyField
-from webapp.forms import BaseForm, CountryField, RegionField, currency_choices
+from webapp.forms import BaseForm, BoundedIntegerField, CountryField, RegionField, currency_choices
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
 
@@ -81,7 +80,7 @@ class OfferForm(PlaceFields, BaseForm):
     category = SelectField(_l("What you offer"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
     title = StringField(_l("In a few words"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)])
-    capacity = IntegerField(_l("Capacity (people for lodging and transport, units otherwise)"), default=1,
+    capacity = BoundedIntegerField(_l("Capacity (people for lodging and transport, units otherwise)"), default=1,
                             validators=[InputRequired(), NumberRange(1, 1000)])
     remote = BooleanField(_l("I can help from afar (translation, calling relatives...)"))
     available_from = DateField(_l("Available from (optional)"), validators=[Optional()])
@@ -95,7 +94,7 @@ class OfferForm(PlaceFields, BaseForm):
 class RequestForm(PlaceFields, BaseForm):
     category = SelectField(_l("What you need"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
     urgency = SelectField(_l("How urgent"), choices=[(u.value, label) for u, label in URGENCY_LABELS.items()])
-    household_size = IntegerField(_l("People in your household"), default=1,
+    household_size = BoundedIntegerField(_l("People in your household"), default=1,
                                   validators=[InputRequired(), NumberRange(1, 100)])
     description = TextAreaField(_l("What would help (do not write your address here)"),
                                 validators=[Optional(), Length(max=2000)])
