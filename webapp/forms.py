@@ -1,9 +1,10 @@
 """Form pieces shared by every domain: country and region pickers, optional numbers."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import IntegerField, SelectField
 from wtforms.validators import ValidationError
 
@@ -70,6 +71,10 @@ class BaseForm(FlaskForm):
             options["filters"] = [drop_nul, *unbound_field.kwargs.get("filters", ()), *options.get("filters", ())]
             return unbound_field.bind(form=form, **options)
 
+        def wrap_formdata(self, form, formdata):
+            refuse_json_that_is_no_form(formdata)
+            return FlaskForm.Meta.wrap_formdata(self, form, formdata)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self:
@@ -111,3 +116,25 @@ class IdField(BoundedIntegerField):
         self.data = parse_id(valuelist[0])
         if self.data is None:
             raise ValueError(_l("Enter a whole number, in digits 0 to 9."))
+
+
+def coerce_id(value) -> int:
+    """`SelectField(coerce=coerce_id)` for a select of rows: int() would take ٣ and 2**63 (an overflow
+    when the id reaches the database); a ValueError is WTForms' 'not a valid choice'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = parse_id(value)
+    if number is None:
+        raise ValueError("not an id")
+    return number
+
+
+def refuse_json_that_is_no_form(formdata) -> None:
+    """Flask-WTF reads a JSON body as the form's data; anything but an object of strings (or lists of
+    strings) would reach the fields as ints, dicts or a list, and crash them: a 400 instead."""
+    if formdata is not _Auto or request.form or request.files or not request.is_json:
+        return
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in data.values()):
+        abort(400)

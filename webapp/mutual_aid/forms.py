@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from webapp import geo
 from webapp.campaigns.forms import MoneyField
-from webapp.forms import BaseForm, BoundedIntegerField, CountryField, RegionField, currency_choices
+from webapp.forms import BaseForm, BoundedIntegerField, CountryField, RegionField, coerce_id, currency_choices
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
 
@@ -37,7 +37,7 @@ class EventForm(BaseForm):
     kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in EVENT_KIND_LABELS.items()])
     severity = SelectField(_l("Severity"), choices=[(s.value, label) for s, label in SEVERITY_LABELS.items()])
     starts_on = DateField(_l("Start date"), validators=[DataRequired()])
-    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=int,
+    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=coerce_id,
                                          validate_choice=False)
     public_message = TextAreaField(_l("Public message (opens every call)"),
                                    validators=[DataRequired(), Length(max=500)])
