@@ -1,0 +1,78 @@
+"""Requests the app refuses before any view runs, and the security headers of every response."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, Response, abort, current_app, g, request
+from flask_babel import gettext as _
+
+
+def refuse_undecodable_query() -> None:
+    """A query string that is not UTF-8 cannot be an address the app wrote: refuse it plainly (400).
+
+    Werkzeug decodes `request.args` leniently, but `request.full_path` (the language switcher's
+    `next`) decodes strictly, so without this every page would be a 500 for such an address. The
+    answer is plain text: the error page itself shows `request.full_path`.
+    """
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        abort(Response(_("This address is not valid: its query string is not UTF-8 text."), 400,
+                       mimetype="text/plain"))
+
+
+# -- response headers ----------------------------------------------------------------------------
+# Written here rather than with Flask-Talisman: its last release (1.1.0) is from 2023, and what it
+# adds beyond these headers (forcing HTTPS, cookie flags) is already settled by the reverse proxy and
+# config.py. What Harambee needs is these few lines.
+
+#: URL parameters that are secrets (a reset token, an unguessable reference): such pages send no
+#: Referer at all, so the secret never reaches another site or a log
+SECRET_URL_PARAMETERS = frozenset({"token", "reference", "session_id", "account_id", "key"})
+#: where a form's redirect may lead (Chrome applies form-action to the redirects after a submission):
+#: Stripe Checkout and Stripe's onboarding of connected accounts, only when Stripe is the provider
+STRIPE_FORM_TARGETS = ("https://checkout.stripe.com", "https://connect.stripe.com")
+
+
+def csp_nonce() -> str:
+    """This response's nonce, for an inline <script nonce="..."> (the templates call csp_nonce())."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def content_security_policy(app: Flask, nonce: str) -> str:
+    form_action = ["'self'"]
+    if app.config.get("PAYMENT_PROVIDER") == "stripe":
+        form_action += STRIPE_FORM_TARGETS
+    form_action += app.config.get("CSP_FORM_ACTION_EXTRA", [])
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", f"'nonce-{nonce}'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": form_action,
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+def security_headers(response: Response) -> Response:
+    app = current_app._get_current_object()
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(app, csp_nonce()))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for browsers that predate it
+    secret_url = bool(SECRET_URL_PARAMETERS & set(request.view_args or ()))
+    headers["Referrer-Policy"] = "no-referrer" if secret_url else "strict-origin-when-cross-origin"
+    if app.config.get("HSTS_MAX_AGE"):
+        headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains")
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(refuse_undecodable_query)
+    app.after_request(security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
