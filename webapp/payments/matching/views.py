@@ -9,6 +9,7 @@ from sqlalchemy import select
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import services as campaigns
+from webapp.campaigns.models import CampaignStatus
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.organizations import services as organizations
@@ -66,9 +67,11 @@ def show(fund_id: int):
     fund = _fund(fund_id)
     status = 200
     if request.method == "POST":
-        campaign = campaigns.campaign_by_slug((request.form.get("slug") or "").strip())
-        if campaign is None:
-            flash(_("No campaign has that address."), "error")
+        campaign = campaigns.campaign_by_slug((request.form.get("slug") or "").strip()[:200])
+        # Only a live campaign can be chosen; any other answers as an address nobody uses, so that a
+        # funder learns neither a draft's title nor which addresses exist (issue 9).
+        if campaign is None or campaign.status != CampaignStatus.LIVE:
+            flash(_("No live campaign has that address."), "error")
             status = 400
         else:
             try:
