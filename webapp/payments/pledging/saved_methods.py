@@ -8,6 +8,7 @@ confirms a pledge, which is then charged off-session on the saved method.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.ids import parse_id
 from webapp.money import Money
 from webapp.payments import currencies
 from webapp.payments.pledging import services
@@ -27,6 +29,8 @@ from webapp.payments.providers.base import CheckoutRequest, CheckoutSession
 
 log = logging.getLogger(__name__)
 METADATA_KEY = "setup_for"
+#: an owner key: a prefix a listener registered, then an id ("commitment:12")
+OWNER_KEY = re.compile(r"([a-z_]{1,40}):([0-9]{1,19})")
 
 #: owner-key prefix → called with (owner_key, customer_id, payment_method_id) once a method is saved
 _LISTENERS: dict[str, Callable[[str, str | None, str | None], None]] = {}
@@ -48,8 +52,18 @@ def start_setup(owner_key: str, email: str, currency: str, terms: str, locale: s
         metadata={METADATA_KEY: owner_key}))
 
 
+def is_owner_key(key: object) -> bool:
+    """Only that exact form, so a listener reads the id after the colon without meeting "commitment:²"
+    or a 30-digit number."""
+    match = OWNER_KEY.fullmatch(key) if isinstance(key, str) else None
+    return match is not None and parse_id(match.group(2)) is not None
+
+
 def owner_of(obj: dict) -> str | None:
-    return (obj.get("metadata") or {}).get(METADATA_KEY) or None
+    """The owner key a setup-mode object carries, or None."""
+    metadata = obj.get("metadata")
+    key = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return key if is_owner_key(key) else None
 
 
 def method_saved(owner_key: str, customer_id: str | None, payment_method_id: str | None) -> None:

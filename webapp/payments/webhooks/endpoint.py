@@ -1,4 +1,4 @@
-"""The webhook's unit of work: verify the signature, record the event once, apply it, commit."""
+"""The webhook's unit of work: verify the signature, check the event's shape, record it once, apply it, commit."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
 from webapp.payments.providers import get_provider
+from webapp.payments.webhooks import schemas
 from webapp.payments.webhooks.handlers import HANDLERS
 from webapp.payments.webhooks.signatures import BadSignature, verify
 
@@ -27,9 +28,16 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         return 400, str(exc)
     try:
         event = json.loads(payload)
-        event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
+        log.warning("webhook refused: the body is not JSON")
         return 400, "not a JSON event"
+    try:
+        # Before anything is written, the event id included: a malformed event leaves no trace but the log.
+        event_id, event_type, obj = schemas.parse(event)
+    except schemas.MalformedEvent as exc:
+        log.warning("webhook refused: malformed event %.80r: %s", _loggable_id(event), exc)
+        return 400, f"malformed event: {exc}"
+    handler = HANDLERS.get(event_type)
     provider = get_provider().name
     if db.session.scalar(select(ProcessedEvent.id).where(
             ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
@@ -38,8 +46,7 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         # The event id goes in first: a concurrent delivery of the same event waits here, then fails.
         db.session.add(ProcessedEvent(provider=provider, event_id=event_id, event_type=event_type))
         db.session.flush()
-        handler = HANDLERS.get(event_type)
-        if handler is None:
+        if handler is None:  # recorded, so that only a duplicate id answers 'already processed'
             log.info("webhook %s of unhandled type %s acknowledged", event_id, event_type)
         else:
             handler(obj, f"{event_type}:{event_id}")
@@ -50,4 +57,8 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
                 ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
             return 200, "already processed"  # a concurrent delivery of the same event applied it
         raise  # anything else is a real failure: answer 500 so the processor delivers it again
-    return 200, "ok"
+    return 200, "ok" if handler is not None else "ignored"
+
+
+def _loggable_id(event: object) -> object:
+    return event.get("id") if isinstance(event, dict) else None

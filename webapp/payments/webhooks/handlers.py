@@ -1,4 +1,7 @@
-"""What each processor event does to our records: idempotent handlers that flush, never commit."""
+"""What each processor event does to our records: idempotent handlers that flush, never commit.
+
+They read objects that webhooks/schemas.py has checked: a new handler needs a schema there too.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import or_, select
 
 from webapp.extensions import db
+from webapp.ids import parse_id
 from webapp.clock import utcnow
 from webapp.payments import bookkeeping, refunds
 from webapp.payments.matching import services as matching
@@ -22,9 +26,9 @@ P = PledgeStatus
 # -- finding the pledge an object is about ------------------------------------------------------
 def _find(obj: dict, **keys: str | None) -> Pledge | None:
     """Our pledge id in the metadata first, else any of our stored processor ids; locked for the update."""
-    pledge_id = str((obj.get("metadata") or {}).get("pledge_id", ""))
-    if pledge_id.isdigit():
-        pledge = db.session.get(Pledge, int(pledge_id), with_for_update=True)
+    pledge_id = parse_id((obj.get("metadata") or {}).get("pledge_id"))  # ASCII digits within range, or None
+    if pledge_id is not None:
+        pledge = db.session.get(Pledge, pledge_id, with_for_update=True)
         if pledge is not None:
             return pledge
     conditions = [getattr(Pledge, column) == value for column, value in keys.items() if value]
@@ -46,7 +50,7 @@ def checkout_completed(obj: dict, cause: str) -> None:
     pledge = _find(obj, checkout_session_id=obj.get("id"))
     if pledge is None:
         return _missing("checkout session", obj, cause)
-    pledge.customer_id = obj.get("customer") or pledge.customer_id
+    pledge.customer_id = _id(obj.get("customer")) or pledge.customer_id
     if obj.get("mode") == "setup":
         pledge.setup_intent_id = _id(obj.get("setup_intent")) or pledge.setup_intent_id
         move_if_allowed(pledge, P.COMMITTED, cause)
