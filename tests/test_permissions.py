@@ -142,6 +142,10 @@ def build_world() -> SimpleNamespace:
     w.verify_token = accounts.make_verification_token(member)
     w.reset_token = accounts.make_reset_token(member)
     w.upload_key = get_storage().save(png_bytes(), "covers", "jpg")
+    from webapp.payments.pledging import access
+
+    #: the secrets of the links we sent about each pledge (a pledge's reference alone opens nothing)
+    w.tokens = {name: access.mint(getattr(w, name).id, "receipt") for name in ("committed", "pending", "needs_action")}
     db.session.commit()
     return w
 
@@ -271,15 +275,30 @@ EXPECTATIONS: list[Case] = [
     Case("payments.pledge", "POST", EVERYONE, slug("live"), data=pledge_form, label="live"),
     Case("payments.pledge", "POST", expect(NOT_FOUND, editor=BAD, owner=BAD, moderator=BAD, admin=BAD),
          slug("draft"), data=pledge_form, label="draft"),
-    # receipts, checkouts and completion links are reached by their unguessable reference
-    Case("payments.receipt", "GET", EVERYONE, lambda w: {"reference": w.committed.reference}),
-    Case("payments.checkout_cancelled", "GET", EVERYONE, lambda w: {"reference": w.pending.reference}),
-    Case("money.complete_payment", "GET", EVERYONE, lambda w: {"reference": w.committed.reference}),
-    Case("money.complete_payment", "POST", EVERYONE, lambda w: {"reference": w.committed.reference}),
-    Case("money.complete_payment", "GET", EVERYONE, lambda w: {"reference": w.needs_action.reference},
+    # a pledge's pages: its backer signed in (the member made the committed one), or whoever holds a link we
+    # sent (its token); the reference alone opens nothing, and answers as an unknown one (issue 9)
+    Case("payments.receipt", "GET", expect(NOT_FOUND, member=OK), lambda w: {"reference": w.committed.reference}),
+    Case("payments.receipt", "GET", EVERYONE, label="link",
+         values=lambda w: {"reference": w.committed.reference, "token": w.tokens["committed"]}),
+    Case("payments.checkout_cancelled", "GET", expect(NOT_FOUND), lambda w: {"reference": w.pending.reference}),
+    Case("payments.checkout_cancelled", "GET", EVERYONE, label="link",
+         values=lambda w: {"reference": w.pending.reference, "token": w.tokens["pending"]}),
+    Case("payments.abandon_checkout", "POST", expect(NOT_FOUND), lambda w: {"reference": w.pending.reference}),
+    Case("payments.abandon_checkout", "POST", EVERYONE, label="link",
+         values=lambda w: {"reference": w.pending.reference, "token": w.tokens["pending"]}),
+    # asks for a new link by email, to the pledge's own address: the same answer for any reference
+    Case("payments.send_link", "POST", EVERYONE, lambda w: {"reference": w.pending.reference}),
+    Case("payments.send_link", "POST", EVERYONE, lambda w: {"reference": "no-such-pledge"}, label="unknown"),
+    Case("money.complete_payment", "GET", expect(NOT_FOUND, member=OK), lambda w: {"reference": w.committed.reference}),
+    Case("money.complete_payment", "POST", expect(NOT_FOUND, member=OK), lambda w: {"reference": w.committed.reference}),
+    Case("money.complete_payment", "GET", expect(NOT_FOUND), lambda w: {"reference": w.needs_action.reference},
          label="needs-action"),
-    Case("money.complete_payment", "POST", EVERYONE, lambda w: {"reference": w.needs_action.reference},
+    Case("money.complete_payment", "POST", expect(NOT_FOUND), lambda w: {"reference": w.needs_action.reference},
          label="needs-action"),
+    Case("money.complete_payment", "GET", EVERYONE, label="needs-action-link",
+         values=lambda w: {"reference": w.needs_action.reference, "token": w.tokens["needs_action"]}),
+    Case("money.complete_payment", "POST", EVERYONE, label="needs-action-link",
+         values=lambda w: {"reference": w.needs_action.reference, "token": w.tokens["needs_action"]}),
     Case("sandbox.checkout", "GET", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id}),
     Case("sandbox.checkout", "POST", EVERYONE, lambda w: {"session_id": w.pending.checkout_session_id},
          data=lambda w, u: {"card": "4242 4242 4242 4242"}),

@@ -4,6 +4,7 @@ them, reminders and lapses, and releasing everyone when a campaign fails."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -198,13 +199,14 @@ def test_a_charge_that_needs_the_backer_asks_them_by_email_with_a_link_that_comp
     assert told == ["“Four à pain” succeeded", "Complete your payment to “Four à pain”"]
     ask = mail_to(smtp_server, "auth@example.org")[1]
     assert mail_to(smtp_server, "declined@example.org")[1]["Subject"].startswith("Finalisez votre paiement")
-    link = re.search(r"http://harambee\.test/\S+/complete", smtp_server.text_of(ask)).group(0)
-    assert link == url_for("money.complete_payment", reference=auth.reference, _external=True)
+    link = re.search(r"http://harambee\.test/\S+/complete\?token=\S+", smtp_server.text_of(ask)).group(0)
+    page_url = url_for("money.complete_payment", reference=auth.reference, _external=True)
+    assert link.startswith(page_url + "?token=")  # the reference alone opens nothing (issue 9)
 
     # The link opens a page, whose button leads to the processor's hosted page for an on-session payment.
-    page = client.get(link)
+    page = client.get(link, follow_redirects=True)
     assert page.status_code == 200 and "Complete the payment" in page.get_data(as_text=True)
-    hosted = client.post(link)
+    hosted = client.post(page_url)
     assert hosted.status_code == 303 and hosted.location.startswith(f"{fake_stripe.url}/c/pay/")
     session = fake_stripe.objects[hosted.location.rsplit("/", 1)[1]]
     assert (session["mode"], session["customer"], session["amount_total"]) == ("payment", auth.customer_id, 1_500)
@@ -213,7 +215,10 @@ def test_a_charge_that_needs_the_backer_asks_them_by_email_with_a_link_that_comp
     assert fresh(auth).status == P.PAID
     assert ledger_sum("charge", campaign.id) == 2_000 + 1_500
     # once paid, the link shows the receipt instead of asking again
-    assert client.get(link).location.endswith(url_for("payments.receipt", reference=auth.reference))
+    opened = client.get(link)  # the token is remembered, and dropped from the address
+    assert opened.status_code == 303 and urlsplit(opened.location).path == urlsplit(page_url).path
+    assert not urlsplit(opened.location).query
+    assert client.get(page_url).location.endswith(url_for("payments.receipt", reference=auth.reference))
 
 
 def test_reminders_every_48_hours_then_the_pledge_lapses_after_7_days_and_gives_back_its_reward(

@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.payments.matching.models import MatchFundCampaign
 
 #: what differs between two renderings of one page: the CSP nonce and CSRF tokens
-_PER_RESPONSE = re.compile(r'(nonce="[^"]*"|name="csrf_token" type="hidden" value="[^"]*")')
+_PER_RESPONSE = re.compile(r'(nonce="[^"]*"|name="csrf_token" value="[^"]*")')
 
 
 def _page(response) -> str:

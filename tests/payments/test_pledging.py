@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import url_for
@@ -86,7 +87,9 @@ def test_a_french_guest_pays_with_the_test_card_and_gets_a_french_receipt(client
     paid = pay(client, response, SUCCEEDS, headers=french)
     pledge = fresh(the_pledge(keep_it_all))
     assert paid.status_code == 302
-    assert paid.headers["Location"].endswith(f"/pledges/{pledge.reference}?checkout=done")
+    back = urlsplit(paid.headers["Location"])  # the checkout's success URL: the receipt, with the checkout's token
+    assert back.path == f"/pledges/{pledge.reference}"
+    assert parse_qs(back.query)["checkout"] == ["done"] and len(parse_qs(back.query)["token"][0]) >= 40
     assert (pledge.status, pledge.amount, pledge.currency, pledge.locale) == (P.PAID, 2_550, "EUR", "fr")
     assert (pledge.charge_amount, pledge.charge_currency, pledge.fx_rate) == (2_550, "EUR", None)
     assert pledge.email == "awa@example.org"
@@ -274,10 +277,16 @@ def test_leaving_the_checkout_expires_the_pledge_and_releases_the_unit(client, k
     db.session.commit()
     response = submit_pledge(client, keep_it_all, "25", tier=str(reward.id))
     assert units_claimed(reward) == 1
-    back = client.post(checkout_path(response) + "/cancel")
+    path, _, query = checkout_path(response).partition("?")
+    back = client.post(f"{path}/cancel?{query}")
     assert back.status_code == 302
     landed = client.get(back.headers["Location"], follow_redirects=True)
-    assert "nothing was charged" in text(landed)
+    assert "Nothing was charged." in text(landed)
+    # Landing changes nothing (a GET, which a link preview or a leaked address could make); its button does.
+    assert fresh(the_pledge(keep_it_all)).status == P.PENDING and units_claimed(reward) == 1
+    given_up = client.post(url_for("payments.abandon_checkout", reference=the_pledge(keep_it_all).reference),
+                           follow_redirects=True)
+    assert "nothing was charged" in text(given_up)
     pledge = fresh(the_pledge(keep_it_all))
     assert pledge.status == P.EXPIRED
     assert units_claimed(reward) == 0

@@ -1,4 +1,4 @@
-"""Pledges, the exchange rates they were converted with, and the processor events already applied."""
+"""Pledges, the secrets their links carry, the exchange rates they were converted with, and the processor events already applied."""
 from __future__ import annotations
 
 import enum
@@ -156,6 +156,23 @@ class PledgeEvent(db.Model):
     #: the processor event id, "backer", or "system"
     cause: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PledgeAccessToken(db.Model):
+    """A secret that opens a pledge's pages (receipt, checkout return, completion), put in one link we sent.
+
+    Only its SHA-256 is stored: the database alone opens no receipt. A pledge has one per link sent.
+    """
+
+    __tablename__ = "pledge_access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    #: hex SHA-256 of the token in the link
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: which link carried it: "checkout", "receipt", "refund", "outcome", "complete", "resend"
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedEvent(db.Model):

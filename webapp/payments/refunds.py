@@ -1,7 +1,6 @@
 """Refunds: asking the processor for one (organizers), and marking requests its confirmation covers."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -13,6 +12,7 @@ from webapp.mail import queue_email
 from webapp.money import Money
 from webapp.payments import currencies
 from webapp.payments.models import Pledge, PledgeStatus, Refund, RefundStatus
+from webapp.payments.pledging import access
 from webapp.payments.providers import get_provider
 
 
@@ -48,7 +48,7 @@ def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> R
         processor_amount = Money(-(-share // step) * step, pledge.charge_currency)
     queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
                 amount=amount, reason=refund.reason,
-                link=url_for("payments.receipt", reference=pledge.reference, _external=True))
+                link=access.link(pledge, "refund"))
     refund.processor_refund_id = get_provider().refund(
         pledge.payment_intent_id, processor_amount, idempotency_key=f"refund-{refund.id}",
         metadata={"pledge_id": str(pledge.id), "refund_id": str(refund.id)}, reason="requested_by_customer")

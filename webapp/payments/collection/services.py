@@ -20,7 +20,7 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.organizations.models import Membership
-from webapp.payments.pledging import services
+from webapp.payments.pledging import access, services
 from webapp.payments.pledging import states
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.payments.providers import get_provider
@@ -55,14 +55,15 @@ def _tell_outcome(campaign: Campaign, result: CampaignStatus) -> None:
     for user in organizers:
         queue_email("campaign_outcome_organizer", user.email, user.locale, user=user, campaign=campaign,
                     succeeded=result == CampaignStatus.SUCCEEDED, raised=raised, link=link)
-    backers = db.session.execute(
-        select(Pledge.email, Pledge.locale, func.min(Pledge.reference))
+    first_pledges = db.session.execute(
+        select(Pledge.email, Pledge.locale, func.min(Pledge.id))
         .where(Pledge.campaign_id == campaign.id, Pledge.status.in_((P.COMMITTED, P.PAID)))
-        .group_by(Pledge.email, Pledge.locale))
-    for email, locale, reference in backers:
+        .group_by(Pledge.email, Pledge.locale)).all()
+    pledges = {p.id: p for p in db.session.scalars(select(Pledge).where(Pledge.id.in_([i for _, _, i in first_pledges])))}
+    for email, locale, pledge_id in first_pledges:
         queue_email("campaign_outcome_backer", email, locale, campaign=campaign,
                     succeeded=result == CampaignStatus.SUCCEEDED, charged_later=campaign.funding_model != FundingModel.KEEP_IT_ALL,
-                    link=url_for("payments.receipt", reference=reference, _external=True))
+                    link=access.link(pledges[pledge_id], "outcome"))
 
 
 # -- collecting the committed pledges of a closed campaign --------------------------------------
@@ -99,7 +100,7 @@ def _ask_to_complete(pledge: Pledge, reminder: bool) -> None:
     deadline = (pledge.needs_action_since or utcnow()) + NEEDS_ACTION_LAPSE
     queue_email("pledge_needs_action", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
                 reminder=reminder, deadline=deadline,
-                link=url_for("money.complete_payment", reference=pledge.reference, _external=True))
+                link=access.link(pledge, "complete", "money.complete_payment"))
 
 
 def release(pledge: Pledge) -> None:

@@ -197,16 +197,19 @@ def offers_for(campaign: Campaign) -> list[tuple[MatchFund, Money]]:
 
 
 def statement_csv(fund: MatchFund) -> str:
+    """One row per matched pledge. A pledge is named by its row number in this fund's statement (the order
+    of its matches, which are never deleted), never by its reference: the funder gets nothing that opens
+    a receipt or tells who the backer is (issue 9)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["date", "campaign", "pledge_reference", "pledge_status", "pledged", "matched_first",
+    writer.writerow(["date", "campaign", "row", "pledge_status", "pledged", "matched_first",
                      "matched_now", "currency"])
     rows = db.session.execute(
         select(Match, Pledge, Campaign.slug).join(Pledge, Pledge.id == Match.pledge_id)
         .join(Campaign, Campaign.id == Match.campaign_id).where(Match.fund_id == fund.id).order_by(Match.id))
     exp = Money.zero(fund.currency)
-    for match, pledge, slug in rows:
-        writer.writerow([match.created_at.date().isoformat(), slug, pledge.reference, pledge.status.value,
+    for number, (match, pledge, slug) in enumerate(rows, start=1):
+        writer.writerow([match.created_at.date().isoformat(), slug, number, pledge.status.value,
                          Money(pledge.amount, fund.currency).input_value(),
                          Money(match.original_amount, fund.currency).input_value(),
                          Money(match.amount, fund.currency).input_value(), exp.currency])

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments import currencies, fx
 from webapp.payments.models import ChargeTiming, Pledge, PledgeEvent, PledgeStatus
+from webapp.payments.pledging import access
 from webapp.payments.pledging.states import move
 from webapp.payments.providers import get_provider
 from webapp.payments.providers.base import CheckoutRequest
@@ -128,14 +129,15 @@ def start_pledge(req: PledgeRequest) -> Pledge:
     db.session.add(pledge)
     db.session.flush()
     db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=None, to_status=P.PENDING, cause="backer"))
+    token = access.mint(pledge.id, "checkout")  # both return URLs open the pledge's pages; its reference does not
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference,
         mode="payment" if timing == ChargeTiming.NOW else "setup", charge=charge, email=pledge.email,
         description=_("Pledge to “%(title)s”", title=campaign.title),
         terms=None if timing == ChargeTiming.NOW else charge_terms(campaign),
         locale=req.locale,
-        success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
-        cancel_url=url_for("payments.checkout_cancelled", reference=pledge.reference, _external=True),
+        success_url=access.link(pledge, "checkout", token=token, checkout="done"),
+        cancel_url=access.link(pledge, "checkout", "payments.checkout_cancelled", token=token),
         expires_at=session_expires, idempotency_key=f"pledge-{pledge.id}-checkout",
         metadata=processor_metadata(pledge)))
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
@@ -224,11 +226,12 @@ def open_completion_checkout(pledge: Pledge):
     """A hosted on-session payment for a pledge whose charge at success needed the backer."""
     provider = get_provider()
     attempt = pledge.charge_attempts + 1
+    token = access.mint(pledge.id, "complete")
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
         description=_("Pledge to “%(title)s”", title=pledge.campaign.title), terms=None, locale=pledge.locale,
-        success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
-        cancel_url=url_for("payments.receipt", reference=pledge.reference, _external=True),
+        success_url=access.link(pledge, "complete", token=token, checkout="done"),
+        cancel_url=access.link(pledge, "complete", token=token),
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
         idempotency_key=f"pledge-{pledge.id}-complete-{attempt}",
         metadata=processor_metadata(pledge),

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from flask import url_for
-
 from webapp.campaigns import services as campaigns
 from webapp.clock import utcnow
 from webapp.errors import InvalidTransition
@@ -12,6 +10,7 @@ from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.payments import bookkeeping
 from webapp.payments.matching import services as matching
+from webapp.payments.pledging import access
 from webapp.payments.models import CONFIRMED_STATUSES, HOLDING_STATUSES, Pledge, PledgeEvent, PledgeStatus
 
 log = logging.getLogger(__name__)
@@ -78,5 +77,5 @@ def move_if_allowed(pledge: Pledge, target: PledgeStatus, cause: str) -> bool:
 
 
 def send_receipt(pledge: Pledge) -> None:
-    link = url_for("payments.receipt", reference=pledge.reference, _external=True)
+    link = access.link(pledge, "receipt")  # the link opens the receipt; the reference alone does not
     queue_email("pledge_receipt", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign, link=link)

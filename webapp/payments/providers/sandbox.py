@@ -18,7 +18,7 @@ from collections.abc import Callable
 from flask import Flask, current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -52,8 +52,11 @@ class SandboxProvider:
                                    customer_id=f"cus_sandbox_{req.reference}")
         session_id = f"cs_sandbox_{req.reference}"
         customer = f"cus_sandbox_{req.reference}" if req.mode == "setup" else None
-        return CheckoutSession(id=session_id, url=url_for("sandbox.checkout", session_id=session_id, _external=True),
-                               customer_id=customer)
+        # As Stripe's page does, ours sends the backer back to the URLs it was given (they carry the token
+        # that opens the pledge's pages): they travel signed in the page's address.
+        back = return_signer().dumps({"success": req.success_url, "cancel": req.cancel_url})
+        return CheckoutSession(id=session_id, customer_id=customer,
+                               url=url_for("sandbox.checkout", session_id=session_id, back=back, _external=True))
 
     def expire_checkout(self, session_id: str) -> None:
         pledge = pledge_for(session_id)
@@ -285,6 +288,21 @@ def decline(pledge: Pledge, code: str, message: str) -> None:
         deliver("setup_intent.setup_failed", {
             "id": f"seti_sandbox_{pledge.reference}", "object": "setup_intent",
             "metadata": {"pledge_id": str(pledge.id)}, "last_setup_error": {"code": code, "message": message}})
+
+
+def return_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="harambee.sandbox.return")
+
+
+def return_urls(signed: str | None) -> dict[str, str] | None:
+    """The success and cancel URLs a sandbox checkout's address carries, or None if it carries none we signed."""
+    if not signed:
+        return None
+    try:
+        urls = return_signer().loads(signed)
+    except BadSignature:
+        return None
+    return urls if isinstance(urls, dict) else None
 
 
 def setup_signer() -> URLSafeSerializer:

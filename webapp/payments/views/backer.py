@@ -1,4 +1,4 @@
-"""Routes for backers: the pledge form, receipts, their pledges, the currency chooser, and the processor's webhook endpoint."""
+"""Routes for backers: the pledge form, receipts and checkout returns, their pledges, the currency chooser, and the processor's webhook endpoint."""
 from __future__ import annotations
 
 import secrets
@@ -14,9 +14,10 @@ from webapp.extensions import csrf, db
 from webapp.forms import safe_next
 from webapp.i18n import locale_code
 from webapp.payments import display, webhooks
-from webapp.payments.pledging import services
+from webapp.payments.pledging import access, services
 from webapp.payments.pledging.forms import PledgeForm
 from webapp.payments.models import PledgeStatus
+from webapp.payments.views.access import open_pledge, remember
 
 blueprint = Blueprint("payments", __name__)
 
@@ -91,16 +92,19 @@ def _form(campaign, form):
 
 
 def _to_checkout(pledge):
+    remember(pledge)  # this browser made the pledge: it may see its pages without the emailed link
     if pledge.status == PledgeStatus.PENDING and pledge.checkout_url:
         return redirect(pledge.checkout_url, code=303)
     return redirect(url_for("payments.receipt", reference=pledge.reference), code=303)
 
 
+# A pledge's pages open for its backer signed in, or with the secret token of a link we sent (views/access.py);
+# its reference alone opens nothing (issue 9).
 @blueprint.route("/pledges/<reference>")
 def receipt(reference: str):
-    pledge = services.pledge_by_reference(reference)
-    if pledge is None:
-        abort(404)
+    pledge, refused = open_pledge(reference)
+    if refused is not None:
+        return refused
     return render_template("payments/receipt.html", pledge=pledge, campaign=pledge.campaign,
                            just_back=request.args.get("checkout") == "done",
                            can_cancel=current_user.is_authenticated and pledge.user_id == current_user.id
@@ -109,17 +113,41 @@ def receipt(reference: str):
 
 @blueprint.route("/pledges/<reference>/checkout-cancelled")
 def checkout_cancelled(reference: str):
-    pledge = services.pledge_by_reference(reference)
-    if pledge is None:
-        abort(404)
+    """Where the processor's cancel button lands: it changes nothing; a button releases the checkout."""
+    pledge, refused = open_pledge(reference)
+    if refused is not None:
+        return refused
+    return render_template("payments/checkout_cancelled.html", pledge=pledge, campaign=pledge.campaign,
+                           pending=pledge.status == PledgeStatus.PENDING)
+
+
+@blueprint.route("/pledges/<reference>/abandon", methods=["POST"])
+def abandon_checkout(reference: str):
+    """The backer gives up an open checkout: its reward unit is released now rather than when it expires."""
+    pledge, refused = open_pledge(reference)
+    if refused is not None:
+        return refused
     if pledge.status == PledgeStatus.PENDING:
         try:
             services.abandon_checkout(pledge)
             db.session.commit()
-        except ProviderError:
+        except ProviderError as exc:
             db.session.rollback()
+            return render_template("errors.html", code=502, message=str(exc)), 502
     flash(_("Your pledge was not completed; nothing was charged."), "info")
-    return redirect(url_for("campaigns.show", slug=pledge.campaign.slug))
+    return redirect(url_for("campaigns.show", slug=pledge.campaign.slug), code=303)
+
+
+@blueprint.route("/pledges/<reference>/new-link", methods=["POST"])
+def send_link(reference: str):
+    """A backer whose link carries no token (emails sent before tokens existed) asks for a new one."""
+    pledge = access.by_reference(reference)
+    if pledge is not None and access.send_new_link(pledge):
+        db.session.commit()
+    # The same answer whether or not the reference is a pledge's, and whether or not a link just went out.
+    flash(_("If this reference is one of our pledges, we have emailed a new link to the address it was made with."),
+          "info")
+    return redirect(url_for("campaigns.home"), code=303)
 
 
 @blueprint.route("/pledges/<reference>/cancel", methods=["POST"])

@@ -25,6 +25,7 @@ from webapp.payments.collection import services as collection
 from webapp.payments.payouts import services as payouts
 from webapp.payments.pledging import services
 from webapp.payments.models import Pledge, PledgeStatus, Refund
+from webapp.payments.views.access import open_pledge
 
 blueprint = Blueprint("money", __name__)
 
@@ -124,9 +125,9 @@ def transparency(slug: str):
 @blueprint.route("/pledges/<reference>/complete", methods=["GET", "POST"])
 def complete_payment(reference: str):
     """The link in the 'complete your payment' email: the backer pays on-session."""
-    pledge = services.pledge_by_reference(reference)
-    if pledge is None:
-        abort(404)
+    pledge, refused = open_pledge(reference)  # its backer, or the emailed link's token (issue 9)
+    if refused is not None:
+        return refused
     if pledge.status != PledgeStatus.NEEDS_ACTION:
         return redirect(url_for("payments.receipt", reference=reference))
     if request.method == "POST":

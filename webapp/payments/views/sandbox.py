@@ -26,8 +26,12 @@ def checkout(session_id: str):
     pledge = sandbox.pledge_for(session_id)
     if pledge is None:
         abort(404)
+    back = request.args.get("back")
+    returns = sandbox.return_urls(back)
+    # Where the processor sends the backer: the URLs the checkout was opened with (they carry its token).
+    done = returns["success"] if returns else url_for("payments.receipt", reference=pledge.reference, checkout="done")
     if pledge.status not in (PledgeStatus.PENDING, PledgeStatus.NEEDS_ACTION):
-        return redirect(url_for("payments.receipt", reference=pledge.reference))
+        return redirect(done)
     error, status = None, 200
     if request.method == "POST":
         action = request.form.get("action", "pay")
@@ -35,7 +39,7 @@ def checkout(session_id: str):
         if action == "authenticate-ok":
             sandbox.succeed(pledge, sandbox.AUTHENTICATE)
             db.session.commit()
-            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+            return redirect(done)
         if action == "authenticate-fail":
             sandbox.decline(pledge, "authentication_failed", _("Authentication failed."))
             error, status = _("Authentication failed. Try again or use another card."), 402
@@ -44,16 +48,16 @@ def checkout(session_id: str):
         elif card == sandbox.SUCCEEDS:
             sandbox.succeed(pledge, card)
             db.session.commit()
-            return redirect(url_for("payments.receipt", reference=pledge.reference, checkout="done"))
+            return redirect(done)
         elif card == sandbox.DECLINED:
             sandbox.decline(pledge, "card_declined", _("Your card was declined."))
             error, status = _("Your card was declined. Try another card."), 402
         else:
-            return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id)
+            return render_template("payments/sandbox_authenticate.html", pledge=pledge, session_id=session_id, back=back)
         db.session.commit()  # the decline's event is delivered now; the page shows its outcome
         db.session.refresh(pledge)
     return render_template("payments/sandbox_checkout.html", pledge=pledge, session_id=session_id, error=error,
-                           test_cards=sandbox.TEST_CARDS, mode=sandbox.mode_of(pledge)), status
+                           test_cards=sandbox.TEST_CARDS, mode=sandbox.mode_of(pledge), back=back), status
 
 
 @blueprint.route("/onboarding/<account_id>", methods=["GET", "POST"])
@@ -106,4 +110,5 @@ def cancel(session_id: str):
     pledge = sandbox.pledge_for(session_id)
     if pledge is None:
         abort(404)
-    return redirect(url_for("payments.checkout_cancelled", reference=pledge.reference))
+    returns = sandbox.return_urls(request.args.get("back"))
+    return redirect(returns["cancel"] if returns else url_for("payments.checkout_cancelled", reference=pledge.reference))
