@@ -49,6 +49,14 @@ def queue_email(template: str, to: str, locale: str | None = None, **context) ->
     return message
 
 
+def discard_queued(to: str) -> int:
+    """Drop the messages queued in this transaction for an address (an account being erased is told once)."""
+    outbox = db.session.info.get(_OUTBOX, [])
+    kept = [message for message in outbox if message.to != to]
+    db.session.info[_OUTBOX] = kept
+    return len(outbox) - len(kept)
+
+
 def send_now(message: OutgoingEmail) -> None:
     backend = current_app.config["MAIL_BACKEND"]
     if backend == "log":
