@@ -11,6 +11,7 @@ import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import aliased
 from werkzeug.security import generate_password_hash
 
 from webapp.accounts.models import OriginRegion, Role, User
@@ -69,9 +70,10 @@ def is_erased(user: User) -> bool:
 
 def organizations_left_without_owner(user: User) -> list[Organization]:
     """Organizations the member is the only owner of: deleting the account would orphan them."""
-    owners = (select(func.count()).select_from(Membership)
-              .where(Membership.organization_id == Organization.id, Membership.role == OrgRole.OWNER)
-              .scalar_subquery())
+    owner = aliased(Membership)
+    owners = (select(func.count()).select_from(owner)
+              .where(owner.organization_id == Organization.id, owner.role == OrgRole.OWNER)
+              .correlate(Organization).scalar_subquery())
     return list(db.session.scalars(
         select(Organization).join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == user.id, Membership.role == OrgRole.OWNER, owners <= 1)
