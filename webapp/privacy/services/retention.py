@@ -78,7 +78,7 @@ def purge_expired_invitations(now: datetime, batch: int) -> int:
         Invitation.accepted_at.is_(None), Invitation.created_at < _before(now, "PRIVACY_EXPIRED_INVITATION_DAYS"))
         .order_by(Invitation.id).limit(batch)).all()
     if ids:
-        db.session.execute(delete(Invitation).where(Invitation.id.in_(ids)).execution_options(synchronize_session=False))
+        db.session.execute(delete(Invitation).where(Invitation.id.in_(ids)))
     return len(ids)
 
 
@@ -94,7 +94,7 @@ def purge_closed_request_contacts(now: datetime, batch: int) -> int:
     if ids:
         db.session.execute(update(HelpRequest).where(HelpRequest.id.in_(ids)).values(
             address=None, contact_phone=None, latitude=None, longitude=None)
-            .execution_options(synchronize_session=False))
+            )
     return len(ids)
 
 
@@ -110,14 +110,14 @@ def purge_delivered_call_messages(now: datetime, batch: int) -> int:
         .order_by(Notification.id).limit(batch)).all()
     if ids:
         db.session.execute(delete(Notification).where(Notification.id.in_(ids))
-                           .execution_options(synchronize_session=False))
+                           )
     failures = db.session.scalars(select(CallDelivery.id).where(
         CallDelivery.failure_reason.is_not(None), func.coalesce(CallDelivery.sent_at, CallDelivery.retry_at,
                                                                 CallDelivery.claimed_at) < before)
         .order_by(CallDelivery.id).limit(batch)).all()
     if failures:
         db.session.execute(update(CallDelivery).where(CallDelivery.id.in_(failures)).values(failure_reason=None)
-                           .execution_options(synchronize_session=False))
+                           )
     return len(ids) + len(failures)
 
 
@@ -129,7 +129,7 @@ def purge_read_notices(now: datetime, batch: int) -> int:
         .order_by(Notification.id).limit(batch)).all()
     if ids:
         db.session.execute(delete(Notification).where(Notification.id.in_(ids))
-                           .execution_options(synchronize_session=False))
+                           )
     return len(ids)
 
 
@@ -150,12 +150,12 @@ def purge_deleted_account_placeholders(now: datetime, batch: int) -> int:
     for record in erasures:
         user_id = record.user_id
         db.session.execute(update(Pledge).where(Pledge.user_id == user_id).values(user_id=None)
-                           .execution_options(synchronize_session=False))
+                           )
         record.finalized_at = now
         if not _still_referenced(user_id):
             record.user_id = None
             db.session.flush()
-            db.session.execute(delete(User).where(User.id == user_id).execution_options(synchronize_session=False))
+            db.session.execute(delete(User).where(User.id == user_id))
     db.session.flush()
     return len(erasures)
 
