@@ -195,3 +195,16 @@ def test_the_profile_links_to_the_download_and_the_deletion(signed_in):
     text = signed_in(UserFactory(verified=True)).get(url_for("accounts.profile")).get_data(as_text=True)
     assert url_for("privacy.export_json", _external=False) in text
     assert url_for("privacy.delete_account", _external=False) in text
+
+
+def test_nothing_is_ever_mailed_to_a_deleted_members_placeholder(world, signed_in, mail_outbox):
+    from webapp.mail import queue_email
+
+    signed_in(world.member).post(url_for("privacy.delete_account"), data=delete_form())
+    mail_outbox.clear()
+    placeholder = db.session.scalar(select(User.email).where(User.id == world.member.id))
+
+    queue_email("verify_email", placeholder, "en", user=db.session.get(User, world.member.id), link="http://x/")
+    db.session.commit()
+
+    assert mail_outbox == []

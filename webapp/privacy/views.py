@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
 from webapp.clock import utcnow
+from webapp.errors import DomainError
 from webapp.extensions import db, limiter
 from webapp.privacy.forms import DeleteAccountForm
 from webapp.privacy.services import erasure, export
@@ -87,10 +88,10 @@ def delete_account():
             db.session.rollback()
             form.password.errors.append(str(exc))
             status = 400
-        except erasure.LastOwner as exc:
+        except DomainError as exc:  # the last owner of an organization; an account already erased
             db.session.rollback()
-            return render_template("privacy/delete.html", form=form, blocking=exc.organizations,
-                                   refusal=str(exc)), 409
+            return render_template("privacy/delete.html", form=form,
+                                   blocking=getattr(exc, "organizations", []), refusal=str(exc)), 409
         else:
             db.session.commit()
             logout_user()

@@ -96,6 +96,8 @@ def delete_account(user: User, password: str) -> AccountErasure:
 
 
 def erase_account(user: User, reason: ErasureReason, *, tell_member: bool) -> AccountErasure:
+    # Two deletions at once (two tabs): the second waits here, then finds the account erased.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     require_erasable(user)
     address, locale, name = user.email, user.locale, user.name
     _withdraw_mutual_aid(user)
