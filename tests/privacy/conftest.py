@@ -8,6 +8,8 @@ import pytest
 from tests.campaigns.helpers import sign_in
 from tests.factories import (
     CampaignFactory,
+    CampaignTransitionFactory,
+    CampaignUpdateFactory,
     ChannelPreferenceFactory,
     DisasterEventFactory,
     HelpRequestFactory,
@@ -71,6 +73,9 @@ def world() -> World:
     campaign = CampaignFactory(live=True)
 
     org = OrganizationFactory(owner=member, name="Coopérative des Tisserands")
+    own_campaign = CampaignFactory(organization=org, created_by=member, title="Looms for Abomey")
+    CampaignUpdateFactory(campaign=own_campaign, author=member, title="The looms arrived")
+    CampaignTransitionFactory(campaign=own_campaign, actor=member)
     MembershipFactory(organization=org, user=stranger, role=OrgRole.OWNER)  # the member is not the last owner
     InvitationFactory(email=member.email, invited_by=stranger)
     InvitationFactory(email=stranger.email, invited_by=member)

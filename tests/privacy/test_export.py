@@ -16,7 +16,7 @@ from webapp.privacy.services import export
 KINDS = ("profile", "roles", "origin_regions", "organization_memberships", "organization_invitations", "pledges",
          "saved_payment_methods", "match_funds_managed", "aid_offers", "aid_requests", "aid_matches",
          "solidarity_calls", "standing_commitments", "notification_preferences", "notifications",
-         "aid_reports_made")
+         "aid_reports_made", "campaigns_created", "campaign_updates_written", "campaign_decisions")
 
 
 def test_the_export_holds_every_kind_of_record_of_a_member_who_has_them_all(world):

@@ -38,7 +38,7 @@ def registered() -> list[tuple[str, Exporter]]:
 
 def load_builtin() -> None:
     """Import the exporters of the domains below privacy (each module registers itself on import)."""
-    from webapp.privacy.exporters import accounts, mutual_aid, organizations, payments  # noqa: F401
+    from webapp.privacy.exporters import accounts, campaigns, mutual_aid, organizations, payments  # noqa: F401
 
 
 def plain(value: object) -> object:
