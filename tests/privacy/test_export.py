@@ -113,11 +113,12 @@ def test_downloads_need_a_signed_in_member(app, client):
         assert response.status_code == 302 and "/account/login" in response.location
 
 
-def test_downloads_are_rate_limited_per_member(app, world, signed_in):
+def test_downloads_are_rate_limited_per_member_across_both_formats(app, world, signed_in):
     app.config["PRIVACY_EXPORTS_PER_HOUR"] = 2
     try:
         client = signed_in(world.member)
-        answers = [client.get(url_for("privacy.export_json")).status_code for _ in range(3)]
+        answers = [client.get(url_for(endpoint)).status_code
+                   for endpoint in ("privacy.export_json", "privacy.export_csv", "privacy.export_json")]
         other = signed_in(world.stranger).get(url_for("privacy.export_json")).status_code
     finally:
         app.config["PRIVACY_EXPORTS_PER_HOUR"] = 5

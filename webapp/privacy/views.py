@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from webapp.clock import utcnow
@@ -17,7 +18,10 @@ blueprint = Blueprint("privacy", __name__, url_prefix="/account/data")
 
 
 def _member_key() -> str:
-    return f"privacy-member:{current_user.get_id()}"
+    # Limits are checked before login_required answers: a visitor counts by address, not in a shared bucket.
+    if current_user.is_authenticated:
+        return f"privacy-member:{current_user.id}"
+    return f"privacy-visitor:{get_remote_address()}"
 
 
 def _export_limit() -> str:
@@ -58,9 +62,13 @@ def _download(chunks, mimetype: str, extension: str) -> Response:
     return response
 
 
+#: the JSON and the ZIP share one allowance
+_exports_limit = limiter.shared_limit(_export_limit, scope="privacy-export", key_func=_member_key)
+
+
 @blueprint.route("/export.json")
 @login_required
-@limiter.limit(_export_limit, key_func=_member_key)
+@_exports_limit
 def export_json():
     data = export.gather(current_user)
     return _download((chunk.encode() for chunk in export.json_chunks(data)), "application/json", "json")
@@ -68,7 +76,7 @@ def export_json():
 
 @blueprint.route("/export.zip")
 @login_required
-@limiter.limit(_export_limit, key_func=_member_key)
+@_exports_limit
 def export_csv():
     data = export.gather(current_user)
     return _download(export.zip_chunks(data), "application/zip", "zip")
