@@ -232,7 +232,8 @@ from webapp.mutual_aid.models import (  # noqa: E402
     StandingCommitment,
     Urgency,
 )
-from webapp.payments.models import ChargeTiming, MatchFund, Pledge, PledgeStatus  # noqa: E402
+from webapp.payments.matching.models import MatchFund  # noqa: E402
+from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus  # noqa: E402
 
 
 class PledgeFactory(BaseFactory):

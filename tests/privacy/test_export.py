@@ -9,7 +9,8 @@ import zipfile
 from flask import url_for
 
 from tests.factories import PledgeFactory, UserFactory
-from webapp.privacy.exporters import exporter, registered
+from webapp.privacy.exporters import registered
+from webapp.privacy.registry import exporter
 from webapp.privacy.services import export
 
 #: every record kind the export holds for a member who has them all

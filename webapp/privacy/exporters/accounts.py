@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from webapp.accounts.models import User
-from webapp.privacy.exporters import exporter, row
+from webapp.privacy.registry import exporter, row
 
 
 @exporter("accounts")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign, CampaignTransition, CampaignUpdate
 from webapp.extensions import db
-from webapp.privacy.exporters import exporter, row
+from webapp.privacy.registry import exporter, row
 
 
 @exporter("campaigns")

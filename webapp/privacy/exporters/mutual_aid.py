@@ -18,7 +18,7 @@ from webapp.mutual_aid.models import (
     SolidarityCall,
     StandingCommitment,
 )
-from webapp.privacy.exporters import exporter, row
+from webapp.privacy.registry import exporter, row
 
 
 @exporter("mutual_aid")

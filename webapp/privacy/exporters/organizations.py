@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.organizations.models import Invitation, Membership, Organization
-from webapp.privacy.exporters import exporter, row
+from webapp.privacy.registry import exporter, row
 
 
 @exporter("organizations")

@@ -12,8 +12,9 @@ from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments.models import MatchFund, Pledge, Refund
-from webapp.privacy.exporters import exporter, row
+from webapp.payments.matching.models import MatchFund
+from webapp.payments.models import Pledge, Refund
+from webapp.privacy.registry import exporter, row
 
 
 @exporter("payments")

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from webapp.accounts.models import User
 from webapp.clock import utcnow
-from webapp.privacy.exporters import Row, registered
+from webapp.privacy.exporters import registered
+from webapp.privacy.registry import Row
 
 FORMAT = "harambee-member-data/1"
 #: a spreadsheet treats a cell starting with one of these as a formula
