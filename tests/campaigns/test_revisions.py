@@ -89,6 +89,7 @@ def test_the_organizer_sees_the_pending_changes_on_the_editing_page(editor_clien
     page = page_text(editor_client.get(url_for("manage.edit_campaign", slug=live.slug)))
 
     assert "waiting for a moderator" in page
+    assert "at most 20 characters and 2% of the text" in page  # the rule, as the organizer reads it
     assert ATTACK_TITLE in page  # the form shows the proposal, so the next edit builds on it
 
 

@@ -111,7 +111,8 @@ def is_minor(before: dict, after: dict) -> bool:
 
 
 # -- what the moderator reads -----------------------------------------------------------------
-_WORDS = re.compile(r"\s+|[^\s]+")
+#: a word with the spaces after it, so that a rewritten sentence reads as one removal and one addition
+_WORDS = re.compile(r"\S+\s*|\s+")
 
 
 def _words_diff(old: str, new: str) -> Markup:
