@@ -429,3 +429,23 @@ def test_an_approved_campaign_waiting_for_its_start_is_edited_through_review(edi
     assert response.status_code == 302
     assert pending_of(campaign) is not None
     assert db.session.get(Campaign, campaign.id).title != ATTACK_TITLE
+
+
+def test_approving_a_change_to_a_tier_backers_chose_meanwhile_is_a_clear_conflict(app, editor_client,
+                                                                                  moderator_client, live):
+    from tests.test_permissions import _pledge
+    from webapp.payments.models import PledgeStatus
+
+    tier = live.tiers[0]
+    editor_client.post(url_for("manage.edit_tier", slug=live.slug, tier_id=tier.id),
+                       data={"title": "Half a bag of flour", "minimum": "5000"})
+    revision = pending_of(live)
+    db.session.add(_pledge(live, None, PledgeStatus.COMMITTED, 1, tier_id=tier.id))
+    db.session.commit()
+
+    response = decide(moderator_client, revision, "approve")
+
+    assert response.status_code == 409
+    assert "chosen" in page_text(response)
+    assert pending_of(live) is not None
+    assert db.session.get(RewardTier, tier.id).title == "A bag of flour"
