@@ -449,3 +449,14 @@ def test_approving_a_change_to_a_tier_backers_chose_meanwhile_is_a_clear_conflic
     assert "chosen" in page_text(response)
     assert pending_of(live) is not None
     assert db.session.get(RewardTier, tier.id).title == "A bag of flour"
+
+
+def test_editing_back_to_the_approved_version_withdraws_the_pending_revision(editor_client, live):
+    edit(editor_client, live, title="A grain mill and a well")
+    revision = pending_of(live)
+
+    response = edit(editor_client, live, title="A grain mill for Ndiaganiao")
+
+    assert response.status_code == 302
+    assert pending_of(live) is None
+    assert db.session.get(CampaignRevision, revision.id).status == RevisionStatus.WITHDRAWN

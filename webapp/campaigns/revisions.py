@@ -29,7 +29,7 @@ R = RevisionStatus
 REVIEWED = frozenset({S.APPROVED, S.LIVE})
 
 #: what propose() did
-APPLIED, PENDING, UNCHANGED = "applied", "pending", "unchanged"
+APPLIED, PENDING, UNCHANGED, REVERTED = "applied", "pending", "unchanged", "reverted"
 
 
 class RevisionConflict(DomainError):
@@ -87,6 +87,11 @@ def propose(campaign: Campaign, actor: User, proposal: dict) -> str:
     if pending is not None:
         if proposal == pending.after:
             return UNCHANGED
+        if proposal == pending.before:
+            # Edited back to the approved content: nothing left for a moderator to read.
+            pending.status, pending.decided_by_id, pending.decided_at = R.WITHDRAWN, actor.id, now
+            db.session.flush()
+            return REVERTED
         pending.after, pending.version, pending.updated_at = _copy(proposal), pending.version + 1, now
         if actor.id not in pending.contributor_ids:
             pending.contributor_ids = [*pending.contributor_ids, actor.id]

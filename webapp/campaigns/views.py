@@ -262,6 +262,8 @@ def _flash_outcome(outcome: str | None, saved: str | None = None) -> None:
     if outcome == revisions.PENDING:
         flash(_("Your changes are waiting for a moderator. The public page keeps the approved version until then."),
               "info")
+    elif outcome == revisions.REVERTED:
+        flash(_("Back to the approved version: no change waits for review any more."), "info")
     elif outcome == revisions.UNCHANGED:
         flash(_("Nothing changed."), "info")
     elif outcome == revisions.APPLIED:
