@@ -2,6 +2,8 @@
 applied change is kept in the campaign's history."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import url_for
 from sqlalchemy import select
@@ -313,7 +315,6 @@ def test_the_minor_edit_rule():
 def test_a_new_cover_waits_for_review_and_the_moderator_sees_both(app, editor_client, moderator_client, live):
     from tests.test_permissions import png_bytes
 
-    import io
     data = campaign_form(title=live.title, summary=live.summary, story_md=live.story_md, region="")
     data["cover"] = (io.BytesIO(png_bytes()), "cover.png")
     response = editor_client.post(url_for("manage.edit_campaign", slug=live.slug), data=data,

@@ -8,6 +8,8 @@ who changed what, when, with the content before and after.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -135,7 +137,8 @@ def may_decide(user: User | None, revision: CampaignRevision) -> bool:
     """Moderators and admins, except anyone who edited this revision or edits the campaign's organization."""
     if user is None or not user.is_authenticated or not user.is_moderator:
         return False
-    return user.id not in revision.contributor_ids and not organizations.can_edit(user, revision.campaign.organization_id)
+    return (user.id not in revision.contributor_ids
+            and not organizations.can_edit(user, revision.campaign.organization_id))
 
 
 def decide(revision: CampaignRevision, moderator: User, *, approve: bool, version: int, reason: str = "") -> None:
@@ -195,8 +198,6 @@ def _apply(campaign: Campaign, before: dict, after: dict) -> None:
     for tier_id, tier in tiers.items():
         if tier_id not in wanted:
             campaign.tiers.remove(tier)
-    from datetime import date
-
     for data in after["tiers"]:
         tier = tiers.get(data["id"]) if data["id"] is not None else None
         if tier is None:

@@ -138,7 +138,8 @@ def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Cam
     return campaign
 
 
-def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft, *, cover_key: str | None = None) -> str | None:
+def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft, *,
+                    cover_key: str | None = None) -> str | None:
     """Save the organizers' edit. A draft changes at once (None); once approved, the edit goes through
     revisions.propose and this returns what it did (applied, pending or unchanged)."""
     from webapp.campaigns import revisions

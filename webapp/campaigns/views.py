@@ -1,4 +1,4 @@
-"""Routes: discovery and campaign pages (public), writing campaigns and their revisions (editors), the moderation queue."""
+"""Routes: discovery and campaign pages (public), writing campaigns and revisions (editors), the moderation queue."""
 from __future__ import annotations
 
 from datetime import date
