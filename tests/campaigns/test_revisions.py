@@ -461,3 +461,17 @@ def test_editing_back_to_the_approved_version_withdraws_the_pending_revision(edi
     assert response.status_code == 302
     assert pending_of(live) is None
     assert db.session.get(CampaignRevision, revision.id).status == RevisionStatus.WITHDRAWN
+
+
+def test_moderators_read_the_whole_history_of_a_campaigns_changes(editor_client, moderator_client, live):
+    edit(editor_client, live, story_md=STORY.replace("readnig", "reading"))  # direct
+    attack(editor_client, live)
+    revision = pending_of(live)
+
+    page = moderator_client.get(url_for("moderation.revision", revision_id=revision.id))
+
+    text = page_text(page)
+    assert "minor correction, published at once" in text and "waiting for review" in text
+    first = db.session.scalar(select(CampaignRevision).where(CampaignRevision.status == RevisionStatus.DIRECT))
+    assert url_for("moderation.revision", revision_id=first.id) in page.get_data(as_text=True)
+    assert moderator_client.get(url_for("manage.revision", slug=live.slug, revision_id=first.id)).status_code == 200

@@ -418,7 +418,8 @@ def show_revision(slug: str, revision_id: int):
     if found is None or found.campaign_id != campaign.id:
         abort(404)
     return render_template("campaigns/revision.html", campaign=campaign, revision=found, diff=_diff(found),
-                           form=None, may_decide=False)
+                           form=None, may_decide=False, history=revisions.history(campaign),
+                           link=lambda r: url_for("manage.revision", slug=campaign.slug, revision_id=r.id))
 
 
 @manage.route("/campaigns/<slug>/revision/withdraw", methods=["POST"])
@@ -480,7 +481,9 @@ def review_revision(revision_id: int):
     elif form.errors:
         status = 400
     return render_template("campaigns/revision.html", campaign=found.campaign, revision=found, diff=_diff(found),
-                           form=form, may_decide=revisions.may_decide(current_user, found)), status
+                           form=form, may_decide=revisions.may_decide(current_user, found),
+                           history=revisions.history(found.campaign),
+                           link=lambda r: url_for("moderation.revision", revision_id=r.id)), status
 
 
 def _submitted(slug: str) -> Campaign:
