@@ -217,6 +217,7 @@ class StripeState:
                "fee": fee, "net": amount - fee, "created": created,
                "available_on": created if available_now else created + 2 * 86400,
                "status": "available" if available_now else "pending", "type": type, "source": source,
+               "balance_type": "payments",
                "description": description, "reporting_category": reporting_category or type,
                "exchange_rate": float(exchange_rate) if exchange_rate is not None else None,
                "fee_details": [{"amount": fee, "currency": currency, "type": "stripe_fee",
