@@ -292,12 +292,18 @@ class HttpServerMixin:
             self.http.requests.append(record)
             if key:
                 self.http.idempotency_keys[key] += 1
-            status, payload, extra = self._answer(method, path, params, headers, key, early, record)
+            request_id = "req_" + secrets.token_hex(7)
+            # events an API request causes name it (event.request), as Stripe's do
+            self.request_context = {"id": request_id, "idempotency_key": key}
+            try:
+                status, payload, extra = self._answer(method, path, params, headers, key, early, record)
+            finally:
+                self.request_context = None
             record.status = status
             if self.http.lose_responses > 0:
                 self.http.lose_responses -= 1
                 return None
-            return status, payload, {"Request-Id": "req_" + secrets.token_hex(7), **extra}
+            return status, payload, {"Request-Id": request_id, **extra}
 
     def _answer(self, method, path, params, headers, key, early, record):
         auth = headers.get("authorization", "")

@@ -169,7 +169,8 @@ class StripeState:
         evt = {"id": new_id("evt"), "object": "event", "api_version": api_version or self.event_api_version,
                "created": self.now(),
                "data": data, "livemode": False, "pending_webhooks": 1,
-               "request": {"id": None, "idempotency_key": None}, "type": type}
+               "request": dict(getattr(self, "request_context", None) or {"id": None, "idempotency_key": None}),
+               "type": type}
         self.events.append(evt)
         if pending:
             self.pending_events.append(evt)
