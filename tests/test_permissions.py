@@ -29,7 +29,7 @@ from tests.campaigns.helpers import campaign_form, sign_in, today
 from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
 from webapp.accounts.models import Role, User
-from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.organizations import services as organizations
@@ -39,7 +39,7 @@ from webapp.storage import get_storage
 
 ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin")
 
-OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD = "ok", "login", 403, 404, 400
+OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD, CONFLICT = "ok", "login", 403, 404, 400, 409
 
 
 def expect(default, **by_role) -> dict[str, object]:
@@ -137,6 +137,14 @@ def build_world() -> SimpleNamespace:
                                                                                 minimum_amount=5_000),
                         w.committed, w.paid, w.pending, w.needs_action, invitation])
     db.session.flush()
+    #: the owner's proposed change to the live campaign, waiting for a moderator
+    from webapp.campaigns import revisions
+
+    content = revisions.snapshot(w.live)
+    w.revision = CampaignRevision(campaign_id=w.live.id, before=content, after={**content, "title": "A new title"},
+                                  proposed_by_id=w.users["owner"].id, contributor_ids=[w.users["owner"].id])
+    db.session.add(w.revision)
+    db.session.flush()
 
     w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
     w.verify_token = accounts.make_verification_token(member)
@@ -224,6 +232,10 @@ EXPECTATIONS: list[Case] = [
          data=lambda w, u: {"title": "More flour", "minimum": "6000"}),
     Case("manage.delete_tier", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id}),
     Case("manage.post_update", "POST", ORG_EDITORS, slug("live"), data=lambda w, u: {"title": "News", "body": "Hello"}),
+    # a revision of an approved campaign: its editors propose and withdraw; they and the moderators read it
+    Case("manage.revision", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, moderator=OK, admin=OK),
+         lambda w: {"slug": w.live.slug, "revision_id": w.revision.id}),
+    Case("manage.withdraw_revision", "POST", ORG_EDITORS, slug("live")),
     # moderation: moderators (and admins) only
     Case("moderation.queue", "GET", MODERATORS),
     Case("moderation.review", "GET", MODERATORS, slug("submitted")),
@@ -232,6 +244,12 @@ EXPECTATIONS: list[Case] = [
     Case("moderation.review", "POST", MODERATORS, slug("submitted"), label="changes",
          data=lambda w, u: {"decision": "changes", "reason": "Add a budget."}),
     Case("money.fast_forward", "POST", MODERATORS, slug("live")),
+    # ... and only they decide a revision (never one they or their organization proposed: tests/campaigns)
+    Case("moderation.revision", "GET", MODERATORS, lambda w: {"revision_id": w.revision.id}),
+    Case("moderation.revision", "POST", MODERATORS, lambda w: {"revision_id": w.revision.id}, label="approve",
+         data=lambda w, u: {"decision": "approve", "version": "1"}),
+    Case("moderation.revision", "POST", MODERATORS, lambda w: {"revision_id": w.revision.id}, label="refuse",
+         data=lambda w, u: {"decision": "refuse", "version": "1", "reason": "Keep the title."}),
     # organizations
     Case("organizations.create", "GET", SIGNED_IN),
     Case("organizations.create", "POST", SIGNED_IN, data=lambda w, u: {**ORG_FORM, "name": "Another cooperative"}),
@@ -269,6 +287,16 @@ EXPECTATIONS: list[Case] = [
     Case("accounts.change_password", "POST", SIGNED_IN, data=lambda w, u: {"current": PASSWORD, "password": NEW_PASSWORD}),
     Case("accounts.choose_language", "POST", EVERYONE, data=lambda w, u: {"lang": "fr"}),
     Case("accounts.region_options", "GET", EVERYONE),
+    # your data: each signed-in member, their own data only (the routes take no id)
+    Case("privacy.index", "GET", SIGNED_IN),
+    Case("privacy.export_json", "GET", SIGNED_IN),
+    Case("privacy.export_csv", "GET", SIGNED_IN),
+    Case("privacy.delete_account", "GET", SIGNED_IN),
+    # the owner of A and the other editor (who owns B alone) are its last owners: refused, with what to do
+    Case("privacy.delete_account", "POST", expect(OK, anonymous=LOGIN, owner=CONFLICT, other_editor=CONFLICT),
+         data=lambda w, u: {"password": PASSWORD, "confirm": "y"}),
+    Case("privacy.delete_account", "POST", expect(BAD, anonymous=LOGIN), label="wrong-password",
+         data=lambda w, u: {"password": "not the password", "confirm": "y"}),
     # pledging: a live campaign takes anyone's pledge; a private one stays invisible, and refuses money
     Case("payments.pledge", "GET", EVERYONE, slug("live"), label="live"),
     Case("payments.pledge", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),
@@ -414,6 +442,30 @@ def outcome(response):
 
 
 # -- what the matrix cannot see: a refused request changes nothing -------------------------------
+def test_refused_requests_leave_the_live_campaign_and_its_revision_untouched(app):
+    world = build_world()
+    before = (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
+              world.revision.after["title"])
+    for role in ("anonymous", "member", "other_editor", "moderator", "admin"):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in(client, world.users[role])
+        client.post(url_for("manage.edit_campaign", slug="live-a"),
+                    data=campaign_form(title="Send your donations to my IBAN", story_md="Pay me"))
+        client.post(url_for("manage.add_tier", slug="live-a"), data={"title": "Mine", "minimum": "5000"})
+        client.post(url_for("manage.withdraw_revision", slug="live-a"))
+    for role in ("anonymous", "member", "other_editor", "editor", "owner"):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in(client, world.users[role])
+        client.post(url_for("moderation.revision", revision_id=world.revision.id),
+                    data={"decision": "approve", "version": "1"})
+    db.session.rollback()
+    db.session.expire_all()
+    assert (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
+            world.revision.after["title"]) == before
+
+
 def test_refused_requests_leave_the_draft_and_the_organization_untouched(app):
     world = build_world()
     before = (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,

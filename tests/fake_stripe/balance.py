@@ -53,7 +53,8 @@ class BalanceEndpoints(StripeState):
             "metadata": check_metadata(p.get("metadata")), "reversed": False, "balance_transaction": None,
             "reversals": {"object": "list", "data": [], "has_more": False,
                           "url": "/v1/transfers/_/reversals"},
-            "source_transaction": p.get("source_transaction"),
+            "source_transaction": p.get("source_transaction"), "source_type": "card",
+            "destination_payment": new_id("py"),
         })
         transfer["reversals"]["url"] = f"/v1/transfers/{transfer['id']}/reversals"
         txn = self.book(amount=-amount, currency=currency, type="transfer", source=transfer["id"],
@@ -110,6 +111,8 @@ class BalanceEndpoints(StripeState):
             "livemode": False, "metadata": dict(metadata or {}), "method": method, "source_type": "card",
             "statement_descriptor": None, "status": "pending", "type": "bank_account",
             "reconciliation_status": "not_applicable" if not automatic else "in_progress",
+            "application_fee": None, "application_fee_amount": None, "original_payout": None,
+            "payout_method": None, "reversed_by": None, "trace_id": {"status": "pending", "value": None},
         })
         txn = self.book(amount=-amount, currency=currency, type="payout", source=payout["id"],
                         reporting_category="payout", available_now=True, description="STRIPE PAYOUT")
@@ -195,7 +198,8 @@ class BalanceEndpoints(StripeState):
             "evidence": {name: None for name in EVIDENCE_FIELDS},
             "evidence_details": {"due_by": now + EVIDENCE_WINDOW, "has_evidence": False, "past_due": False,
                                  "submission_count": 0, "enhanced_eligibility": {}},
-            "enhanced_eligibility_types": [], "network_reason_code": "10.4" if reason == "fraudulent" else None,
+            "enhanced_eligibility_types": [], "intended_submission_method": None,
+            "network_reason_code": "10.4" if reason == "fraudulent" else None,
             "payment_method_details": {"type": method.get("type", "card"),
                                        "card": {"brand": (method.get("card") or {}).get("brand", "visa"),
                                                 "case_type": "inquiry" if inquiry else "chargeback",

@@ -169,7 +169,8 @@ class StripeState:
         evt = {"id": new_id("evt"), "object": "event", "api_version": api_version or self.event_api_version,
                "created": self.now(),
                "data": data, "livemode": False, "pending_webhooks": 1,
-               "request": {"id": None, "idempotency_key": None}, "type": type}
+               "request": dict(getattr(self, "request_context", None) or {"id": None, "idempotency_key": None}),
+               "type": type}
         self.events.append(evt)
         if pending:
             self.pending_events.append(evt)
@@ -217,6 +218,7 @@ class StripeState:
                "fee": fee, "net": amount - fee, "created": created,
                "available_on": created if available_now else created + 2 * 86400,
                "status": "available" if available_now else "pending", "type": type, "source": source,
+               "balance_type": "payments",
                "description": description, "reporting_category": reporting_category or type,
                "exchange_rate": float(exchange_rate) if exchange_rate is not None else None,
                "fee_details": [{"amount": fee, "currency": currency, "type": "stripe_fee",

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, MonthField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, MonthField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
@@ -61,3 +61,10 @@ class UpdateForm(BaseForm):
 
 class ReviewForm(BaseForm):
     reason = TextAreaField(_l("What should the organizer change?"), validators=[Optional(), Length(max=2000)])
+
+
+class RevisionDecisionForm(BaseForm):
+    reason = TextAreaField(_l("Reason (required to refuse; the organizer reads it)"),
+                           validators=[Optional(), Length(max=2000)])
+    #: the version of the revision the moderator read: a decision on an older one is refused
+    version = IntegerField(validators=[DataRequired(message=_l("Reload the page: the version is missing."))])
