@@ -590,6 +590,10 @@ def page(browser, live_server, request):
                                   viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     tab = context.new_page()
+    # what the Content-Security-Policy blocked (an inline script, a style= attribute): fails the test
+    blocked: list[str] = []
+    tab.on("console", lambda message: blocked.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False)
                  for when in ("setup", "call"))
@@ -600,6 +604,7 @@ def page(browser, live_server, request):
     except Exception:  # a screenshot must not hide the test's own outcome
         pass
     context.close()
+    assert not blocked, f"the page broke the Content-Security-Policy: {blocked}"
 
 
 @pytest.fixture

@@ -126,3 +126,40 @@ def test_every_integer_field_of_the_app_is_bounded(app):
                         field_class, BoundedIntegerField):
                     loose.append(f"{module.__name__}.{name}.{attr}")
     assert not loose, loose
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "0", "-1", TOO_BIG, "", "abc"])
+def test_an_id_field_and_a_select_of_ids_refuse_what_no_row_can_have(app, value):
+    from wtforms import SelectField
+
+    from webapp.forms import BaseForm, IdField, coerce_id
+
+    class Form(BaseForm):
+        row = IdField()
+        choice = SelectField(coerce=coerce_id, choices=[(1, "one")], validate_choice=False)
+
+    form = Form(formdata=MultiDict({"row": value, "choice": value}), meta={"csrf": False})
+    assert not form.validate()
+    assert form.row.errors and form.row.data is None
+    assert form.choice.errors
+
+
+def test_an_id_field_reads_an_ascii_id(app):
+    from webapp.forms import BaseForm, IdField
+
+    class Form(BaseForm):
+        row = IdField()
+
+    form = Form(formdata=MultiDict({"row": str(MAX_ID)}), meta={"csrf": False})
+    assert form.validate(), form.errors
+    assert form.row.data == MAX_ID
+
+
+@pytest.mark.parametrize("address", ["/aid/?q=a%00b", "/campaigns/a%00b", "/?%00=1", "/?q=\xff\xfe"])
+def test_an_address_with_a_nul_or_that_is_not_utf8_is_a_400(client, address):
+    """NUL reaches PostgreSQL as a text parameter (refused: a 500); an undecodable query string broke
+    every page's language switcher (a 500). Both are refused before any view. (The query string is
+    handed over as a server does: its raw bytes, latin-1 decoded.)"""
+    path, _, query = address.partition("?")
+    response = client.get(path, environ_overrides={"QUERY_STRING": query} if query else None)
+    assert response.status_code == 400, response.status_code

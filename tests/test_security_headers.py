@@ -154,3 +154,26 @@ def test_no_page_has_what_the_policy_would_block(app, world, case, role):
     assert not parser.styles, parser.styles
     for script in parser.scripts:
         assert script.get("nonce") == nonce_of(response), script
+
+
+def test_the_browser_enforces_the_policy_and_still_runs_the_apps_own_script(browser, live_server):
+    """In chromium: an injected inline script is refused (and said so in the console, which the
+    `page` fixture turns into a failure for every browser test), while site.js, carrying the nonce,
+    is loaded without complaint."""
+    context = browser.new_context(base_url=live_server.url)
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda message: console.append(message.text))
+    try:
+        tab.goto("/account/signup")
+        tab.evaluate("""() => { const s = document.createElement('script');
+                               s.textContent = 'window.injected = true'; document.head.appendChild(s); }""")
+        assert tab.evaluate("() => window.injected === undefined")
+        assert any("Content Security Policy" in text for text in console), console
+        assert not any("site.js" in text for text in console), console
+        scripts = tab.evaluate("() => Array.from(document.scripts).map(s => s.src)")
+        assert any(src.endswith("/static/site.js") for src in scripts)
+        loaded = tab.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+        assert any(name.endswith("/static/site.js") for name in loaded)
+    finally:
+        context.close()

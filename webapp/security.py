@@ -7,18 +7,23 @@ from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import gettext as _
 
 
-def refuse_undecodable_query() -> None:
-    """A query string that is not UTF-8 cannot be an address the app wrote: refuse it plainly (400).
+def refuse_malformed_address() -> None:
+    """An address the app never writes is refused plainly (400) before any view reads it:
 
-    Werkzeug decodes `request.args` leniently, but `request.full_path` (the language switcher's
-    `next`) decodes strictly, so without this every page would be a 500 for such an address. The
-    answer is plain text: the error page itself shows `request.full_path`.
+    - a query string that is not UTF-8: Werkzeug decodes `request.args` leniently, but
+      `request.full_path` (every page's language switcher) decodes strictly, a 500 on every page;
+      the answer is plain text, as the error page itself shows `request.full_path`;
+    - a NUL in the path or the query string: PostgreSQL refuses it in any text parameter (a 500
+      wherever a URL value or a filter reaches a query).
     """
     try:
         request.query_string.decode("utf-8")
     except UnicodeDecodeError:
         abort(Response(_("This address is not valid: its query string is not UTF-8 text."), 400,
                        mimetype="text/plain"))
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                     for key, value in request.args.items(multi=True)):
+        abort(400, _("This address is not valid: it holds a NUL character."))
 
 
 # -- response headers ----------------------------------------------------------------------------
@@ -73,6 +78,6 @@ def security_headers(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    app.before_request(refuse_undecodable_query)
+    app.before_request(refuse_malformed_address)
     app.after_request(security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
