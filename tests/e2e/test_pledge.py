@@ -207,8 +207,14 @@ def test_a_declined_card_confirms_no_pledge_and_says_so_clearly(fr_page: Page, l
     assert pledge.status == PledgeStatus.PENDING  # she may still try another card
     assert _confirmed_total(live_server) == (0, 0)
 
-    # She gives up: back on the campaign page, told that nothing was charged; the totals did not move.
+    # She gives up: the processor's cancel URL lands on a page that changes nothing by itself (issue 9),
+    # whose button releases the checkout; back on the campaign page, told that nothing was charged.
     page.get_by_role("button", name="Annuler et revenir").click()
+    expect(page).to_have_url(re.compile(r"/pledges/[\w-]+/checkout-cancelled$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cette contribution n'a pas été finalisée")
+    shot("checkout-left")
+    assert _pledges(live_server)[0].status == PledgeStatus.PENDING
+    page.get_by_role("button", name="Renoncer à cette contribution maintenant").click()
     expect(page).to_have_url(re.compile(rf"/campaigns/{SLUG}$"))
     expect(page.locator(".flash")).to_contain_text("rien n'a été débité")
     expect(page.locator("aside .figures")).to_contain_text(f"0{NBSP}F{NNBSP}CFA")
