@@ -359,6 +359,12 @@ EXPECTATIONS: list[Case] = [
     Case("funds.statement", "GET", FUNDERS, FUND),
     Case("funds.apply", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK),
          lambda w: {"fund_id": w.fund.id, "slug": w.live.slug}),
+    # another organization's draft: as if it did not exist to whoever may not see it (issue 9)
+    Case("funds.apply", "POST", expect(NOT_FOUND, anonymous=LOGIN, editor=OK, owner=OK, moderator=FORBIDDEN,
+                                       admin=FORBIDDEN),
+         lambda w: {"fund_id": w.fund.id, "slug": w.draft.slug}, label="draft"),
+    Case("funds.show", "POST", expect(FORBIDDEN, anonymous=LOGIN, funder=BAD, admin=BAD), FUND, label="draft",
+         data=lambda w, u: {"slug": w.draft.slug}),
 ]
 
 

@@ -63,3 +63,18 @@ def test_a_live_campaign_is_still_chosen(client, funder_and_fund):
     assert response.status_code == 302
     row = db.session.scalar(select(MatchFundCampaign).where(MatchFundCampaign.campaign_id == other.id))
     assert row is not None and row.status.value == "accepted"
+
+
+def test_applying_another_organizations_draft_answers_as_an_unknown_address(client, funder_and_fund):
+    _manager, f = funder_and_fund
+    live_campaign("EUR", FundingModel.KEEP_IT_ALL, slug="secret-plan", status=CampaignStatus.DRAFT)
+    outsider = UserFactory(verified=True)
+    db.session.commit()
+    sign_in(client, outsider)
+
+    draft = client.post(url_for("funds.apply", fund_id=f.id, slug="secret-plan"))
+    unknown = client.post(url_for("funds.apply", fund_id=f.id, slug="no-such-campaign"))
+    public = client.post(url_for("funds.apply", fund_id=f.id, slug="public-mill"))
+
+    assert draft.status_code == unknown.status_code == 404  # a draft's address is not revealed
+    assert public.status_code == 403  # a live campaign is public: not theirs to apply for

@@ -120,8 +120,9 @@ def statement(fund_id: int):
 def apply(fund_id: int, slug: str):
     """An organizer asks a fund to match their campaign."""
     fund = db.session.get(MatchFund, fund_id)
-    campaign = campaigns.campaign_by_slug(slug)
-    if fund is None or campaign is None:
+    campaign = campaigns.campaign_by_slug(slug[:200])
+    # A campaign they may not see (another organization's draft) answers as an unknown address.
+    if fund is None or campaign is None or not campaigns.can_view(current_user, campaign):
         abort(404)
     if not organizations.can_edit(current_user, campaign.organization_id):
         abort(403)
