@@ -257,3 +257,9 @@ def test_an_old_link_asks_to_sign_in_or_to_email_a_new_link(app, campaign, smtp_
     assert again.status_code == unknown.status_code == 303 and again.location == unknown.location
     db.session.commit()
     assert len(smtp_server.messages) == 1
+
+
+def test_asking_for_new_links_is_limited_per_address(app, campaign):
+    browser = app.test_client()
+    answers = [browser.post(url_for("payments.send_link", reference=f"guess-{n:04d}")).status_code for n in range(12)]
+    assert answers[:10] == [303] * 10 and answers[10:] == [429, 429]

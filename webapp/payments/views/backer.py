@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.campaigns import services as campaigns
 from webapp.errors import DomainError, ProviderError
-from webapp.extensions import csrf, db
+from webapp.extensions import csrf, db, limiter
 from webapp.forms import safe_next
 from webapp.i18n import locale_code
 from webapp.payments import display, webhooks
@@ -139,6 +139,7 @@ def abandon_checkout(reference: str):
 
 
 @blueprint.route("/pledges/<reference>/new-link", methods=["POST"])
+@limiter.limit("10 per hour")  # per address: nobody walks through references by this door
 def send_link(reference: str):
     """A backer whose link carries no token (emails sent before tokens existed) asks for a new one."""
     pledge = access.by_reference(reference)
