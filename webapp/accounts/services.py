@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
@@ -15,6 +15,7 @@ from webapp.clock import utcnow
 from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db
 from webapp.mail import queue_email
+from webapp.public_url import public_url
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -96,7 +97,7 @@ def _load(purpose: str, token: str, max_age: int) -> dict:
 
 
 def send_verification(user: User) -> None:
-    link = url_for("accounts.verify_email", token=make_verification_token(user), _external=True)
+    link = public_url("accounts.verify_email", token=make_verification_token(user))
     queue_email("verify_email", user.email, user.locale, user=user, link=link)
 
 
@@ -115,7 +116,7 @@ def request_password_reset(email: str) -> None:
     user = find_by_email(email)
     if user is None:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = public_url("accounts.reset_password", token=make_reset_token(user))
     queue_email("reset_password", user.email, user.locale, user=user, link=link,
                 minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -30,6 +29,7 @@ from webapp.markup import render_markdown
 from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Membership, Organization
+from webapp.public_url import public_url
 from webapp.slugs import SLUG_RE, slugify
 
 S = CampaignStatus
@@ -334,7 +334,7 @@ def _require_moderator(user: User) -> None:
 
 
 def _tell_organization(campaign: Campaign, template: str, **context) -> None:
-    link = url_for("campaigns.show", slug=campaign.slug, _external=True)
+    link = public_url("campaigns.show", slug=campaign.slug)
     members = db.session.scalars(
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id == campaign.organization_id)
