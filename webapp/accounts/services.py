@@ -42,9 +42,27 @@ def find_by_email(email: str) -> User | None:
 
 def register_member(email: str, password: str, name: str, locale: str | None = None,
                     role: Role = Role.MEMBER) -> User:
+    """A new account; EmailTaken if the address has one (for callers that may say so: commands, not pages)."""
     email = normalize_email(email)
     if find_by_email(email) is not None:
         raise EmailTaken(_("An account already uses this email address. Sign in or reset your password."))
+    return _create_member(email, password, name, locale, role)
+
+
+def sign_up(email: str, password: str, name: str, locale: str | None = None) -> User | None:
+    """Sign-up from the public page, which must not tell who has an account: a new address gets an
+    account and a confirmation link; a taken one changes nothing and its owner is told by email. Both
+    cost one password hash and one email, so neither the answer nor its time tells them apart."""
+    owner = find_by_email(email)
+    if owner is None:
+        return _create_member(normalize_email(email), password, name, locale, Role.MEMBER)
+    generate_password_hash(password, method="scrypt")  # the time a new account's hash takes
+    queue_email("signup_attempt", owner.email, owner.locale, user=owner,
+                sign_in=public_url("accounts.login"), reset=public_url("accounts.forgot_password"))
+    return None
+
+
+def _create_member(email: str, password: str, name: str, locale: str | None, role: Role) -> User:
     user = User(email=email, name=name.strip(), locale=locale, role=role)
     user.set_password(password)
     db.session.add(user)

@@ -67,16 +67,13 @@ def signup():
         return redirect(url_for("campaigns.home"))
     form = SignupForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_member(form.email.data, form.password.data, form.name.data,
-                                            locale=locale_code())
-        except services.EmailTaken as exc:
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Welcome to Harambee! We sent you an email to confirm your address."), "success")
-            return redirect(url_for("accounts.profile"))
+        # The same answer whether the address is new or taken (the owner of a taken one gets an email):
+        # signing up does not sign in, or the cookie would tell the two apart.
+        services.sign_up(form.email.data, form.password.data, form.name.data, locale=locale_code())
+        db.session.commit()
+        flash(_("Welcome to Harambee! Check your email: we sent a message to %(email)s. "
+                "You can sign in below.", email=services.normalize_email(form.email.data)), "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/signup.html", form=form), 400 if form.errors else 200
 
 
