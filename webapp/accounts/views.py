@@ -1,15 +1,16 @@
 """Routes for signing up and in, email verification, password recovery and the member's profile."""
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urljoin, urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from webapp import geo
-from webapp.accounts import services
+from webapp.accounts import services, sessions
 from webapp.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -19,25 +20,59 @@ from webapp.accounts.forms import (
     ResetPasswordForm,
     SignupForm,
 )
-from webapp.accounts.models import User
+from webapp.accounts.models import User, UserSession
 from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db, limiter, login_manager
 from webapp.i18n import locale_code
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/account")
 
+#: session.info key: something was flushed since the last commit or rollback
+_WROTE = "harambee_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(db_session, _context):
+    db_session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_write(db_session):
+    db_session.info.pop(_WROTE, None)
+
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The session's user, only while the password it was opened with is still the password."""
-    user_id, _sep, fingerprint = (session_id or "").partition(":")
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    """The session's user, only while its server-side record is open and its password unchanged."""
+    found = sessions.load(session_id)
+    if found is None:
         return None
-    if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
-        return None
+    user, record = found
+    if sessions.needs_touch(record):
+        g.touch_user_session = record.id
     return user
+
+
+@blueprint.after_app_request
+def touch_user_session(response):
+    """Write a session's last-seen time (every few minutes), in a transaction of its own: only when the
+    request left nothing unsaved, so that this commit can never save half of a refused unit of work."""
+    record_id = g.pop("touch_user_session", None)
+    if record_id is not None and response.status_code < 500 and not _unit_of_work_open():
+        sessions.touch(record_id)
+        db.session.commit()
+    return response
+
+
+def _unit_of_work_open() -> bool:
+    s = db.session
+    return bool(s.new or s.dirty or s.deleted or s.info.get(_WROTE) or s.info.get("harambee_outbox"))
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    sessions.open_session(user, request.headers.get("User-Agent"))
+    login_user(user, remember=remember)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -91,7 +126,8 @@ def login():
             form.password.errors.append(str(exc))
             status = 401
         else:
-            login_user(user, remember=form.remember.data)
+            _sign_in(user, remember=form.remember.data)
+            db.session.commit()
             return redirect(safe_next(form.next.data) or url_for("campaigns.home"))
     elif form.errors:
         status = 400
@@ -100,6 +136,9 @@ def login():
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        sessions.end(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("campaigns.home"))
@@ -148,8 +187,9 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.reset_password(token, form.password.data)
+        sessions.end_all(user)  # whoever knew the old password is signed out everywhere
+        _sign_in(user)
         db.session.commit()
-        login_user(user)
         flash(_("Your new password is saved."), "success")
         return redirect(url_for("campaigns.home"))
     return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
@@ -172,8 +212,50 @@ def profile():
             db.session.commit()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, origin_form=OriginRegionForm(),
-                           password_form=ChangePasswordForm()), 400 if form.errors else 200
+    return _profile_page(form=form), 400 if form.errors else 200
+
+
+def _profile_page(form=None, origin_form=None, password_form=None) -> str:
+    user = current_user._get_current_object()
+    return render_template("accounts/profile.html", form=form or ProfileForm(obj=user),
+                           origin_form=origin_form or OriginRegionForm(),
+                           password_form=password_form or ChangePasswordForm(),
+                           user_sessions=[(record, sessions.is_current(user, record))
+                                          for record in sessions.active_sessions(user)])
+
+
+@blueprint.route("/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """Sign out one of the member's devices (this one included)."""
+    user = current_user._get_current_object()
+    was_current = sessions.is_current(user, _record_or_404(session_id))
+    sessions.end_one(user, session_id)
+    db.session.commit()
+    if was_current:
+        logout_user()
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("accounts.login"))
+    flash(_("That device is signed out."), "info")
+    return redirect(url_for("accounts.profile"))
+
+
+def _record_or_404(session_id: int):
+    record = db.session.get(UserSession, session_id)
+    if record is None or record.user_id != current_user.id:
+        abort(404)  # another member's session: as if it did not exist
+    return record
+
+
+@blueprint.route("/sessions/end-all", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """End every session of the member, on every device, this one included."""
+    sessions.end_all(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @blueprint.route("/origins", methods=["POST"])
@@ -189,8 +271,7 @@ def add_origin():
         db.session.commit()
         flash(_("Region of origin added."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user), origin_form=form,
-                           password_form=ChangePasswordForm()), 400
+    return _profile_page(origin_form=form), 400
 
 
 @blueprint.route("/origins/<code>/remove", methods=["POST"])
@@ -212,12 +293,13 @@ def change_password():
         except DomainError as exc:
             form.current.errors.append(str(exc))
         else:
+            user = current_user._get_current_object()
+            sessions.end_all(user, keep_current=True)
             db.session.commit()
-            login_user(current_user._get_current_object())  # this session goes on; every other one ends
+            login_user(user)  # the same session record, with the new password: this session goes on
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
-                           origin_form=OriginRegionForm(), password_form=form), 400
+    return _profile_page(password_form=form), 400
 
 
 @blueprint.route("/language", methods=["POST"])
