@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp import geo
-from webapp.accounts import services, sessions
+from webapp.accounts import devices, services, sessions
 from webapp.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -88,8 +88,28 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _login_email() -> str:
+    return services.normalize_email(request.form.get("email", ""))
+
+
 def _account_key() -> str:
-    return "login-account:" + services.normalize_email(request.form.get("email", ""))
+    return "login-account:" + _login_email()
+
+
+def _device_nonce() -> str | None:
+    return devices.for_login_request(_login_email(), services.find_by_email)
+
+
+def _device_key() -> str:
+    return "login-device:" + (_device_nonce() or "")
+
+
+def _trusted_device() -> bool:
+    return _device_nonce() is not None
+
+
+def _untrusted_device() -> bool:
+    return _device_nonce() is None
 
 
 def _failed_login(response) -> bool:
@@ -113,9 +133,14 @@ def signup():
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
+# A browser with this account's device cookie: only its own failures count (webapp.accounts.devices).
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_DEVICE"], methods=["POST"], key_func=_device_key,
+               exempt_when=_untrusted_device, deduct_when=_failed_login)
+# Unknown browsers: a limit per address, and one per account that they share.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               exempt_when=_trusted_device, deduct_when=_failed_login)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
-               deduct_when=_failed_login)
+               exempt_when=_trusted_device, deduct_when=_failed_login)
 def login():
     form = LoginForm(next=request.args.get("next"))
     status = 200
@@ -128,7 +153,9 @@ def login():
         else:
             _sign_in(user, remember=form.remember.data)
             db.session.commit()
-            return redirect(safe_next(form.next.data) or url_for("campaigns.home"))
+            response = redirect(safe_next(form.next.data) or url_for("campaigns.home"))
+            devices.issue(response, user)  # this browser now knows the account
+            return response
     elif form.errors:
         status = 400
     return render_template("accounts/login.html", form=form), status
@@ -191,7 +218,9 @@ def reset_password(token: str):
         _sign_in(user)
         db.session.commit()
         flash(_("Your new password is saved."), "success")
-        return redirect(url_for("campaigns.home"))
+        response = redirect(url_for("campaigns.home"))
+        devices.issue(response, user)  # the emailed link proved the owner: this browser is theirs
+        return response
     return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
 
 
