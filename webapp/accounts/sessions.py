@@ -67,10 +67,6 @@ def touch(record_id: int) -> None:
     db.session.execute(update(UserSession).where(UserSession.id == record_id).values(last_seen_at=utcnow()))
 
 
-def current_key(user: User) -> str | None:
-    return user._session_key
-
-
 def end(user: User) -> None:
     """End the session `user` was signed in with (signing out)."""
     key = user._session_key
