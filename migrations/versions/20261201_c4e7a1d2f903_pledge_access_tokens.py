@@ -1,7 +1,7 @@
 """pledge access tokens: the hashed secrets that open a pledge's receipt and checkout pages (issue 9)
 
 Revision ID: c4e7a1d2f903
-Revises: 9d2e4f6a8b10, c7e2a91d4f10
+Revises: 9d2e4f6a8b10, 5e55a0c1d2f3
 Create Date: 2026-12-01 08:40:00
 
 Pledges made before this revision have no token: their receipt links (in emails already sent) open
@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a1d2f903'
-# Both heads of this branch: the ledger trigger (sec-input, not yet on main) and main's campaign revisions.
+# Both heads of this branch: the ledger trigger (sec-input, not yet on main) and main's user sessions.
 # Once the lead has chained those two, this can follow the one head left.
-down_revision = ('9d2e4f6a8b10', 'c7e2a91d4f10')
+down_revision = ('9d2e4f6a8b10', '5e55a0c1d2f3')
 branch_labels = None
 depends_on = None
 
