@@ -542,6 +542,16 @@ def test_malformed_input_never_answers_5xx_and_a_refusal_writes_nothing(app, tar
 
 
 # -- the fuzzer catches what it is for --------------------------------------------------------------
+def test_the_fuzzer_finds_the_fields_of_forms_that_other_pages_hold(app):
+    """A route's fields are more than its permission row sends: the tier form on the campaign's edit
+    page posts to add_tier, with fields the row leaves out; the search form on the home page."""
+    frozen = frozen_world(app, "main")
+    add_tier = urlsplit(url_for("manage.add_tier", slug="draft-a")).path
+    assert {"title", "minimum", "quantity_limit", "delivery_month"} <= set(frozen.forms.of(add_tier, "POST"))
+    assert {"q", "category"} <= set(frozen.forms.of(urlsplit(url_for("campaigns.home")).path, "GET"))
+
+
+
 def test_the_fuzzer_flags_a_500_and_a_refusal_that_writes(app):
     """A deliberately broken app: a route that int()s its field (a 500 on 'abc'), one that writes and
     then answers 400. The fuzzer reports both, with the field and the value."""

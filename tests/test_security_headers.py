@@ -113,12 +113,17 @@ def test_only_production_sends_hsts(monkeypatch):
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
-@pytest.mark.parametrize("provider, form_action", [
-    ("sandbox", "'self'"),  # its checkout is a page of the app
-    ("stripe", "'self' https://checkout.stripe.com https://connect.stripe.com"),  # a 303 to Stripe's pages
+@pytest.mark.parametrize("provider, api, form_action", [
+    ("sandbox", "https://api.stripe.com", "'self'"),  # its checkout is a page of the app
+    # a 303 to Stripe's checkout or onboarding, which Chrome checks against form-action
+    ("stripe", "https://api.stripe.com", "'self' https://checkout.stripe.com https://connect.stripe.com"),
+    # a local stand-in (the tests' fake Stripe) serves its checkout pages at its own address
+    ("stripe", "http://127.0.0.1:4242", "'self' https://checkout.stripe.com https://connect.stripe.com "
+                                        "http://127.0.0.1:4242"),
 ])
-def test_forms_may_lead_only_to_the_app_and_to_stripes_checkout_when_stripe_is_the_provider(provider, form_action):
-    app = make_app(PAYMENT_PROVIDER=provider, STRIPE_SECRET_KEY="sk_test_x")
+def test_forms_may_lead_only_to_the_app_and_to_stripes_checkout_when_stripe_is_the_provider(provider, api,
+                                                                                           form_action):
+    app = make_app(PAYMENT_PROVIDER=provider, STRIPE_SECRET_KEY="sk_test_x", STRIPE_API_BASE=api)
     response = app.test_client().get("/static/site.css")
     assert directives(response)["form-action"] == form_action
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import gettext as _
@@ -50,7 +51,9 @@ def content_security_policy(app: Flask, nonce: str) -> str:
     form_action = ["'self'"]
     if app.config.get("PAYMENT_PROVIDER") == "stripe":
         form_action += STRIPE_FORM_TARGETS
-    form_action += app.config.get("CSP_FORM_ACTION_EXTRA", [])
+        api = urlsplit(app.config.get("STRIPE_API_BASE") or "")
+        if api.netloc and api.netloc != "api.stripe.com":  # a local stand-in serves its checkout pages itself
+            form_action.append(f"{api.scheme}://{api.netloc}")
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", f"'nonce-{nonce}'"],
