@@ -10,8 +10,7 @@ import pytest
 from tests.fake_stripe import FakeStripe
 
 PROVIDER_KEY = "harambee.payment_provider"
-STRIPE_SETTINGS = ("PAYMENT_PROVIDER", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
-                   "CSP_FORM_ACTION_EXTRA")
+STRIPE_SETTINGS = ("PAYMENT_PROVIDER", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
 
 
 @pytest.fixture(scope="session")
@@ -36,21 +35,14 @@ def fake_stripe(_fake_stripe_server, request) -> Iterator[FakeStripe]:
     if "live_server" in request.fixturenames:
         apps.append(request.getfixturevalue("live_server").app)
     settings = {"PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_API_BASE": fake.url,
-                "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
-                # a form whose answer redirects to the fake's hosted pages (Chrome applies form-action to it),
-                # as checkout.stripe.com is allowed with the real one
-                "CSP_FORM_ACTION_EXTRA": [fake.url]}
-    saved = [(app, {key: app.config[key] for key in STRIPE_SETTINGS if key in app.config}) for app in apps]
+                "STRIPE_WEBHOOK_SECRET": fake.webhook_secret}
+    saved = [(app, {key: app.config.get(key) for key in STRIPE_SETTINGS}) for app in apps]
     for app in apps:
         app.config.update(settings)
         app.extensions.pop(PROVIDER_KEY, None)
     yield fake
     for app, values in saved:
-        for key in STRIPE_SETTINGS:  # as it was: a setting the app did not have is removed again
-            if key in values:
-                app.config[key] = values[key]
-            else:
-                app.config.pop(key, None)
+        app.config.update(values)
         app.extensions.pop(PROVIDER_KEY, None)
     fake.reset()
 
