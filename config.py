@@ -112,6 +112,8 @@ class Config:
     #: per address need the visitor's address, not the proxy's.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     PAGE_SIZE = 12
+    #: Strict-Transport-Security's max-age in seconds; 0 sends none (only production is always HTTPS)
+    HSTS_MAX_AGE = 0
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
 
 
@@ -140,6 +142,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    HSTS_MAX_AGE = 365 * 24 * 3600
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
