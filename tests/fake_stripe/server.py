@@ -279,6 +279,12 @@ class HttpServerMixin:
         """Carry out the next `count` API requests but drop their responses, as a flaky network would."""
         self.http.lose_responses = count
 
+    def forget_idempotency_keys(self) -> None:
+        """Time passes: Stripe prunes idempotency keys once they are at least 24 hours old
+        (https://docs.stripe.com/api/idempotent_requests), so a key sent again makes a new request."""
+        with self.lock:
+            self.http.saved.clear()
+
     def lose_next_responses_to(self, method: str, path: str, count: int = 1) -> None:
         """Carry out the next `count` requests to `method path` (e.g. "POST", "/v1/payment_intents") but
         drop their responses; requests to other paths are answered."""
