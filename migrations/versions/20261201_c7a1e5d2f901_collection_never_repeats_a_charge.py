@@ -1,7 +1,7 @@
 """collection never repeats a charge: collecting pledges, the installation's key prefix, members' customers
 
 Revision ID: c7a1e5d2f901
-Revises: b3c1b6006e0f
+Revises: a7d2e9c41f08
 Create Date: 2026-12-01 08:40:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7a1e5d2f901'
-down_revision = 'b3c1b6006e0f'
+down_revision = 'a7d2e9c41f08'
 branch_labels = None
 depends_on = None
 
