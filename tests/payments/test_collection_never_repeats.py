@@ -286,3 +286,51 @@ def test_the_recheck_job_reads_debits_in_flight_too_long_and_ends_them(app, fake
     assert len(entries(kind="charge", campaign_id=campaign.id)) == 1
     assert batches.recheck_collecting() == {}
     assert fake_stripe.count("payment_intent") == 3
+
+
+# -- the backer's own debits: in flight, never lapsed or expired ---------------------------------------------
+def test_a_backer_completing_with_a_bank_debit_is_collecting_and_never_lapses_meanwhile(fake_stripe):
+    from tests.payments.money_helpers import DECLINED_CARD
+    from webapp.payments.collection import services as collection
+
+    campaign, [pledge] = closed_with(fake_stripe, [DECLINED_CARD])
+    batches.collect(campaign.id)
+    deliver_pending(fake_stripe)
+    assert fresh(pledge).status == P.NEEDS_ACTION
+    collection.start_completion(fresh(pledge))
+    db.session.commit()
+    session_id = fresh(pledge).checkout_session_id
+
+    deliver(fake_stripe.complete_checkout(session_id, SEPA_OK))  # on the hosted page, with an IBAN
+
+    assert fresh(pledge).status == P.COLLECTING
+    assert collection.chase_needs_action(now=utcnow() + timedelta(days=8)) == (0, 0)  # no lapse while in flight
+    db.session.commit()
+    deliver(fake_stripe.finish_async_payment(session_id))
+    assert fresh(pledge).status == P.PAID
+    assert len(entries(kind="charge", campaign_id=campaign.id)) == 1
+
+
+def test_a_pledge_debited_on_a_saved_method_is_processing_and_its_hold_never_expires(fake_stripe):
+    from tests.payments.support import live_campaign, token
+    from webapp.money import Money
+    from webapp.payments.pledging import saved_methods, services
+
+    session = saved_methods.start_setup("commitment:5", "afi@example.org", "EUR", "Only when you confirm.", "en",
+                                        "http://harambee.test/done", "http://harambee.test/back")
+    [_, saved] = fake_stripe.complete_checkout(session.id, SEPA_OK)
+    method = saved["data"]["object"]
+    fund = live_campaign("EUR")
+    request = services.PledgeRequest(campaign=fund, tier=None, amount=Money(2_500, "EUR"), pay_currency="EUR",
+                                     email="afi@example.org", user=None, display_name="Afi", anonymous=False,
+                                     message=None, locale="en", client_token=token())
+
+    pledge = saved_methods.charge_saved_method(request, method["customer"], method["payment_method"])
+    db.session.commit()
+
+    assert fresh(pledge).status == P.PROCESSING
+    assert services.release_expired_holds(now=utcnow() + timedelta(hours=2)) == 0
+    db.session.commit()
+    deliver(fake_stripe.take_events() + fake_stripe.finish_async_payment(fresh(pledge).payment_intent_id))
+    assert fresh(pledge).status == P.PAID
+    assert fake_stripe.count("payment_intent") == 1
