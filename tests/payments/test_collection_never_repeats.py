@@ -334,3 +334,23 @@ def test_a_pledge_debited_on_a_saved_method_is_processing_and_its_hold_never_exp
     deliver(fake_stripe.take_events() + fake_stripe.finish_async_payment(fresh(pledge).payment_intent_id))
     assert fresh(pledge).status == P.PAID
     assert fake_stripe.count("payment_intent") == 1
+
+
+def test_the_payout_waits_for_debits_on_their_way(fake_stripe):
+    from webapp.campaigns.models import Campaign
+    from webapp.payments.payouts import services as payouts
+
+    campaign, [card, debit] = closed_with(fake_stripe, [OK_CARD, SEPA_OK])
+    batches.collect(campaign.id)
+    deliver_pending(fake_stripe)
+    later = utcnow() + timedelta(days=60)
+
+    assert payouts.pay_out(db.session.get(Campaign, campaign.id), later) is None  # its money is not in yet
+
+    deliver(fake_stripe.finish_async_payment(fresh(debit).payment_intent_id))
+    from tests.payments.money_helpers import ledger_sum
+
+    assert ledger_sum("charge", campaign.id) == fresh(card).amount + fresh(debit).amount
+    transfer = payouts.pay_out(db.session.get(Campaign, campaign.id), later)
+    assert transfer is not None  # the transfer is prepared (this organization has no payout account yet)
+    assert transfer.amount > fresh(card).amount  # both backers' money (net of fees), not the card's alone
