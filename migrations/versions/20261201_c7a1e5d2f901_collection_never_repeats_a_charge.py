@@ -43,10 +43,12 @@ def upgrade():
     )
     with op.batch_alter_table('pledges', schema=None) as batch_op:
         batch_op.add_column(sa.Column('collecting_since', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('completion_session_id', sa.String(length=255), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('pledges', schema=None) as batch_op:
+        batch_op.drop_column('completion_session_id')
         batch_op.drop_column('collecting_since')
     op.drop_table('processor_customers')
     op.drop_table('installation')

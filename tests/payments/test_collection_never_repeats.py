@@ -354,3 +354,33 @@ def test_the_payout_waits_for_debits_on_their_way(fake_stripe):
     transfer = payouts.pay_out(db.session.get(Campaign, campaign.id), later)
     assert transfer is not None  # the transfer is prepared (this organization has no payout account yet)
     assert transfer.amount > fresh(card).amount  # both backers' money (net of fees), not the card's alone
+
+
+def test_only_one_completion_page_can_be_paid_however_often_the_backer_opens_it(client, fake_stripe):
+    from flask import url_for
+
+    from tests.fake_stripe import FakeStripeError
+    from tests.payments.money_helpers import DECLINED_CARD
+
+    campaign, [pledge] = closed_with(fake_stripe, [DECLINED_CARD])
+    batches.collect(campaign.id)
+    deliver_pending(fake_stripe)
+    link = url_for("money.complete_payment", reference=pledge.reference)
+
+    first, second = client.post(link), client.post(link)  # two tabs, or a double click
+
+    pages = [r.location.rsplit("/", 1)[1] for r in (first, second)]
+    assert [r.status_code for r in (first, second)] == [303, 303] and pages[0] != pages[1]
+    assert fake_stripe.objects[pages[0]]["status"] == "expired"  # the first can no longer be paid
+    with pytest.raises(FakeStripeError):
+        fake_stripe.complete_checkout(pages[0], OK_CARD)
+    paid = fake_stripe.complete_checkout(pages[1], OK_CARD)  # paid; its webhook is still on its way
+
+    third = client.post(link)
+
+    assert third.status_code == 409 and "already paid" in third.get_data(as_text=True)
+    assert fake_stripe.count("checkout.session") == 1 + 2  # the setup page and the two completion pages
+    deliver(paid)
+    assert fresh(pledge).status == P.PAID
+    charged = [i for i in fake_stripe.of_kind("payment_intent") if i["status"] == "succeeded"]
+    assert len(charged) == 1

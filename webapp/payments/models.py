@@ -105,6 +105,8 @@ class Pledge(db.Model):
     charge_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     #: since when the money of a COLLECTING pledge has been on its way (the recheck job reads it after a while)
     collecting_since: Mapped[datetime | None]
+    #: the last hosted page opened for the backer to complete the payment: expired before another opens
+    completion_session_id: Mapped[str | None] = mapped_column(String(255))
     #: when the backer was first asked to complete the payment, and last reminded
     needs_action_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]

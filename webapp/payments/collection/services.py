@@ -211,6 +211,7 @@ def chase_needs_action(now=None) -> tuple[int, int]:
 
 def start_completion(pledge: Pledge) -> str:
     """An on-session checkout for a pledge that needs the backer: returns the hosted page's URL."""
+    db.session.refresh(pledge, with_for_update=True)  # two clicks at once open one page after the other
     if pledge.status != P.NEEDS_ACTION:
         raise DomainError(_("This pledge does not need anything from you."))
     session = services.open_completion_checkout(pledge)

@@ -229,9 +229,19 @@ def pledges_of(user: User) -> list[Pledge]:
 
 
 # -- completing a pledge that needs the backer ----------------------------------------------------
+class AlreadyPaying(DomainError):
+    """The backer already paid on an earlier completion page; its confirmation is on its way."""
+
+
 def open_completion_checkout(pledge: Pledge):
-    """A hosted on-session payment for a pledge whose charge at success needed the backer."""
+    """A hosted on-session payment for a pledge whose charge at success needed the backer.
+
+    Only one page can be paid: the one opened before (another tab, a second click) is expired
+    first, and if the backer already paid on it, no new one opens.
+    """
     provider = get_provider()
+    if pledge.completion_session_id and provider.expire_checkout(pledge.completion_session_id) == "complete":
+        raise AlreadyPaying(_("You have already paid: we are confirming it and will email you the receipt."))
     attempt = pledge.charge_attempts + 1
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
@@ -244,4 +254,5 @@ def open_completion_checkout(pledge: Pledge):
         customer_id=pledge.customer_id))
     pledge.charge_attempts = attempt
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
+    pledge.completion_session_id = session.id
     return session

@@ -89,8 +89,12 @@ class PaymentProvider(Protocol):
         """Open the processor's hosted page for a pledge (payment or setup mode)."""
         ...
 
-    def expire_checkout(self, session_id: str) -> None:
-        """Close a hosted page the backer left, so it cannot be paid any more."""
+    def expire_checkout(self, session_id: str) -> str | None:
+        """Close a hosted page the backer left, so it cannot be paid any more.
+
+        Returns how the page ended: "expired", or "complete" when the backer paid on it first (None:
+        the provider cannot tell).
+        """
         ...
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:

@@ -57,10 +57,12 @@ class SandboxProvider:
         return CheckoutSession(id=session_id, url=url_for("sandbox.checkout", session_id=session_id, _external=True),
                                customer_id=customer)
 
-    def expire_checkout(self, session_id: str) -> None:
+    def expire_checkout(self, session_id: str) -> str | None:
+        """The sandbox's pages hold no state of their own: it cannot tell whether one was paid (None)."""
         pledge = pledge_for(session_id)
         if pledge is not None and pledge.status == PledgeStatus.PENDING:
             deliver("checkout.session.expired", _session_object(pledge, status="expired"))
+        return None
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:
         pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))

@@ -141,15 +141,18 @@ class StripeProvider:
             ))
         return CheckoutSession(id=session.id, url=session.url, customer_id=customer_id)
 
-    def expire_checkout(self, session_id: str) -> None:
-        """Close an open checkout so nobody can pay on it; one that already ended is left alone."""
+    def expire_checkout(self, session_id: str) -> str | None:
+        """Close an open checkout so nobody can pay on it; one that already ended is left alone.
+
+        Returns the session's status: "expired", or "complete" when it was paid (or saved) first.
+        """
         try:
-            self._rate_limited(lambda: self.client.v1.checkout.sessions.expire(session_id))
+            return self._rate_limited(lambda: self.client.v1.checkout.sessions.expire(session_id)).status
         except stripe.InvalidRequestError as exc:
             status = self._session_status(session_id)
             if status in ("expired", "complete"):
                 log.info("checkout session %s was already %s; not expiring it", session_id, status)
-                return
+                return status
             _raise_provider_error("expire a checkout session", exc)
         except stripe.StripeError as exc:
             _raise_provider_error("expire a checkout session", exc)
