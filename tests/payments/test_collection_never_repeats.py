@@ -336,7 +336,11 @@ def test_a_pledge_debited_on_a_saved_method_is_processing_and_its_hold_never_exp
     assert fake_stripe.count("payment_intent") == 1
 
 
-def test_the_payout_waits_for_debits_on_their_way(fake_stripe):
+def test_the_payout_waits_for_debits_on_their_way(client, fake_stripe):
+    from flask import url_for
+
+    from tests.campaigns.helpers import sign_in
+    from tests.payments.money_helpers import organizer_of
     from webapp.campaigns.models import Campaign
     from webapp.payments.payouts import services as payouts
 
@@ -346,6 +350,9 @@ def test_the_payout_waits_for_debits_on_their_way(fake_stripe):
     later = utcnow() + timedelta(days=60)
 
     assert payouts.pay_out(db.session.get(Campaign, campaign.id), later) is None  # its money is not in yet
+    sign_in(client, organizer_of(campaign))
+    page = client.get(url_for("money.dashboard", slug=campaign.slug)).get_data(as_text=True)
+    assert "1 bank debit is on its way" in page and "bank debit on its way</td><td>1" in page
 
     deliver(fake_stripe.finish_async_payment(fresh(debit).payment_intent_id))
     from tests.payments.money_helpers import ledger_sum
