@@ -28,6 +28,7 @@ from config import TestConfig
 from tests.campaigns.helpers import campaign_form, sign_in, today
 from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
+from webapp.accounts import sessions
 from webapp.accounts.models import Role, User
 from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.clock import utcnow
@@ -149,6 +150,7 @@ def build_world() -> SimpleNamespace:
     w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
     w.verify_token = accounts.make_verification_token(member)
     w.reset_token = accounts.make_reset_token(member)
+    w.member_session_id = sessions.open_session(member, "a phone").id
     w.upload_key = get_storage().save(png_bytes(), "covers", "jpg")
     db.session.commit()
     return w
@@ -281,6 +283,10 @@ EXPECTATIONS: list[Case] = [
     Case("accounts.add_origin", "POST", SIGNED_IN, data=lambda w, u: {"country": "SN", "region": "SN-DK"}),
     Case("accounts.remove_origin", "POST", SIGNED_IN, lambda w: {"code": "SN-DK"}),
     Case("accounts.change_password", "POST", SIGNED_IN, data=lambda w, u: {"current": PASSWORD, "password": NEW_PASSWORD}),
+    # a member ends their own sessions; another member's session does not exist for them
+    Case("accounts.end_session", "POST", expect(NOT_FOUND, anonymous=LOGIN, member=OK),
+         lambda w: {"session_id": w.member_session_id}),
+    Case("accounts.sign_out_everywhere", "POST", SIGNED_IN),
     Case("accounts.choose_language", "POST", EVERYONE, data=lambda w, u: {"lang": "fr"}),
     Case("accounts.region_options", "GET", EVERYONE),
     # your data: each signed-in member, their own data only (the routes take no id)

@@ -25,11 +25,10 @@ from webapp.campaigns.models import (
 from webapp.clock import utcnow
 from webapp.errors import DomainError, FrozenField, InvalidTransition, PermissionDenied
 from webapp.extensions import db
-from webapp.mail import queue_email
 from webapp.markup import render_markdown
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.organizations.models import Membership, Organization
+from webapp.organizations.models import Organization
 from webapp.slugs import SLUG_RE, unique_slug
 
 S = CampaignStatus
