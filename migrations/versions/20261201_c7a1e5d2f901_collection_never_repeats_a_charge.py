@@ -1,7 +1,7 @@
 """collection never repeats a charge: collecting pledges, the installation's key prefix, members' customers
 
 Revision ID: c7a1e5d2f901
-Revises: c7e2a91d4f10
+Revises: 5e55a0c1d2f3
 Create Date: 2026-12-01 08:40:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7a1e5d2f901'
-down_revision = 'c7e2a91d4f10'
+down_revision = '5e55a0c1d2f3'
 branch_labels = None
 depends_on = None
 
