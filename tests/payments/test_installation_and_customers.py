@@ -148,3 +148,21 @@ def test_workers_finding_a_members_customer_at_once_create_one(worker_app, fake_
     assert not [c for c in customers if isinstance(c, Exception)], customers
     assert len(set(customers)) == 1 and fake_stripe.count("customer") == 1
     assert db.session.scalar(select(func.count()).select_from(ProcessorCustomer)) == 1
+
+
+def test_a_members_customer_is_in_their_data_and_its_link_goes_with_the_account(fake_stripe):
+    from webapp.privacy.models import ErasureReason
+    from webapp.privacy.services import erasure, export
+
+    member = UserFactory(verified=True, email="afi@example.org")
+    db.session.commit()
+    pledge = pending_pledge(all_or_nothing(goal=100_000), 3_000, user=member)
+    customer = fresh(pledge).customer_id
+
+    [exported] = export.gather(member).records["processor_customers"]
+    assert (exported["processor"], exported["customer_reference"]) == ("stripe", customer)
+
+    erasure.erase_account(member, ErasureReason.MEMBER, tell_member=False)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(ProcessorCustomer)) == 0
+    assert fresh(pledge).customer_id == customer  # the pledge itself can still be charged
