@@ -65,6 +65,7 @@ def pledge_status_label(status: PledgeStatus) -> str:
         PledgeStatus.CANCELLED: _("cancelled"), PledgeStatus.REFUNDED: _("refunded"),
         PledgeStatus.NEEDS_ACTION: _("waiting for the backer to complete the payment"),
         PledgeStatus.LAPSED: _("lapsed: never charged"), PledgeStatus.RELEASED: _("released: never charged"),
+        PledgeStatus.COLLECTING: _("bank debit on its way"),
     }[PledgeStatus(status)]
 
 

@@ -78,9 +78,9 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
         return None
     still_open = db.session.scalar(select(Pledge.id).where(
         Pledge.campaign_id == campaign.id,
-        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.NEEDS_ACTION))).limit(1))
+        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.COLLECTING, PledgeStatus.NEEDS_ACTION))).limit(1))
     if still_open is not None:
-        return None  # the collection is not over
+        return None  # the collection is not over (a bank debit on its way counts: its money is not in yet)
     transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id).with_for_update())
     if transfer is not None and transfer.status == TransferStatus.SENT:
         return transfer

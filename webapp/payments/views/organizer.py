@@ -136,6 +136,9 @@ def complete_payment(reference: str):
         except ProviderError as exc:
             db.session.rollback()
             return render_template("errors.html", code=502, message=str(exc)), 502
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template("errors.html", code=409, message=str(exc)), 409
         return redirect(url, code=303)
     return render_template("payments/complete.html", pledge=pledge, campaign=pledge.campaign,
                            deadline=(pledge.needs_action_since or utcnow()) + collection.NEEDS_ACTION_LAPSE)

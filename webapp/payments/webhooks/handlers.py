@@ -55,6 +55,10 @@ def checkout_completed(obj: dict, cause: str) -> None:
     if obj.get("payment_status") == "paid":
         move_if_allowed(pledge, P.PAID, cause)
         _record_settlement(pledge)
+    elif pledge.status == P.NEEDS_ACTION:  # completed on-session with a bank debit: on its way, never lapses
+        from webapp.payments.collection import services as collection
+
+        collection.collecting(pledge, cause)
     else:  # a bank debit: the money arrives (or not) days later
         move_if_allowed(pledge, P.PROCESSING, cause)
 
@@ -73,6 +77,11 @@ def checkout_async_failed(obj: dict, cause: str) -> None:
     if pledge is None:
         return _missing("checkout session", obj, cause)
     pledge.failure_reason = pledge.failure_reason or "bank debit failed"
+    if pledge.status == P.COLLECTING:  # the backer's debit completing a pledge bounced: ask again
+        from webapp.payments.collection import services as collection
+
+        collection.debit_failed(pledge, "bank debit failed", cause)
+        return
     move_if_allowed(pledge, P.FAILED, cause)
 
 
@@ -116,11 +125,11 @@ def payment_intent_failed(obj: dict, cause: str) -> None:
     # During an open checkout the backer may still try another card: only a debit in flight fails here.
     if pledge.status == P.PROCESSING:
         move_if_allowed(pledge, P.FAILED, cause)
-    elif pledge.status == P.COMMITTED and pledge.payment_intent_id == obj.get("id"):
+    elif pledge.status in (P.COMMITTED, P.COLLECTING) and pledge.payment_intent_id == obj.get("id"):
         # The charge at success was a bank debit and it bounced: ask the backer, as for a declined card.
         from webapp.payments.collection import services as collection
 
-        collection.needs_action(pledge, error.get("code") or "failed", cause)
+        collection.debit_failed(pledge, error.get("code") or "failed", cause)
 
 
 def charge_refunded(obj: dict, cause: str) -> None:
