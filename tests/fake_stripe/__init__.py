@@ -11,6 +11,9 @@ page (`complete_checkout`), time (`expire_session`), the bank (`finish_async_pay
 `fail_card`), the Dashboard (`refund`, `dispute`) and the balance (`plant_balance_transaction`).
 They return the events Stripe would deliver, in order; events caused by our own API calls (an
 off-session charge, a refund, an expiry) wait in `take_events()`.
+
+Every request is checked against the stripe library's own params types (params.py) and the pinned
+API version's removals (versions.py). The full list of controls is in tests/fake_stripe/README.md.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import stripe
 
 from tests.fake_stripe.api import ApiEndpoints, check_metadata
-from tests.fake_stripe.server import ApiError, HttpServerMixin, HttpSide, RecordedRequest
+from tests.fake_stripe.server import ApiError, FakeStripeError, HttpServerMixin, HttpSide, RecordedRequest
 from tests.fake_stripe.state import API_VERSION, new_id
 
 __all__ = ["FakeStripe", "FakeStripeError", "RecordedRequest", "sign", "API_VERSION", "CARDS"]
@@ -55,14 +58,38 @@ DECLINES = {
 SAVED_THEN_DECLINED = {"4000000000009995", "4000000000000341"}
 AUTHENTICATE_ALWAYS = {"4000002760003184"}
 AUTHENTICATE_ONCE = {"4000002500003155"}
-IBAN_FAILURES = {"DE62370400440532013001": ("insufficient_funds",
-                                            "The customer's account has insufficient funds to cover this payment.")}
+#: Stripe's test bank accounts (https://docs.stripe.com/payments/sepa-debit/set-up-payment?payment-ui=checkout
+#: "Test your integration", https://docs.stripe.com/payments/bacs-debit/save-bank-details,
+#: https://docs.stripe.com/payments/ach-direct-debit/set-up-payment "Test account numbers"): each debit is
+#: `processing` until finish_async_payment(), then succeeds or fails as listed (None: succeeds). Enter a
+#: SEPA IBAN as is, a BACS account as "108800-<account>", an ACH one as "110000000-<account>".
+BANK_ACCOUNTS = {
+    "DE89370400440532013000": None,
+    "DE65370400440532013003": None,  # Stripe: succeeds after three minutes
+    "AT611904300234573201": None,
+    "DE62370400440532013001": ("insufficient_funds", "The customer's account has insufficient funds to cover "
+                               "this payment."),
+    "DE27370400440532013004": ("insufficient_funds", "The customer's account has insufficient funds to cover "
+                               "this payment."),  # Stripe: fails after three minutes
+    "AT861904300235473202": ("insufficient_funds", "The customer's account has insufficient funds to cover "
+                             "this payment."),
+    "DE08370400440532013005": ("charge_exceeds_source_limit", "This payment would exceed the weekly payment "
+                               "volume limit of the customer's account."),
+    "108800-00012345": None,
+    "108800-90012345": ("insufficient_funds", "The customer's account has insufficient funds to cover this "
+                        "payment."),
+    "110000000-000123456789": None,
+    "110000000-000111111113": ("account_closed", "The customer's bank account has been closed."),
+    "110000000-000111111116": ("no_account", "The customer's bank account could not be located."),
+    "110000000-000222222227": ("insufficient_funds", "The customer's account has insufficient funds to cover "
+                               "this payment."),
+    "110000000-000333333335": ("debit_not_authorized", "The customer has notified their bank that this payment "
+                               "was unauthorized."),
+}
+IBAN_FAILURES = {number: failure for number, failure in BANK_ACCOUNTS.items() if failure}
+BANK_FAILURE_MESSAGES = {code: message for code, message in IBAN_FAILURES.values()}
 AUTHENTICATION_REQUIRED = ("authentication_required", "authentication_required",
                            "Your card was declined. This transaction requires authentication.")
-
-
-class FakeStripeError(AssertionError):
-    """A test asked the fake for something Stripe would not let happen (paying an expired session...)."""
 
 
 def sign(payload: bytes | str, secret: str, timestamp: int | None = None) -> str:
@@ -123,6 +150,13 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
         if number[:2].isalpha():
             details = {"type": "sepa_debit", "sepa_debit": {"country": number[:2], "last4": number[-4:],
                                                             "bank_code": number[4:12]}}
+        elif number.startswith("108800-"):
+            details = {"type": "bacs_debit", "bacs_debit": {"sort_code": "108800", "last4": number[-4:],
+                                                            "fingerprint": new_id("fp")}}
+        elif number.startswith("110000000-"):
+            details = {"type": "us_bank_account", "us_bank_account": {
+                "routing_number": "110000000", "last4": number[-4:], "bank_name": "STRIPE TEST BANK",
+                "account_type": "checking", "account_holder_type": "individual"}}
         elif number.isdigit() and _luhn(number):
             brand = {"4": "visa", "5": "mastercard", "3": "amex"}.get(number[0], "unknown")
             details = {"type": "card", "card": {"brand": brand, "last4": number[-4:], "exp_month": 12,
@@ -152,7 +186,7 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
             intent.update(status="requires_action", next_action={"type": "redirect_to_url"})
             return []
         session.update(status="complete", customer_details={"email": email, "name": None})
-        if method["type"] == "sepa_debit":
+        if method["type"] != "card":
             intent.update(status="processing", last_payment_error=None)
             return [self.event("checkout.session.completed", session)]
         self.charge_succeeded(intent)
@@ -178,6 +212,8 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
             "last_setup_error": None, "next_action": None, "livemode": False,
             "payment_method_types": [method["type"]],
             "client_secret": f"seti_secret_{new_id('x')}",
+            # a bank debit is saved with a mandate (the customer's authorization to debit later)
+            "mandate": new_id("mandate") if method["type"] != "card" else None,
         })
         session["setup_intent"] = intent["id"]
         if number in DECLINES and number not in SAVED_THEN_DECLINED:
@@ -210,8 +246,16 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
             except ApiError as exc:
                 raise FakeStripeError(str(exc)) from None
 
-    def finish_async_payment(self, ident: str) -> list[dict]:
-        """The bank answers for a processing debit (session or payment intent id)."""
+    def finish_async_payment(self, ident: str, *, succeed: bool | None = None,
+                             failure_code: str = "insufficient_funds") -> list[dict]:
+        """The bank answers for a processing debit (session or payment intent id).
+
+        By default the test account number decides (BANK_ACCOUNTS: DE89370400440532013000 succeeds,
+        DE62370400440532013001 fails...); `succeed` forces the answer. Success: [charge.succeeded,
+        payment_intent.succeeded] (after checkout.session.async_payment_succeeded for a session);
+        failure: the intent back to requires_payment_method with last_payment_error, [charge.failed,
+        payment_intent.payment_failed] (after checkout.session.async_payment_failed).
+        """
         with self.lock:
             obj = self.objects.get(ident) or {}
             session = obj if obj.get("object") == "checkout.session" else next(
@@ -221,17 +265,32 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
                 raise FakeStripeError(f"{ident} has no processing payment")
             method = self.objects[intent["payment_method"]]
             failure = IBAN_FAILURES.get(self._private[method["id"]]["number"])
+            if succeed is True:
+                failure = None
+            elif succeed is False:
+                failure = failure or (failure_code, BANK_FAILURE_MESSAGES.get(
+                    failure_code, "The customer's bank refused the debit."))
             events = []
+            charge = self.objects.get(intent.get("latest_charge") or "")
             if failure:
                 self._refuse(intent, method, (failure[0], None, failure[1]))
+                intent["last_payment_error"]["type"] = "invalid_request_error" \
+                    if method["type"] != "card" else "card_error"
+                charge_events = []
+                if charge is not None and charge["status"] == "pending":
+                    charge.update(status="failed", failure_code=failure[0], failure_message=failure[1])
+                    charge_events.append(self.event("charge.failed", charge))
                 if session:
                     events.append(self.event("checkout.session.async_payment_failed", session))
+                events += charge_events
                 events.append(self.event("payment_intent.payment_failed", intent))
             else:
-                self.charge_succeeded(intent)
+                charge = self.charge_succeeded(intent)
                 if session:
                     session["payment_status"] = "paid"
                     events.append(self.event("checkout.session.async_payment_succeeded", session))
+                elif charge is not None:
+                    events.append(self.event("charge.succeeded", charge))
                 events.append(self.event("payment_intent.succeeded", intent))
             return events
 
@@ -297,24 +356,41 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
                       description="REFUND FAILURE")
             return [self.event("refund.updated", refund, {"status": "pending"}), self.event("refund.failed", refund)]
 
-    def dispute(self, ident: str, amount: int | None = None, reason: str = "fraudulent") -> list[dict]:
-        """The backer's bank opens a chargeback: [charge.dispute.created]; the amount and a fee leave the balance."""
+    def dispute(self, ident: str, amount: int | None = None, reason: str = "fraudulent", *,
+                inquiry: bool = False) -> list[dict]:
+        """The backer's bank disputes a charge (payment intent or charge id).
+
+        A chargeback: [charge.dispute.created (needs_response), charge.dispute.funds_withdrawn]; the
+        amount leaves the balance and the dispute fee is charged, in one balance transaction (type
+        adjustment, reporting_category dispute). An inquiry (`inquiry=True`, a pre-dispute the bank
+        may escalate): [charge.dispute.created (warning_needs_response)] and no money moves.
+        Then: close_dispute(id, won=...), escalate_inquiry(id), or our API calls (evidence, close).
+        """
         with self.lock:
-            charge = self._charge_of(ident)
-            amount = charge["amount"] - charge["amount_refunded"] if amount is None else amount
-            dispute = self.store({
-                "id": new_id("dp"), "object": "dispute", "amount": amount, "currency": charge["currency"],
-                "charge": charge["id"], "payment_intent": charge["payment_intent"], "created": self.now(),
-                "reason": reason, "status": "needs_response", "is_charge_refundable": False, "livemode": False,
-                "metadata": {}, "balance_transactions": [],
-            })
-            charge["disputed"] = True
-            settled, currency, rate = self._to_settlement(amount, charge["currency"])
-            txn = self.book(amount=-settled, currency=currency, type="adjustment", source=dispute["id"],
-                            fee=self.dispute_fee, reporting_category="dispute", exchange_rate=rate,
-                            description=f"Chargeback withdrawal for {charge['id']}")
-            dispute["balance_transactions"] = [self.snapshot(txn)]
-            return [self.event("charge.dispute.created", dispute)]
+            return self.open_dispute(self._charge_of(ident), amount, reason, inquiry=inquiry)
+
+    # -- balance transactions that appear late --------------------------------------------------
+    def settle_late(self, charge_id: str) -> list[dict]:
+        """Book a charge's balance transaction now (after `settle_immediately = False` left it null,
+        as asynchronous capture does): [charge.updated] with previous_attributes balance_transaction null.
+
+        https://docs.stripe.com/payments/payment-intents/asynchronous-capture: "The `balance_transaction`
+        field on the Charge object might be `null` immediately after confirmation ... You can listen for
+        the `charge.updated` event to know when the balance transaction becomes available."
+        """
+        with self.lock:
+            charge = self.get("charge", charge_id)
+            if charge["balance_transaction"]:
+                raise FakeStripeError(f"charge {charge_id} already has its balance transaction")
+            self.settle(charge_id)
+            return [self.event("charge.updated", charge, {"balance_transaction": None})]
+
+    # -- events in another API version ----------------------------------------------------------
+    def event_in_version(self, event: dict, api_version: str) -> dict:
+        """The same event as an endpoint pinned to another API version receives it (another
+        `api_version`; the fake does not re-render the object's shape)."""
+        with self.lock:
+            return {**event, "api_version": api_version}
 
     def plant_balance_transaction(self, amount: int, currency: str, *, type: str = "adjustment", fee: int = 0,
                                   source: str | None = None, created: int | None = None,

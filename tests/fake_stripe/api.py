@@ -4,8 +4,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from tests.fake_stripe.balance import BalanceEndpoints
 from tests.fake_stripe.server import ApiError, invalid, route
-from tests.fake_stripe.state import StripeState, as_bool, as_int, new_id
+from tests.fake_stripe.state import as_bool, as_int, new_id
 
 #: Checkout's display locales (and "auto")
 LOCALES = {"auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA",
@@ -14,20 +15,13 @@ LOCALES = {"auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", 
 #: seconds of slack on Checkout's "expires_at at least 30 minutes from now" for the request's own travel time
 EXPIRY_SLACK = 5
 
-SESSION_PARAMS = {"mode", "line_items", "success_url", "cancel_url", "customer", "customer_email",
-                  "client_reference_id", "metadata", "payment_intent_data", "setup_intent_data", "expires_at",
-                  "locale", "currency", "custom_text", "payment_method_types", "customer_creation", "submit_type",
-                  "billing_address_collection", "consent_collection", "payment_method_options"}
+#: the bank debits whose payments are processing until the bank answers
+BANK_DEBITS = {"sepa_debit", "bacs_debit", "us_bank_account"}
+
 PAYMENT_INTENT_DATA = {"metadata", "description", "setup_future_usage", "capture_method", "receipt_email",
                        "statement_descriptor", "statement_descriptor_suffix", "transfer_group", "on_behalf_of",
                        "transfer_data", "application_fee_amount"}
 SETUP_INTENT_DATA = {"metadata", "description", "on_behalf_of"}
-INTENT_PARAMS = {"amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata",
-                 "description", "transfer_group", "payment_method_types", "receipt_email", "setup_future_usage",
-                 "capture_method", "statement_descriptor", "statement_descriptor_suffix", "on_behalf_of",
-                 "transfer_data", "application_fee_amount", "return_url", "error_on_requires_action",
-                 "automatic_payment_methods", "mandate_data", "payment_method_options", "confirmation_method"}
-LIST_PARAMS = {"limit", "starting_after", "ending_before", "created"}
 
 
 def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
@@ -68,46 +62,51 @@ def currency_of(value: Any, param: str = "currency") -> str:
     return value.lower()
 
 
-class ApiEndpoints(StripeState):
+class ApiEndpoints(BalanceEndpoints):
     """The endpoints our code calls. Handlers take the decoded parameters and return a Stripe object."""
 
     url: str  # supplied by the HTTP side
 
     def __init__(self) -> None:
         super().__init__()
+        # every route's parameters are checked against the stripe library's params type for it
+        # (tests/fake_stripe/params.py ROUTE_PARAMS) before its handler runs
         self.routes = [
-            route("POST", "/v1/customers", self._create_customer,
-                  {"email", "metadata", "name", "description", "phone", "preferred_locales"}),
+            route("POST", "/v1/customers", self._create_customer),
             route("GET", "/v1/customers/{id}", self._retrieve("customer")),
-            route("POST", "/v1/checkout/sessions", self._create_session, SESSION_PARAMS),
+            route("POST", "/v1/checkout/sessions", self._create_session),
             route("GET", "/v1/checkout/sessions/{id}", self._retrieve("checkout.session")),
-            route("POST", "/v1/checkout/sessions/{id}/expire", self._expire_session, set()),
-            route("POST", "/v1/payment_intents", self._create_intent, INTENT_PARAMS),
-            route("GET", "/v1/payment_intents", self._list_intents, LIST_PARAMS | {"customer"}),
+            route("POST", "/v1/checkout/sessions/{id}/expire", self._expire_session),
+            route("POST", "/v1/payment_intents", self._create_intent),
+            route("GET", "/v1/payment_intents", self._list_intents),
             route("GET", "/v1/payment_intents/{id}", self._retrieve("payment_intent")),
-            route("POST", "/v1/payment_intents/{id}", self._update_intent, {"metadata", "description"}),
-            route("POST", "/v1/payment_intents/{id}/confirm", self._confirm_intent,
-                  {"payment_method", "off_session", "return_url", "mandate_data"}),
-            route("POST", "/v1/payment_intents/{id}/cancel", self._cancel_intent, {"cancellation_reason"}),
+            route("POST", "/v1/payment_intents/{id}", self._update_intent),
+            route("POST", "/v1/payment_intents/{id}/confirm", self._confirm_intent),
+            route("POST", "/v1/payment_intents/{id}/cancel", self._cancel_intent),
             route("GET", "/v1/setup_intents/{id}", self._retrieve("setup_intent")),
             route("GET", "/v1/payment_methods/{id}", self._retrieve("payment_method")),
-            route("POST", "/v1/payment_methods/{id}/detach", self._detach_payment_method, set()),
-            route("POST", "/v1/refunds", self._create_refund,
-                  {"payment_intent", "charge", "amount", "reason", "metadata"}),
+            route("POST", "/v1/payment_methods/{id}/detach", self._detach_payment_method),
+            route("POST", "/v1/refunds", self._create_refund),
             route("GET", "/v1/refunds/{id}", self._retrieve("refund")),
             route("GET", "/v1/charges/{id}", self._retrieve("charge")),
-            route("GET", "/v1/balance_transactions", self._list_balance_transactions,
-                  LIST_PARAMS | {"type", "source", "currency", "payout"}),
+            route("GET", "/v1/balance_transactions", self._list_balance_transactions),
             route("GET", "/v1/balance_transactions/{id}", self._retrieve("balance_transaction")),
             # Connect: Express accounts, onboarding links and transfers (separate charges and transfers)
-            route("POST", "/v1/accounts", self._create_account, {"type", "email", "country", "capabilities",
-                                                                 "metadata"}),
+            route("POST", "/v1/accounts", self._create_account),
             route("GET", "/v1/accounts/{id}", self._retrieve("account")),
-            route("POST", "/v1/account_links", self._create_account_link,
-                  {"account", "refresh_url", "return_url", "type"}),
-            route("POST", "/v1/transfers", self._create_transfer,
-                  {"amount", "currency", "destination", "transfer_group", "metadata", "description"}),
+            route("POST", "/v1/account_links", self._create_account_link),
+            route("POST", "/v1/transfers", self._create_transfer),
             route("GET", "/v1/transfers/{id}", self._retrieve("transfer")),
+            route("POST", "/v1/transfers/{id}/reversals", self._reverse_transfer),
+            # payouts from the platform balance to its bank account
+            route("POST", "/v1/payouts", self._create_payout),
+            route("GET", "/v1/payouts", self._list_payouts),
+            route("GET", "/v1/payouts/{id}", self._retrieve("payout")),
+            # disputes: evidence, acceptance
+            route("GET", "/v1/disputes", self._list_disputes),
+            route("GET", "/v1/disputes/{id}", self._retrieve("dispute")),
+            route("POST", "/v1/disputes/{id}", self._update_dispute),
+            route("POST", "/v1/disputes/{id}/close", self._close_dispute),
         ]
 
     def _retrieve(self, kind: str):
@@ -142,16 +141,6 @@ class ApiEndpoints(StripeState):
         account = self.get("account", account_id)
         account.update(details_submitted=True, payouts_enabled=True, charges_enabled=True)
         return [self.event("account.updated", account)]
-
-    def _create_transfer(self, p: dict) -> dict:
-        account = self.get("account", required(p, "destination"))
-        if not account["payouts_enabled"]:
-            raise invalid("the destination account cannot receive transfers yet", "destination")
-        amount = int(required(p, "amount"))
-        return self.snapshot(self.store({
-            "id": new_id("tr"), "object": "transfer", "amount": amount, "currency": currency_of(p.get("currency")),
-            "destination": account["id"], "transfer_group": p.get("transfer_group"), "created": self.now(),
-            "metadata": check_metadata(p.get("metadata"))}))
 
     # -- checkout sessions --------------------------------------------------------------------
     def _create_session(self, p: dict) -> dict:
@@ -191,9 +180,11 @@ class ApiEndpoints(StripeState):
                 raise invalid("You cannot pass `line_items` in `setup` mode.", param="line_items")
             if "payment_intent_data" in p:
                 raise invalid("payment_intent_data can only be used in payment mode.", param="payment_intent_data")
-            if not p.get("currency") and not p.get("payment_method_types"):
-                raise invalid("`currency` is required in setup mode when `payment_method_types` is not passed.",
-                              param="currency", code="parameter_missing")
+            # SessionCreateParams.currency: "Required in `setup` mode when `allowed_payment_method_types`
+            # is not set." (the stripe library's docstring for 2026-10-28.endive)
+            if not p.get("currency") and not p.get("allowed_payment_method_types"):
+                raise invalid("`currency` is required in setup mode when `allowed_payment_method_types` is not "
+                              "passed.", param="currency", code="parameter_missing")
             currency = currency_of(p["currency"]) if p.get("currency") else None
             total = None
             intent_data = check_keys(p.get("setup_intent_data"), SETUP_INTENT_DATA, "setup_intent_data")
@@ -262,8 +253,17 @@ class ApiEndpoints(StripeState):
     # -- payment intents ----------------------------------------------------------------------
     def new_intent(self, *, amount: int, currency: str, customer: str | None, payment_method: str | None,
                    metadata: dict, description: str | None = None, transfer_group: str | None = None,
-                   receipt_email: str | None = None) -> dict:
+                   receipt_email: str | None = None, automatic_payment_methods: dict | None = None,
+                   allowed_payment_method_types: list[str] | None = None) -> dict:
         ident = new_id("pi")
+        if allowed_payment_method_types:
+            automatic, types = None, list(allowed_payment_method_types)
+        else:
+            # dynamic payment methods are the default since 2023-08-16 ("Enables automatic payment methods
+            # by default for PaymentIntents and SetupIntents",
+            # https://docs.stripe.com/changelog/2023-08-16/automatic-payment-methods)
+            automatic = {"enabled": True, "allow_redirects": "always", **(automatic_payment_methods or {})}
+            types = ["card", "sepa_debit"] if currency == "eur" else ["card"]
         return self.store({
             "id": ident, "object": "payment_intent", "amount": amount, "amount_received": 0,
             "currency": currency, "customer": customer, "payment_method": payment_method,
@@ -272,7 +272,8 @@ class ApiEndpoints(StripeState):
             "last_payment_error": None, "next_action": None, "transfer_group": transfer_group,
             "receipt_email": receipt_email, "capture_method": "automatic", "confirmation_method": "automatic",
             "client_secret": f"{ident}_secret_{secrets.token_hex(12)}", "livemode": False,
-            "payment_method_types": ["card"], "cancellation_reason": None, "canceled_at": None,
+            "automatic_payment_methods": automatic, "payment_method_types": types,
+            "cancellation_reason": None, "canceled_at": None,
         })
 
     def _create_intent(self, p: dict) -> dict:
@@ -289,15 +290,48 @@ class ApiEndpoints(StripeState):
             self._usable_method(method, customer)
         off_session = self._off_session(p)
         confirm = as_bool(p.get("confirm"), "confirm")
-        if off_session and not confirm:
-            raise invalid("off_session can only be used when confirm=true.", param="off_session")
+        for name in ("off_session", "return_url", "error_on_requires_action", "mandate_data"):
+            # PaymentIntentCreateParams: "This parameter can only be used with `confirm=true`."
+            if name in p and not confirm:
+                raise invalid(f"{name} can only be used when confirm=true.", param=name)
+        automatic = p.get("automatic_payment_methods")
+        if automatic is not None:
+            automatic = {"enabled": as_bool(automatic["enabled"], "automatic_payment_methods[enabled]"),
+                         "allow_redirects": automatic.get("allow_redirects") or "always"}
+        allowed = p.get("allowed_payment_method_types")
+        if confirm:  # refused before anything is created
+            effective = None if allowed else {"enabled": True, "allow_redirects": "always", **(automatic or {})}
+            self.check_confirmable({"automatic_payment_methods": effective}, p, off_session)
         intent = self.new_intent(amount=amount, currency=currency, customer=customer, payment_method=method,
                                  metadata=check_metadata(p.get("metadata")), description=p.get("description"),
-                                 transfer_group=p.get("transfer_group"), receipt_email=p.get("receipt_email"))
+                                 transfer_group=p.get("transfer_group"), receipt_email=p.get("receipt_email"),
+                                 automatic_payment_methods=automatic, allowed_payment_method_types=allowed)
         self.event("payment_intent.created", intent, pending=True)
         if confirm:
             self.confirm(intent, off_session=off_session)
         return self.snapshot(intent, p.get("expand"))
+
+    def check_confirmable(self, intent: dict, p: dict, off_session: bool) -> None:
+        """The 2023-08-16 rules for confirming with automatic payment methods, still in force on endive.
+
+        https://docs.stripe.com/changelog/2023-08-16/automatic-payment-methods: "When confirming a
+        PaymentIntent, you're now required to provide a `return_url`, unless `off_session=true`."; "you
+        can't use `error_on_requires_action`"; "You can bypass the `return_url` requirement using
+        `automatic_payment_methods[allow_redirects]=never`". The message is the one the API answers.
+        """
+        automatic = intent.get("automatic_payment_methods") or {}
+        if not automatic.get("enabled"):
+            return
+        if "error_on_requires_action" in p:
+            raise invalid("You cannot use `error_on_requires_action` when confirming a PaymentIntent that uses "
+                          "automatic payment methods.", param="error_on_requires_action")
+        if automatic.get("allow_redirects") != "never" and not off_session and not p.get("return_url"):
+            raise invalid("A `return_url` must be specified because this Payment Intent is configured to "
+                          "automatically accept the payment methods enabled in the Dashboard, some of which may "
+                          "require a full page redirect to succeed. If you do not want to accept redirect-based "
+                          "payment methods, set `automatic_payment_methods[enabled]` to `true` and "
+                          "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents "
+                          "and Payment Intents.", param="return_url", code="parameter_missing")
 
     def _off_session(self, p: dict) -> bool:
         value = p.get("off_session")
@@ -322,8 +356,13 @@ class ApiEndpoints(StripeState):
             raise invalid("You cannot confirm this PaymentIntent because it's missing a payment method.",
                           code="payment_intent_unexpected_state")
         method = self.objects[intent["payment_method"]]
-        if method["type"] == "sepa_debit":
-            intent.update(status="processing", last_payment_error=None, next_action=None)
+        if method["type"] in BANK_DEBITS:
+            # a bank debit is submitted and waits for the bank: the charge is pending, the intent
+            # processing, until finish_async_payment() (https://docs.stripe.com/payments/sepa-debit)
+            charge = self.new_charge(intent, "pending")
+            intent.update(status="processing", last_payment_error=None, next_action=None,
+                          latest_charge=charge["id"])
+            self.event("charge.pending", charge, pending=True)
             self.event("payment_intent.processing", intent, pending=True)
             return intent
         failure = self.card_failures.get(method["id"])
@@ -349,6 +388,7 @@ class ApiEndpoints(StripeState):
 
     def _confirm_intent(self, p: dict, ident: str) -> dict:
         intent = self.get("payment_intent", ident)
+        self.check_confirmable(intent, p, self._off_session(p))
         if p.get("payment_method"):
             self._usable_method(p["payment_method"], intent["customer"])
             intent["payment_method"] = p["payment_method"]
@@ -403,7 +443,8 @@ class ApiEndpoints(StripeState):
         else:
             raise invalid("One of the following params should be provided for this request: payment_intent or "
                           "charge.", code="parameter_missing")
-        if charge["disputed"]:
+        dispute = self.open_dispute_of(charge["id"])
+        if dispute is not None and not dispute["is_charge_refundable"]:
             raise invalid(f"Charge {charge['id']} has been charged back; cannot issue a refund.",
                           code="charge_disputed")
         reason = p.get("reason")

@@ -5,11 +5,16 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+
+class FakeStripeError(AssertionError):
+    """A test asked the fake for something Stripe would not let happen (paying an expired session...)."""
 
 
 class ApiError(Exception):
@@ -68,8 +73,9 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
-        return [converted[key] for key in sorted(converted, key=int)]
+    if converted and sorted(converted, key=lambda k: int(k) if k.isdigit() else -1) == [
+            str(i) for i in range(len(converted))]:
+        return [converted[str(i)] for i in range(len(converted))]
     return converted
 
 
@@ -83,6 +89,12 @@ class RecordedRequest:
     client_host: str
     status: int = 0
     replayed: bool = False
+    #: the route's path template ("/v1/payment_intents/{id}") once routed
+    route: str | None = None
+    #: True once the parameters passed the stripe library's params TypedDict for the route
+    validated: bool = False
+    #: the 400 the validator answered, if it refused the parameters
+    validation_error: dict[str, Any] | None = None
 
 
 @dataclass
@@ -99,7 +111,18 @@ class Route:
     method: str
     pattern: re.Pattern
     handler: Any
-    allowed: frozenset[str] | None = None  #: top-level parameters this endpoint accepts (None: any)
+    template: str  #: the path as written, "/v1/payment_intents/{id}" (the key of params.ROUTE_PARAMS)
+
+
+@dataclass
+class RateLimit:
+    """Answer the next `remaining` requests (to `path` only, if given) with a 429."""
+
+    remaining: int
+    path: str | None = None
+    code: str = "rate_limit"
+    #: the Stripe-Should-Retry header to send ("true"/"false"), None: no header
+    should_retry: str | None = None
 
 
 @dataclass
@@ -113,12 +136,21 @@ class HttpSide:
     saved: dict[str, _Saved] = field(default_factory=dict)
     #: answer nothing to the next N API requests after doing them (a response lost on the network)
     lose_responses: int = 0
+    #: 429s to answer on demand, in order (see FakeStripe.rate_limit_next)
+    rate_limits: list[RateLimit] = field(default_factory=list)
+    #: None: no limiter; else at most this many API requests (reads and writes) per rolling second
+    requests_per_second: int | None = None
+    #: monotonic times of the requests the limiter let through in the last second
+    recent: list[float] = field(default_factory=list)
 
     def reset(self) -> None:
         self.requests.clear()
         self.idempotency_keys.clear()
         self.saved.clear()
         self.lose_responses = 0
+        self.rate_limits.clear()
+        self.requests_per_second = None
+        self.recent.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -217,6 +249,29 @@ class HttpServerMixin:
     def idempotency_keys(self) -> Counter:
         return self.http.idempotency_keys
 
+    def rate_limit_next(self, count: int = 1, path: str | None = None, *, code: str = "rate_limit",
+                        should_retry: bool | None = None) -> None:
+        """Answer the next `count` API requests (to `path` only, e.g. "/v1/payment_intents") with HTTP 429.
+
+        `code` is "rate_limit" (too many requests) or "lock_timeout" (another request holds the object).
+        `should_retry` sets the Stripe-Should-Retry header; by default the fake sends "true" with
+        lock_timeout (the header the stripe library reads: it retries a 429 only when told to) and
+        no header with rate_limit.
+        """
+        if code not in RATE_LIMIT_ERRORS:
+            raise ValueError(f"code must be one of {sorted(RATE_LIMIT_ERRORS)}")
+        header = None if should_retry is None and code == "rate_limit" else (
+            "true" if should_retry is None or should_retry else "false")
+        with self.lock:
+            self.http.rate_limits.append(RateLimit(count, path, code, header))
+
+    def limit_rate(self, requests_per_second: int | None = 25) -> None:
+        """Refuse API requests beyond `requests_per_second` in any rolling second with a 429 rate_limit,
+        as test mode does at 25 (reads and writes alike); None switches the limiter off."""
+        with self.lock:
+            self.http.requests_per_second = requests_per_second
+            self.http.recent.clear()
+
     def lose_next_responses(self, count: int = 1) -> None:
         """Carry out the next `count` API requests but drop their responses, as a flaky network would."""
         self.http.lose_responses = count
@@ -251,6 +306,9 @@ class HttpServerMixin:
                                              "Authorization header as a Bearer token.")), {}
         if auth.removeprefix("Bearer ").strip() != self.http.api_key:
             return 401, _error_body(ApiError(401, "Invalid API Key provided.", code="api_key_invalid")), {}
+        limited = self._rate_limited(path)
+        if limited is not None:
+            return limited
         if early is not None:
             return early.status, _error_body(early), {}
         if method == "POST" and key:
@@ -264,21 +322,49 @@ class HttpServerMixin:
                     return 400, _error_body(error), {}
                 record.replayed = True
                 return saved.status, saved.body, {"Idempotent-Replayed": "true", "Original-Request": key}
-        status, payload = self._route(method, path, params)
+        status, payload = self._route(method, path, params, record)
         if method == "POST" and key and (status == 200 or status == 402):
             self.http.saved[key] = _Saved(method, path, params, status, payload)
         return status, payload, {}
 
-    def _route(self, method: str, path: str, params: dict) -> tuple[int, dict]:
+    def _rate_limited(self, path: str):
+        for limit in self.http.rate_limits:
+            if limit.remaining > 0 and (limit.path is None or limit.path == path):
+                limit.remaining -= 1
+                headers = {"Stripe-Should-Retry": limit.should_retry} if limit.should_retry else {}
+                return 429, _error_body(rate_limit_error(limit.code)), headers
+        self.http.rate_limits = [limit for limit in self.http.rate_limits if limit.remaining > 0]
+        if self.http.requests_per_second is not None:
+            now = time.monotonic()
+            self.http.recent = [moment for moment in self.http.recent if now - moment < 1.0]
+            if len(self.http.recent) >= self.http.requests_per_second:
+                return 429, _error_body(rate_limit_error("rate_limit")), {}
+            self.http.recent.append(now)
+        return None
+
+    def _route(self, method: str, path: str, params: dict, record: RecordedRequest | None = None
+               ) -> tuple[int, dict]:
+        from tests.fake_stripe import params as types, versions
+
         for route in self.routes:
             match = route.pattern.fullmatch(path)
             if route.method == method and match:
+                if record is not None:
+                    record.route = route.template
                 try:
-                    if route.allowed is not None:
-                        for name in params:
-                            if name not in route.allowed:
-                                raise invalid(f"Received unknown parameter: {name}", param=name,
-                                              code="parameter_unknown")
+                    if (method, route.template) not in types.ROUTE_PARAMS:
+                        raise ApiError(500, f"the fake serves {method} {route.template} but knows no stripe "
+                                       "params type for it: add it to tests/fake_stripe/params.py",
+                                       type="api_error")
+                    try:
+                        versions.refuse_removed(method, route.template, params)
+                        params = types.validate_request(method, route.template, params)
+                    except ApiError as exc:
+                        if record is not None:
+                            record.validation_error = dict(exc.error)
+                        raise
+                    if record is not None:
+                        record.validated = True
                     return 200, route.handler(params, *match.groups())
                 except ApiError as exc:
                     return exc.status, _error_body(exc)
@@ -286,11 +372,28 @@ class HttpServerMixin:
                                          code="resource_missing"))
 
 
+#: Stripe's 429 bodies (https://docs.stripe.com/rate-limits, https://docs.stripe.com/error-codes)
+RATE_LIMIT_ERRORS = {
+    "rate_limit": "Request rate limit exceeded. Learn more about rate limits here "
+                  "https://docs.stripe.com/rate-limits.",
+    "lock_timeout": "This object cannot be accessed right now because another API request or Stripe process is "
+                    "currently accessing it. If you see this error intermittently, retry the request. If you see "
+                    "this error frequently and are making multiple concurrent requests to a single object, make "
+                    "your requests serially or at a lower rate.",
+}
+
+
+def rate_limit_error(code: str) -> ApiError:
+    return ApiError(429, RATE_LIMIT_ERRORS[code], code=code,
+                    doc_url=f"https://docs.stripe.com/error-codes/{code.replace('_', '-')}")
+
+
 def _error_body(exc: ApiError) -> dict:
     return {"error": dict(exc.error)}
 
 
-def route(method: str, path: str, handler, allowed: set[str] | None = None) -> Route:
-    """A route whose `{id}` parts capture one path segment each."""
+def route(method: str, path: str, handler) -> Route:
+    """A route whose `{id}` parts capture one path segment each; its parameters are checked against
+    the stripe library's params type for (method, path) in tests/fake_stripe/params.py."""
     pattern = re.compile(re.sub(r"\\\{\w+\\\}", r"([^/]+)", re.escape(path)))
-    return Route(method, pattern, handler, frozenset(allowed | {"expand"}) if allowed is not None else None)
+    return Route(method, pattern, handler, path)

@@ -65,6 +65,11 @@ class StripeState:
         self.settle_immediately = True
         #: status of new refunds: "succeeded" or "pending" (then confirm_refund(id))
         self.refund_status = "succeeded"
+        #: True: transfers and payouts need that much available balance (balance_insufficient otherwise)
+        self.check_balance = False
+        #: the API version events are rendered in: the webhook endpoint's version (Stripe renders each
+        #: event in the endpoint's api_version, or the account's default when the endpoint has none)
+        self.event_api_version = API_VERSION
         self._private: dict[str, dict[str, Any]] = {}
 
     # -- storage ------------------------------------------------------------------------------
@@ -93,6 +98,10 @@ class StripeState:
         """A deep copy for a response, with `expand` paths such as "latest_charge.balance_transaction"."""
         data = copy.deepcopy(obj)
         for path in expand or []:
+            if len(path.split(".")) > 4:
+                # https://docs.stripe.com/expand: "You can expand recursively ... up to four levels deep"
+                raise invalid(f"You cannot expand more than 4 levels of a property. Property: {path}",
+                              param="expand")
             self._expand(data, path.split("."))
         return data
 
@@ -150,11 +159,12 @@ class StripeState:
 
     # -- events -------------------------------------------------------------------------------
     def event(self, type: str, obj: dict[str, Any], previous_attributes: dict | None = None,
-              *, pending: bool = False) -> dict[str, Any]:
+              *, pending: bool = False, api_version: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"object": copy.deepcopy(obj)}
         if previous_attributes is not None:
             data["previous_attributes"] = previous_attributes
-        evt = {"id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": self.now(),
+        evt = {"id": new_id("evt"), "object": "event", "api_version": api_version or self.event_api_version,
+               "created": self.now(),
                "data": data, "livemode": False, "pending_webhooks": 1,
                "request": {"id": None, "idempotency_key": None}, "type": type}
         self.events.append(evt)
@@ -192,37 +202,64 @@ class StripeState:
 
     def book(self, *, amount: int, currency: str, type: str, source: str, fee: int = 0,
              reporting_category: str | None = None, description: str | None = None,
-             exchange_rate: Decimal | None = None, created: int | None = None) -> dict[str, Any]:
-        """Add a balance transaction (amounts already in the balance currency)."""
+             exchange_rate: Decimal | None = None, created: int | None = None, available_now: bool = False,
+             fee_description: str = "Stripe processing fees") -> dict[str, Any]:
+        """Add a balance transaction (amounts already in the balance currency).
+
+        Incoming funds become available two days later; money leaving the balance (transfers,
+        payouts) is debited from the available balance at once (`available_now`).
+        """
         created = self.now() if created is None else created
         txn = {"id": new_id("txn"), "object": "balance_transaction", "amount": amount, "currency": currency,
-               "fee": fee, "net": amount - fee, "created": created, "available_on": created + 2 * 86400,
-               "status": "pending", "type": type, "source": source, "description": description,
-               "reporting_category": reporting_category or type,
+               "fee": fee, "net": amount - fee, "created": created,
+               "available_on": created if available_now else created + 2 * 86400,
+               "status": "available" if available_now else "pending", "type": type, "source": source,
+               "description": description, "reporting_category": reporting_category or type,
                "exchange_rate": float(exchange_rate) if exchange_rate is not None else None,
                "fee_details": [{"amount": fee, "currency": currency, "type": "stripe_fee",
-                                "description": "Stripe processing fees", "application": None}] if fee else []}
+                                "description": fee_description, "application": None}] if fee else []}
         self.store(txn)
         self.balance_transactions.append(txn)
         return txn
 
     def charge_succeeded(self, intent: dict[str, Any]) -> dict[str, Any]:
-        """A successful charge for the intent, its balance transaction, and the intent marked succeeded."""
-        charge = self.store({
-            "id": new_id("ch"), "object": "charge", "amount": intent["amount"],
-            "amount_captured": intent["amount"], "amount_refunded": 0, "balance_transaction": None,
-            "captured": True, "created": self.now(), "currency": intent["currency"], "customer": intent["customer"],
-            "description": intent.get("description"), "disputed": False, "failure_code": None,
-            "failure_message": None, "livemode": False, "metadata": dict(intent["metadata"]), "paid": True,
-            "payment_intent": intent["id"], "payment_method": intent["payment_method"], "refunded": False,
-            "status": "succeeded", "transfer_group": intent.get("transfer_group"),
-            "billing_details": {"email": intent.get("receipt_email")},
-        })
+        """A successful charge for the intent, its balance transaction, and the intent marked succeeded.
+
+        A pending charge (a bank debit while processing) becomes the succeeded one.
+        """
+        pending = self.objects.get(intent.get("latest_charge") or "")
+        if pending is not None and pending["status"] == "pending":
+            pending.update(status="succeeded", paid=True, captured=True, amount_captured=pending["amount"])
+            if self.settle_immediately:
+                self.settle(pending["id"])
+            intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None,
+                          next_action=None)
+            return pending
+        charge = self.new_charge(intent, "succeeded")
         if self.settle_immediately:
             self.settle(charge["id"])
         intent.update(status="succeeded", latest_charge=charge["id"], amount_received=intent["amount"],
                       last_payment_error=None, next_action=None)
         return charge
+
+    def new_charge(self, intent: dict[str, Any], status: str) -> dict[str, Any]:
+        """A charge object for the intent's payment method: succeeded, pending (bank debits) or failed."""
+        method = self.objects.get(intent.get("payment_method") or "") or {}
+        details = {"type": method.get("type", "card")}
+        if method.get("type"):
+            details[method["type"]] = copy.deepcopy(method.get(method["type"]))
+        return self.store({
+            "id": new_id("ch"), "object": "charge", "amount": intent["amount"],
+            "amount_captured": intent["amount"] if status == "succeeded" else 0, "amount_refunded": 0,
+            "balance_transaction": None, "captured": status == "succeeded", "created": self.now(),
+            "currency": intent["currency"], "customer": intent["customer"],
+            "description": intent.get("description"), "disputed": False, "failure_code": None,
+            "failure_message": None, "livemode": False, "metadata": dict(intent["metadata"]),
+            "paid": status == "succeeded",
+            "payment_intent": intent["id"], "payment_method": intent["payment_method"], "refunded": False,
+            "status": status, "transfer_group": intent.get("transfer_group"),
+            "billing_details": {"email": intent.get("receipt_email")}, "payment_method_details": details,
+        })
 
     def settle(self, charge_id: str) -> dict[str, Any]:
         """Book a charge's balance transaction (done at once unless settle_immediately is False)."""

@@ -146,9 +146,10 @@ def test_a_dispute_withdraws_the_amount_and_a_fee(fake_stripe):
     cs = session(fake_stripe, amount=5000)
     intent = fake_stripe.complete_checkout(cs["id"])[1]["data"]["object"]
 
-    [created] = fake_stripe.dispute(intent["id"])
+    created, withdrawn = fake_stripe.dispute(intent["id"])
 
     assert created["type"] == "charge.dispute.created"
+    assert withdrawn["type"] == "charge.dispute.funds_withdrawn"
     dispute = created["data"]["object"]
     assert (dispute["amount"], dispute["charge"], dispute["payment_intent"]) == (
         5000, intent["latest_charge"], intent["id"])
