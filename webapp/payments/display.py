@@ -82,10 +82,21 @@ def pledge_status_label(status: PledgeStatus) -> str:
     }[PledgeStatus(status)]
 
 
+def dispute_label(outcome: str) -> str:
+    return {
+        "inquiry": _("inquiry: the bank asks questions; no money has moved"),
+        "open": _("open: the money and the dispute fee are withheld until the bank decides"),
+        "won": _("won: the money is back"),
+        "lost": _("lost: the money went back to the backer's bank"),
+        "closed": _("closed without a chargeback: no money moved"),
+    }[outcome]
+
+
 def register(app) -> None:
     @app.context_processor
     def payment_helpers() -> dict:
         return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
                 "match_offers": matching.offers_for,
                 "pledge_status_label": pledge_status_label, "minimum_note": minimum_note,
+                "dispute_label": dispute_label,
                 "supported_currencies": current_app.config["SUPPORTED_CURRENCIES"]}
