@@ -70,6 +70,9 @@ class Config:
     #: the API version the app is written for: the one the stripe library pins (16.1.0). Create the
     #: webhook endpoint with this version; events in another version are refused (see README).
     STRIPE_API_VERSION = "2026-10-28.endive"
+    #: other event versions accepted while the endpoint is being upgraded (comma-separated); none by default
+    STRIPE_EXTRA_EVENT_API_VERSIONS = [
+        v.strip() for v in os.environ.get("STRIPE_EXTRA_EVENT_API_VERSIONS", "").split(",") if v.strip()]
     #: the currency the platform's Stripe balance settles in: every charge must convert to at least
     #: Stripe's minimum in it (docs.stripe.com/currencies, "Minimum and maximum charge amounts")
     STRIPE_SETTLEMENT_CURRENCY = os.environ.get("STRIPE_SETTLEMENT_CURRENCY", "EUR").upper()

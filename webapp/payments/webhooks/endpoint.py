@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
 from webapp.payments.providers import get_provider
+from webapp.payments.webhooks import versions
 from webapp.payments.webhooks.handlers import HANDLERS
 from webapp.payments.webhooks.signatures import BadSignature, verify
 
@@ -30,6 +31,9 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
     except (ValueError, KeyError, TypeError):
         return 400, "not a JSON event"
+    refused = versions.refusal(event)
+    if refused is not None:
+        return 400, refused
     provider = get_provider().name
     if db.session.scalar(select(ProcessedEvent.id).where(
             ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
