@@ -58,11 +58,14 @@ DECLINES = {
 SAVED_THEN_DECLINED = {"4000000000009995", "4000000000000341"}
 AUTHENTICATE_ALWAYS = {"4000002760003184"}
 AUTHENTICATE_ONCE = {"4000002500003155"}
-#: Stripe's test bank accounts (https://docs.stripe.com/payments/sepa-debit/set-up-payment?payment-ui=checkout
-#: "Test your integration", https://docs.stripe.com/payments/bacs-debit/save-bank-details,
-#: https://docs.stripe.com/payments/ach-direct-debit/set-up-payment "Test account numbers"): each debit is
-#: `processing` until finish_async_payment(), then succeeds or fails as listed (None: succeeds). Enter a
-#: SEPA IBAN as is, a BACS account as "108800-<account>", an ACH one as "110000000-<account>".
+#: Stripe's test bank accounts: SEPA from "Save SEPA Direct Debit details for future payments"
+#: (https://docs.stripe.com/payments/sepa-debit/set-up-payment?payment-ui=checkout, "Test your integration"),
+#: BACS from "Save Bacs Direct Debit bank details" (https://stripe.com/docs/payments/bacs-debit/save-bank-details),
+#: ACH from Stripe's ACH Direct Debit test account numbers (routing 110000000; that page is not in the reference
+#: store this was written from, so the ACH failure codes are the ones Stripe's ACH guide lists from memory:
+#: check them before relying on one). Each debit is `processing` until finish_async_payment(), then succeeds
+#: or fails as listed (None: succeeds). Enter a SEPA IBAN as is, a BACS account as "108800-<account>", an ACH
+#: one as "110000000-<account>".
 BANK_ACCOUNTS = {
     "DE89370400440532013000": None,
     "DE65370400440532013003": None,  # Stripe: succeeds after three minutes

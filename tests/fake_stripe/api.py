@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.fake_stripe.balance import BalanceEndpoints
 from tests.fake_stripe.server import ApiError, invalid, route
-from tests.fake_stripe.state import as_bool, as_int, new_id
+from tests.fake_stripe.state import as_bool, as_int, check_metadata, new_id
 
 #: Checkout's display locales (and "auto")
 LOCALES = {"auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA",
@@ -22,20 +22,6 @@ PAYMENT_INTENT_DATA = {"metadata", "description", "setup_future_usage", "capture
                        "statement_descriptor", "statement_descriptor_suffix", "transfer_group", "on_behalf_of",
                        "transfer_data", "application_fee_amount"}
 SETUP_INTENT_DATA = {"metadata", "description", "on_behalf_of"}
-
-
-def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
-    """Stripe's metadata rules: at most 50 keys of up to 40 characters, values up to 500 characters."""
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, dict):
-        raise invalid("Invalid hash", param=param)
-    if len(value) > 50:
-        raise invalid("Metadata can have at most 50 keys", param=param)
-    for key, item in value.items():
-        if len(key) > 40 or not isinstance(item, str) or len(item) > 500:
-            raise invalid(f"Invalid metadata entry {key!r}", param=f"{param}[{key}]")
-    return {key: item for key, item in value.items() if item != ""}
 
 
 def check_keys(value: Any, allowed: set[str], param: str) -> dict[str, Any]:
@@ -455,4 +441,13 @@ class ApiEndpoints(BalanceEndpoints):
         return self.snapshot(refund, p.get("expand"))
 
     def _list_balance_transactions(self, p: dict) -> dict:
-        return self.page(list(self.balance_transactions), p, "/v1/balance_transactions")
+        items = list(self.balance_transactions)
+        if p.get("payout"):
+            # "For automatic Stripe payouts only, only returns transactions that were paid out on the
+            # specified payout ID." (BalanceTransactionListParams.payout)
+            payout = self.get("payout", p["payout"], "payout")
+            covered = set(self._private.get(payout["id"], {}).get("transactions") or [])
+            if not payout["automatic"]:  # the docs do not say what a manual payout answers; the fake refuses
+                raise invalid("The payout parameter is only supported for automatic payouts.", param="payout")
+            items = [t for t in items if t["id"] in covered]
+        return self.page(items, p, "/v1/balance_transactions")

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from tests.fake_stripe.server import ApiError, FakeStripeError, invalid
-from tests.fake_stripe.state import StripeState, as_bool, as_int, new_id
+from tests.fake_stripe.state import StripeState, as_bool, as_int, check_metadata, new_id
 
 #: seconds a dispute gives the merchant to respond (the Dashboard shows evidence_details.due_by)
 EVIDENCE_WINDOW = 7 * 86400
@@ -50,10 +50,11 @@ class BalanceEndpoints(StripeState):
             "id": new_id("tr"), "object": "transfer", "amount": amount, "amount_reversed": 0,
             "currency": currency, "destination": account["id"], "transfer_group": p.get("transfer_group"),
             "created": self.now(), "description": p.get("description"), "livemode": False,
-            "metadata": _metadata(p.get("metadata")), "reversed": False, "balance_transaction": None,
+            "metadata": check_metadata(p.get("metadata")), "reversed": False, "balance_transaction": None,
             "reversals": {"object": "list", "data": [], "has_more": False,
                           "url": "/v1/transfers/_/reversals"},
-            "source_transaction": p.get("source_transaction"),
+            "source_transaction": p.get("source_transaction"), "source_type": "card",
+            "destination_payment": new_id("py"),
         })
         transfer["reversals"]["url"] = f"/v1/transfers/{transfer['id']}/reversals"
         txn = self.book(amount=-amount, currency=currency, type="transfer", source=transfer["id"],
@@ -71,7 +72,7 @@ class BalanceEndpoints(StripeState):
                           f"({remaining}).", param="amount")
         reversal = self.store({
             "id": new_id("trr"), "object": "transfer_reversal", "amount": amount, "currency": transfer["currency"],
-            "created": self.now(), "transfer": transfer["id"], "metadata": _metadata(p.get("metadata")),
+            "created": self.now(), "transfer": transfer["id"], "metadata": check_metadata(p.get("metadata")),
             "balance_transaction": None, "destination_payment_refund": None, "source_refund": None,
         })
         txn = self.book(amount=amount, currency=transfer["currency"], type="transfer_refund",
@@ -110,6 +111,8 @@ class BalanceEndpoints(StripeState):
             "livemode": False, "metadata": dict(metadata or {}), "method": method, "source_type": "card",
             "statement_descriptor": None, "status": "pending", "type": "bank_account",
             "reconciliation_status": "not_applicable" if not automatic else "in_progress",
+            "application_fee": None, "application_fee_amount": None, "original_payout": None,
+            "payout_method": None, "reversed_by": None, "trace_id": {"status": "pending", "value": None},
         })
         txn = self.book(amount=-amount, currency=currency, type="payout", source=payout["id"],
                         reporting_category="payout", available_now=True, description="STRIPE PAYOUT")
@@ -121,7 +124,7 @@ class BalanceEndpoints(StripeState):
         if amount < 1:
             raise invalid("Invalid positive integer", param="amount")
         payout = self.new_payout(amount, str(p["currency"]).lower(), automatic=False,
-                                 description=p.get("description"), metadata=_metadata(p.get("metadata")),
+                                 description=p.get("description"), metadata=check_metadata(p.get("metadata")),
                                  method=p.get("method") or "standard")
         self.event("payout.created", payout, pending=True)
         return self.snapshot(payout, p.get("expand"))
@@ -142,7 +145,13 @@ class BalanceEndpoints(StripeState):
             amount = self.available_balance(currency)
             if amount <= 0:
                 return []
+            paid_out = self._private.setdefault("_paid_out", set())
+            covered = [t["id"] for t in self.balance_transactions
+                       if t["currency"] == currency and t["id"] not in paid_out]
             payout = self.new_payout(amount, currency, automatic=True)
+            covered.append(payout["balance_transaction"])
+            paid_out.update(covered)
+            self._private[payout["id"]] = {"transactions": covered}
             return [self.event("payout.created", payout)]
 
     def finish_payout(self, payout_id: str, *, failure_code: str | None = None) -> list[dict]:
@@ -189,7 +198,8 @@ class BalanceEndpoints(StripeState):
             "evidence": {name: None for name in EVIDENCE_FIELDS},
             "evidence_details": {"due_by": now + EVIDENCE_WINDOW, "has_evidence": False, "past_due": False,
                                  "submission_count": 0, "enhanced_eligibility": {}},
-            "enhanced_eligibility_types": [], "network_reason_code": "10.4" if reason == "fraudulent" else None,
+            "enhanced_eligibility_types": [], "intended_submission_method": None,
+            "network_reason_code": "10.4" if reason == "fraudulent" else None,
             "payment_method_details": {"type": method.get("type", "card"),
                                        "card": {"brand": (method.get("card") or {}).get("brand", "visa"),
                                                 "case_type": "inquiry" if inquiry else "chargeback",
@@ -261,7 +271,10 @@ class BalanceEndpoints(StripeState):
             dispute["evidence_details"]["has_evidence"] = True
         if "metadata" in p:
             previous["metadata"] = dict(dispute["metadata"])
-            dispute["metadata"].update(_metadata(p["metadata"]))
+            for key, value in check_metadata(p["metadata"]).items():
+                dispute["metadata"][key] = value
+            for key in [k for k, v in (p["metadata"] or {}).items() if v == ""]:
+                dispute["metadata"].pop(key, None)
         if as_bool(p.get("submit", "true"), "submit"):
             previous["status"] = dispute["status"]
             dispute["status"] = ("warning_under_review" if dispute["status"].startswith("warning_")
@@ -291,9 +304,3 @@ class BalanceEndpoints(StripeState):
     def open_dispute_of(self, charge_id: str) -> dict | None:
         ident = self._private.get(charge_id, {}).get("dispute")
         return self.objects.get(ident) if ident else None
-
-
-def _metadata(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        return {}
-    return {key: item for key, item in value.items() if item != ""}

@@ -96,7 +96,8 @@ def _invalid(message: str, param: str, code: str = "parameter_invalid") -> ApiEr
 def hints(cls: type) -> dict[str, Any]:
     """get_type_hints for a generated TypedDict (its forward references resolved in its own module)."""
     namespace = dict(vars(typing))
-    namespace.update({"StripeContext": getattr(stripe, "StripeContext", Any), "UntypedStripeObject": UntypedStripeObject})
+    namespace.update({"StripeContext": getattr(stripe, "StripeContext", Any),
+                      "UntypedStripeObject": UntypedStripeObject})
     return typing.get_type_hints(cls, globalns=dict(vars(sys.modules[cls.__module__])), localns=namespace,
                                  include_extras=True)
 
@@ -155,7 +156,7 @@ def check(value: Any, tp: Any, path: str) -> Any:
     literals = [arg for opt in options if get_origin(opt) is Literal for arg in get_args(opt)]
     enum = [v for v in literals if v != ""]
     # `Literal[...]|str`: the `str` only keeps old SDKs working when the API adds values
-    types = [opt for opt in options if get_origin(opt) is not Literal and not (opt is str and enum)]
+    kinds = [opt for opt in options if get_origin(opt) is not Literal and not (opt is str and enum)]
     if value == "":
         if "" in literals:
             return value
@@ -164,7 +165,7 @@ def check(value: Any, tp: Any, path: str) -> Any:
                        "or supply a non-empty value.", path, "parameter_invalid_empty")
     if isinstance(value, str) and value in enum:
         return value
-    ordered = sorted(types, key=lambda t: 0 if _shape_matches(value, t) else 1)
+    ordered = sorted(kinds, key=lambda t: 0 if _shape_matches(value, t) else 1)
     errors: list[ApiError] = []
     for opt in ordered:
         try:
@@ -172,7 +173,7 @@ def check(value: Any, tp: Any, path: str) -> Any:
         except ApiError as exc:
             errors.append(exc)
     if enum and isinstance(value, str):
-        choices = [*map(str, enum), *(["true", "false"] if bool in types else [])]
+        choices = [*map(str, enum), *(["true", "false"] if bool in kinds else [])]
         raise _invalid(f"Invalid {path}: must be one of {', '.join(choices)}", path)
     if errors:
         raise errors[0]

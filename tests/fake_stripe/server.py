@@ -142,6 +142,8 @@ class HttpSide:
     requests_per_second: int | None = None
     #: monotonic times of the requests the limiter let through in the last second
     recent: list[float] = field(default_factory=list)
+    #: the limiter's clock (a test may freeze it)
+    clock: Any = time.monotonic
 
     def reset(self) -> None:
         self.requests.clear()
@@ -151,6 +153,7 @@ class HttpSide:
         self.rate_limits.clear()
         self.requests_per_second = None
         self.recent.clear()
+        self.clock = time.monotonic
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -272,6 +275,10 @@ class HttpServerMixin:
             self.http.requests_per_second = requests_per_second
             self.http.recent.clear()
 
+    def invalid_requests(self) -> list[RecordedRequest]:
+        """The requests Stripe would have refused for their parameters (the validator's 400s)."""
+        return [r for r in self.http.requests if r.validation_error is not None]
+
     def lose_next_responses(self, count: int = 1) -> None:
         """Carry out the next `count` API requests but drop their responses, as a flaky network would."""
         self.http.lose_responses = count
@@ -292,12 +299,18 @@ class HttpServerMixin:
             self.http.requests.append(record)
             if key:
                 self.http.idempotency_keys[key] += 1
-            status, payload, extra = self._answer(method, path, params, headers, key, early, record)
+            request_id = "req_" + secrets.token_hex(7)
+            # events an API request causes name it (event.request), as Stripe's do
+            self.request_context = {"id": request_id, "idempotency_key": key}
+            try:
+                status, payload, extra = self._answer(method, path, params, headers, key, early, record)
+            finally:
+                self.request_context = None
             record.status = status
             if self.http.lose_responses > 0:
                 self.http.lose_responses -= 1
                 return None
-            return status, payload, {"Request-Id": "req_" + secrets.token_hex(7), **extra}
+            return status, payload, {"Request-Id": request_id, **extra}
 
     def _answer(self, method, path, params, headers, key, early, record):
         auth = headers.get("authorization", "")
@@ -335,7 +348,7 @@ class HttpServerMixin:
                 return 429, _error_body(rate_limit_error(limit.code)), headers
         self.http.rate_limits = [limit for limit in self.http.rate_limits if limit.remaining > 0]
         if self.http.requests_per_second is not None:
-            now = time.monotonic()
+            now = self.http.clock()
             self.http.recent = [moment for moment in self.http.recent if now - moment < 1.0]
             if len(self.http.recent) >= self.http.requests_per_second:
                 return 429, _error_body(rate_limit_error("rate_limit")), {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 import threading
 import time
@@ -120,7 +121,9 @@ class StripeState:
         value = data.get(head)
         if isinstance(value, str) and value in self.objects:
             data[head] = value = copy.deepcopy(self.objects[value])
-        elif head not in data:
+        elif head not in data or not (value is None or isinstance(value, dict)
+                                      or isinstance(value, str) and re.fullmatch(r"[a-z]+_\w+", value)):
+            # only ids of other objects expand (a null one stays null): "This property cannot be expanded"
             raise invalid(f"This property cannot be expanded ({head}).", param="expand")
         self._expand(value, rest)
 
@@ -170,7 +173,8 @@ class StripeState:
         evt = {"id": new_id("evt"), "object": "event", "api_version": api_version or self.event_api_version,
                "created": self.now(),
                "data": data, "livemode": False, "pending_webhooks": 1,
-               "request": {"id": None, "idempotency_key": None}, "type": type}
+               "request": dict(getattr(self, "request_context", None) or {"id": None, "idempotency_key": None}),
+               "type": type}
         self.events.append(evt)
         if pending:
             self.pending_events.append(evt)
@@ -243,6 +247,7 @@ class StripeState:
                "fee": fee, "net": amount - fee, "created": created,
                "available_on": created if available_now else created + 2 * 86400,
                "status": "available" if available_now else "pending", "type": type, "source": source,
+               "balance_type": "payments",
                "description": description, "reporting_category": reporting_category or type,
                "exchange_rate": float(exchange_rate) if exchange_rate is not None else None,
                "fee_details": [{"amount": fee, "currency": currency, "type": "stripe_fee",
@@ -331,6 +336,22 @@ class StripeState:
                   self.event("refund.created", refund, pending=pending_events)]
         self._private.setdefault(refund["id"], {})["events"] = events
         return refund, events
+
+
+def check_metadata(value: Any, param: str = "metadata") -> dict[str, str]:
+    """Stripe's metadata rules: at most 50 keys of up to 40 characters, values up to 500 characters."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise invalid("Invalid hash", param=param)
+    if len(value) > 50:
+        raise invalid("Metadata can have at most 50 keys", param=param)
+    for key, item in value.items():
+        # https://docs.stripe.com/metadata: "up to 50 keys, with key names up to 40 characters long and
+        # values up to 500 characters long"; keys may not contain square brackets
+        if len(key) > 40 or "[" in key or "]" in key or not isinstance(item, str) or len(item) > 500:
+            raise invalid(f"Invalid metadata entry {key!r}", param=f"{param}[{key}]")
+    return {key: item for key, item in value.items() if item != ""}
 
 
 def as_int(value: Any, param: str) -> int:

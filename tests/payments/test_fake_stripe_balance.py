@@ -181,3 +181,29 @@ def test_events_carry_the_endpoints_api_version(fake_stripe, stripe_provider):
     fake_stripe.event_api_version = "2025-03-31.basil"  # an endpoint pinned to another version
     [refunded, _] = fake_stripe.refund(intent["id"])
     assert refunded["api_version"] == "2025-03-31.basil"
+
+
+def test_the_balance_history_of_an_automatic_payout_lists_what_it_paid_out(fake_stripe, stripe_provider, client):
+    paid_intent(fake_stripe, stripe_provider, Money(5000, "EUR"))
+    paid_intent(fake_stripe, stripe_provider, Money(2000, "EUR"), key="pay-2")
+    [created] = fake_stripe.automatic_payout("eur")
+    payout_id = created["data"]["object"]["id"]
+    paid_intent(fake_stripe, stripe_provider, Money(1000, "EUR"), key="pay-3")  # after the payout
+
+    listed = client.v1.balance_transactions.list(params={"payout": payout_id})
+
+    assert sorted(t.type for t in listed.data) == ["charge", "charge", "payout"]
+    assert sum(t.net for t in listed.data) == 0
+    manual = client.v1.payouts.create(params={"amount": 1, "currency": "eur"})
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.balance_transactions.list(params={"payout": manual.id})
+
+
+def test_events_caused_by_an_api_request_name_it(fake_stripe, stripe_provider):
+    intent = paid_intent(fake_stripe, stripe_provider, Money(2500, "EUR"))
+    assert fake_stripe.events[-1]["request"] == {"id": None, "idempotency_key": None}  # the hosted page
+    stripe_provider.refund(intent["id"], None, "refund-1", {})
+    refunded = fake_stripe.take_events()[0]
+    [request] = [r for r in fake_stripe.requests if r.path == "/v1/refunds"]
+    assert refunded["request"]["idempotency_key"] == "refund-1" == request.idempotency_key
+    assert refunded["request"]["id"].startswith("req_")

@@ -93,7 +93,8 @@ def test_the_outcome_can_be_forced_on_command(fake_stripe, stripe_provider):
     second = stripe_provider.charge_off_session(setup["customer"], setup["payment_method"], Money(1500, "EUR"),
                                                 "close-2", {"pledge_id": "43"})
 
-    failed = fake_stripe.finish_async_payment(first.payment_intent_id, succeed=False, failure_code="debit_not_authorized")
+    failed = fake_stripe.finish_async_payment(first.payment_intent_id, succeed=False,
+                                              failure_code="debit_not_authorized")
     assert failed[-1]["data"]["object"]["last_payment_error"]["code"] == "debit_not_authorized"
     paid = fake_stripe.finish_async_payment(second.payment_intent_id, succeed=True)
     assert paid[-1]["type"] == "payment_intent.succeeded"

@@ -69,16 +69,27 @@ def test_only_the_named_path_is_limited(fake_stripe, client):
 
 
 def test_the_limiter_refuses_the_26th_request_in_a_second_reads_included(fake_stripe, client):
+    now = [1000.0]
+    fake_stripe.http.clock = lambda: now[0]  # every request in the same instant
     fake_stripe.limit_rate(25)
-    customer = client.v1.customers.create(params={})
-    statuses = []
-    for _ in range(30):
-        try:
-            client.v1.customers.retrieve(customer.id)
-            statuses.append(200)
-        except stripe.RateLimitError:
-            statuses.append(429)
-    assert statuses.count(200) <= 24 and 429 in statuses
+    customer = client.v1.customers.create(params={})  # a write counts too
+
+    def statuses(count: int) -> list[int]:
+        found = []
+        for _ in range(count):
+            try:
+                client.v1.customers.retrieve(customer.id)
+                found.append(200)
+            except stripe.RateLimitError as exc:
+                assert exc.json_body["error"]["code"] == "rate_limit"
+                found.append(429)
+        return found
+
+    assert statuses(26) == [200] * 24 + [429] * 2
+    now[0] += 0.5
+    assert statuses(1) == [429]  # still within the same second
+    now[0] += 0.6
+    assert statuses(25) == [200] * 25 and statuses(1) == [429]
     fake_stripe.limit_rate(None)
     assert client.v1.customers.retrieve(customer.id).id == customer.id
 

@@ -111,6 +111,7 @@ def test_the_fake_answers_an_unknown_parameter_as_stripe_does(fake_stripe, clien
     assert fake_stripe.count("payment_intent") == 0
     [request] = fake_stripe.requests
     assert request.validated is False and request.validation_error["code"] == "parameter_unknown"
+    assert fake_stripe.invalid_requests() == [request]
 
 
 def test_the_fake_answers_a_missing_parameter_as_stripe_does(fake_stripe, client):
@@ -185,5 +186,19 @@ def test_every_request_of_a_whole_provider_flow_passes_the_types(fake_stripe, st
 
     assert len(fake_stripe.requests) >= 13
     refused_requests = [(r.method, r.path, r.validation_error) for r in fake_stripe.requests if not r.validated]
-    assert refused_requests == []
+    assert refused_requests == [] and fake_stripe.invalid_requests() == []
     assert all(r.status == 200 for r in fake_stripe.requests)
+
+
+def test_only_ids_of_other_objects_expand(fake_stripe, client):
+    customer = client.v1.customers.create(params={"email": "a@example.org"})
+    error = refused(lambda: client.v1.customers.retrieve(customer.id, params={"expand": ["email"]}))
+    assert (error["param"], error["message"]) == ("expand", "This property cannot be expanded (email).")
+
+
+def test_metadata_keys_may_not_hold_square_brackets():
+    from tests.fake_stripe.state import check_metadata
+
+    with pytest.raises(ApiError) as caught:
+        check_metadata({"a]b": "v"})
+    assert caught.value.error["param"] == "metadata[a]b]"
