@@ -135,7 +135,7 @@ def main() -> None:
             db.session.add(request)
             db.session.commit()
             found = matching.suggested_offers(request)
-            print(f"suggested_offers returns {len(found)}; the first: {found[0].distance_km} km, "
+            print(f"suggested_offers returns {len(found)}; the first: {found[0].distance}, "
                   f"available now: {found[0].available_now}")
             print(describe("rank offers for one request", timed(lambda: matching.suggested_offers(request),
                                                                  args.runs)))

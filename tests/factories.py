@@ -211,3 +211,189 @@ class CampaignUpdateFactory(BaseFactory):
     body_md = "The mill arrived today."
     body_html = factory.LazyAttribute(lambda o: f"<p>{escape(o.body_md)}</p>")
     created_at = factory.LazyFunction(now)
+
+
+# -- payments and mutual aid (added for tests/privacy; usable everywhere) --------------------------
+from webapp.ledger.models import LedgerEntry  # noqa: E402
+from webapp.mutual_aid.models import (  # noqa: E402
+    Audience,
+    ChannelPreference,
+    DisasterEvent,
+    EventKind,
+    EventState,
+    HelpCategory,
+    HelpRequest,
+    Notification,
+    Offer,
+    OfferState,
+    Report,
+    Severity,
+    SolidarityCall,
+    StandingCommitment,
+    Urgency,
+)
+from webapp.payments.matching.models import MatchFund  # noqa: E402
+from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus  # noqa: E402
+
+
+class PledgeFactory(BaseFactory):
+    """A paid pledge of 10,000 XOF on a live campaign, by a signed-in member (with their address)."""
+
+    class Meta:
+        model = Pledge
+
+    class Params:
+        committed = factory.Trait(status=PledgeStatus.COMMITTED, charge_timing=ChargeTiming.ON_SUCCESS)
+
+    campaign = factory.SubFactory(CampaignFactory, live=True)
+    user = factory.SubFactory(UserFactory)
+    email = factory.LazyAttribute(lambda o: o.user.email if o.user else "guest@example.org")
+    reference = factory.Sequence(lambda n: f"pledge-ref-{n:06d}")
+    client_token = factory.Sequence(lambda n: f"client-token-{n:06d}")
+    status = PledgeStatus.PAID
+    charge_timing = ChargeTiming.NOW
+    amount = 10_000
+    currency = factory.SelfAttribute("campaign.currency")
+    charge_amount = factory.SelfAttribute("amount")
+    charge_currency = factory.SelfAttribute("currency")
+    provider = "sandbox"
+    created_at = factory.LazyFunction(now)
+    confirmed_at = factory.LazyFunction(now)
+
+
+class LedgerEntryFactory(BaseFactory):
+    class Meta:
+        model = LedgerEntry
+
+    key = factory.Sequence(lambda n: f"test-entry-{n}")
+    kind = "charge"
+    debit_account = "processor:sandbox"
+    credit_account = "campaign:1"
+    amount = 10_000
+    currency = "XOF"
+    cause = "pledge:1"
+    occurred_at = factory.LazyFunction(now)
+
+
+class MatchFundFactory(BaseFactory):
+    class Meta:
+        model = MatchFund
+
+    name = factory.Sequence(lambda n: f"Fund {n}")
+    institution = "Ville de Thiès"
+    manager_id = factory.LazyAttribute(lambda o: UserFactory(role=Role.FUNDER).id)
+    budget = 5_000_000
+    currency = "XOF"
+    starts_on = factory.LazyFunction(lambda: now().date())
+    ends_on = factory.LazyFunction(lambda: now().date() + timedelta(days=90))
+    created_at = factory.LazyFunction(now)
+
+
+class DisasterEventFactory(BaseFactory):
+    """An active flood over Littoral (Benin)."""
+
+    class Meta:
+        model = DisasterEvent
+
+    slug = factory.Sequence(lambda n: f"flood-{n}")
+    name = factory.Sequence(lambda n: f"Floods {n}")
+    kind = EventKind.FLOOD
+    severity = Severity.SEVERE
+    starts_on = factory.LazyFunction(lambda: now().date())
+    relief_organization = factory.SubFactory(OrganizationFactory, country="BJ")
+    public_message = "The lagoon overflowed."
+    fund_goal_amount = 5_000_000
+    fund_currency = "XOF"
+    state = EventState.ACTIVE
+    created_by_id = factory.LazyAttribute(lambda o: UserFactory(coordinator=True).id)
+    created_at = factory.LazyFunction(now)
+    activated_at = factory.LazyFunction(now)
+
+
+class OfferFactory(BaseFactory):
+    class Meta:
+        model = Offer
+
+    owner = factory.SubFactory(UserFactory, verified=True)
+    event = factory.SubFactory(DisasterEventFactory)
+    category = HelpCategory.LODGING
+    title = "A room for a family"
+    description = "Dry, upstairs."
+    capacity = 4
+    latitude, longitude = 6.3654, 2.4183
+    region_code = "BJ-LI"
+    cell_lat, cell_lon = 63, 24
+    contact_phone = "+229 97 11 22 33"
+    contact_note = "Blue gate behind the market"
+    state = OfferState.PUBLISHED
+    created_at = factory.LazyFunction(now)
+
+
+class HelpRequestFactory(BaseFactory):
+    class Meta:
+        model = HelpRequest
+
+    requester = factory.SubFactory(UserFactory, verified=True)
+    event = factory.SubFactory(DisasterEventFactory)
+    category = HelpCategory.LODGING
+    urgency = Urgency.CRITICAL
+    household_size = 3
+    description = "Our house is under water."
+    latitude, longitude = 6.3654, 2.4183
+    region_code = "BJ-LI"
+    cell_lat, cell_lon = 63, 24
+    address = "Lot 12, Akpakpa"
+    contact_phone = "+229 96 44 55 66"
+    created_at = factory.LazyFunction(now)
+    state_changed_at = factory.LazyFunction(now)
+
+
+class SolidarityCallFactory(BaseFactory):
+    class Meta:
+        model = SolidarityCall
+
+    event = factory.SubFactory(DisasterEventFactory)
+    user = factory.SubFactory(UserFactory, verified=True)
+    audience = Audience.NEAR
+    created_at = factory.LazyFunction(now)
+
+
+class StandingCommitmentFactory(BaseFactory):
+    class Meta:
+        model = StandingCommitment
+
+    user = factory.SubFactory(UserFactory, verified=True)
+    region_code = "BJ-LI"
+    max_amount = 5_000
+    yearly_cap_amount = 20_000
+    currency = "EUR"
+    created_at = factory.LazyFunction(now)
+
+
+class ChannelPreferenceFactory(BaseFactory):
+    class Meta:
+        model = ChannelPreference
+
+    user_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    sms_number = "+22997000000"
+    updated_at = factory.LazyFunction(now)
+
+
+class NotificationFactory(BaseFactory):
+    class Meta:
+        model = Notification
+
+    user_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    kind = "request_matched"
+    params = factory.LazyFunction(lambda: {"category": "lodging"})
+    created_at = factory.LazyFunction(now)
+
+
+class ReportFactory(BaseFactory):
+    class Meta:
+        model = Report
+
+    reporter = factory.SubFactory(UserFactory, verified=True)
+    offer = factory.SubFactory(OfferFactory)
+    reason = "This offer looks false."
+    created_at = factory.LazyFunction(now)

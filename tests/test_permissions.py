@@ -39,7 +39,7 @@ from webapp.storage import get_storage
 
 ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin")
 
-OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD = "ok", "login", 403, 404, 400
+OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD, CONFLICT = "ok", "login", 403, 404, 400, 409
 
 
 def expect(default, **by_role) -> dict[str, object]:
@@ -265,6 +265,16 @@ EXPECTATIONS: list[Case] = [
     Case("accounts.change_password", "POST", SIGNED_IN, data=lambda w, u: {"current": PASSWORD, "password": NEW_PASSWORD}),
     Case("accounts.choose_language", "POST", EVERYONE, data=lambda w, u: {"lang": "fr"}),
     Case("accounts.region_options", "GET", EVERYONE),
+    # your data: each signed-in member, their own data only (the routes take no id)
+    Case("privacy.index", "GET", SIGNED_IN),
+    Case("privacy.export_json", "GET", SIGNED_IN),
+    Case("privacy.export_csv", "GET", SIGNED_IN),
+    Case("privacy.delete_account", "GET", SIGNED_IN),
+    # the owner of A and the other editor (who owns B alone) are its last owners: refused, with what to do
+    Case("privacy.delete_account", "POST", expect(OK, anonymous=LOGIN, owner=CONFLICT, other_editor=CONFLICT),
+         data=lambda w, u: {"password": PASSWORD, "confirm": "y"}),
+    Case("privacy.delete_account", "POST", expect(BAD, anonymous=LOGIN), label="wrong-password",
+         data=lambda w, u: {"password": "not the password", "confirm": "y"}),
     # pledging: a live campaign takes anyone's pledge; a private one stays invisible, and refuses money
     Case("payments.pledge", "GET", EVERYONE, slug("live"), label="live"),
     Case("payments.pledge", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),

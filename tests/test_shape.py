@@ -22,6 +22,7 @@ MAY_COMMIT = {
     "webapp/payments/views/organizer.py",
     "webapp/payments/views/sandbox.py",
     "webapp/payments/matching/views.py",
+    "webapp/privacy/views.py",
     "webapp/errorpages.py",  # a failed request's transaction is rolled back before its error page
     # the webhook endpoint's unit of work: one event, one transaction
     "webapp/payments/webhooks/endpoint.py",
@@ -30,9 +31,11 @@ MAY_COMMIT = {
     "webapp/mutual_aid/tasks.py",
     "webapp/payments/tasks.py",
     "webapp/payments/batches.py",
+    "webapp/privacy/tasks.py",
     # CLI commands
     "webapp/accounts/commands.py",
     "webapp/payments/commands.py",
+    "webapp/privacy/commands.py",
     "webapp/demo.py",  # the `flask demo` command's seed data
     # the worker and jobs machinery, and mail (which sends after commit and never ends a transaction itself)
     "webapp/worker.py",

@@ -33,6 +33,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_payments(app)
+    register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -45,6 +46,7 @@ def register_jobs(app: Flask) -> None:
     from webapp.campaigns import tasks as campaign_tasks  # noqa: F401  (registers the tasks)
     from webapp.mutual_aid import tasks as mutual_aid_tasks  # noqa: F401
     from webapp.payments import tasks as payment_tasks  # noqa: F401
+    from webapp.privacy import tasks as privacy_tasks  # noqa: F401
 
     jobs.init_celery(app)
     if app.config["IN_PROCESS_SCHEDULER"] and not app.config["CELERY_BROKER_URL"]:
@@ -106,6 +108,12 @@ def register_payments(app: Flask) -> None:
     from webapp import payments
 
     payments.init_app(app)
+
+
+def register_privacy(app: Flask) -> None:
+    from webapp import privacy
+
+    privacy.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -32,6 +32,7 @@ from webapp.mutual_aid.models import (
     OfferState,
     RequestState,
 )
+from webapp.mutual_aid.places import band_of, cell_centre, cell_of
 from webapp.mutual_aid.services import events, matching, posts
 
 
@@ -147,9 +148,11 @@ def test_offers_are_ranked_available_now_then_nearest_and_filtered_by_category_a
     need = posts.post_request(active_event, affected, request_details(at=COTONOU, household=3))
     ranked = matching.suggested_offers(need)
     assert [s.offer.title for s in ranked] == ["Near", "Farther", "Next week"]
-    # the database's haversine agrees with webapp.geo's
-    assert [s.distance_km for s in ranked][:2] == [round(geo.distance_km(*COTONOU, *at))
-                                                   for at in [(6.37, 2.42), ABOMEY_CALAVI]]
+    # measured between cell centres (the database's haversine agrees with webapp.geo's), shown as bands
+    assert [s.distance for s in ranked][:2] == [
+        band_of(geo.distance_km(*cell_centre(*cell_of(*COTONOU)), *cell_centre(*cell_of(*at))))
+        for at in [(6.37, 2.42), ABOMEY_CALAVI]]
+    assert [s.distance.label for s in ranked] == ["under 5 km", "10–25 km", "under 5 km"]
     assert [s.available_now for s in ranked] == [True, True, False]
     assert {near.id, farther.id, later.id} == {s.offer.id for s in ranked}
 
@@ -161,8 +164,9 @@ def test_a_helper_sees_requests_near_them_measured_to_a_grid_cell_never_the_poin
                                 request_details(at=at)) for i, at in enumerate([ABOMEY_CALAVI, (6.366, 2.419)])]
     found = matching.requests_near(offer)
     assert [n.request.id for n in found] == [needs[1].id, needs[0].id]
-    # the exact point is 0.1 km away; the cell centre (6.35, 2.45) is about 4 km away
-    assert found[0].distance_km == 4
+    # the exact point is 0.1 km away, in the offer's cell: measured cell to cell, the distance is under 5 km;
+    # Abomey-Calavi's cell is the next one diagonally, 15.7 km from centre to centre
+    assert [n.distance.label for n in found] == ["under 5 km", "10–25 km"]
 
 
 def test_hidden_offers_and_offers_of_suspended_members_leave_the_suggestions(coordinator, active_event):

@@ -42,11 +42,29 @@ def render_email(template: str, to: str, locale: str | None, **context) -> Outgo
     return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"), html=html, headers=headers)
 
 
+def is_undeliverable(to: str) -> bool:
+    """RFC 2606 reserves the .invalid top-level domain: erased accounts' placeholder addresses use it."""
+    return (to or "").strip().lower().rstrip(">").endswith(".invalid")
+
+
 def queue_email(template: str, to: str, locale: str | None = None, **context) -> OutgoingEmail:
-    """Render now, send after the current transaction commits; dropped if it rolls back."""
+    """Render now, send after the current transaction commits; dropped if it rolls back.
+
+    Nothing is queued for an undeliverable address (a deleted member's placeholder)."""
     message = render_email(template, to, locale, **context)
+    if is_undeliverable(to):
+        log.info("not sending %r to the undeliverable address %s", message.subject, to)
+        return message
     db.session.info.setdefault(_OUTBOX, []).append(message)
     return message
+
+
+def discard_queued(to: str) -> int:
+    """Drop the messages queued in this transaction for an address (an account being erased is told once)."""
+    outbox = db.session.info.get(_OUTBOX, [])
+    kept = [message for message in outbox if message.to != to]
+    db.session.info[_OUTBOX] = kept
+    return len(outbox) - len(kept)
 
 
 def send_now(message: OutgoingEmail) -> None:

@@ -18,6 +18,7 @@ from webapp import geo
 from webapp.forms import BaseForm, CountryField, MoneyField, RegionField, currency_choices
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
+from webapp.mutual_aid.services.events import MAX_RADIUS_KM, MIN_RADIUS_KM
 
 
 class RegionsField(SelectMultipleField):
@@ -47,7 +48,9 @@ class EventForm(BaseForm):
                                 validators=[Optional(), Length(max=500)])
     centre_latitude = FloatField(_l("Centre latitude (optional)"), validators=[Optional()])
     centre_longitude = FloatField(_l("Centre longitude (optional)"), validators=[Optional()])
-    radius_km = FloatField(_l("Radius in km around the centre (optional, 1 to 1,000)"), validators=[Optional()])
+    radius_km = FloatField(_l("Radius in km around the centre (optional, 1 to 1,000)"), validators=[
+        Optional(), NumberRange(MIN_RADIUS_KM, MAX_RADIUS_KM,
+                                message=_l("The radius must be at least %(min)s km and at most %(max)s km."))])
     fund_currency = SelectField(_l("Currency of the emergency fund"), validators=[DataRequired()])
     fund_goal = MoneyField(_l("Goal of the emergency fund"), validators=[DataRequired()],
                            currency_field="fund_currency")

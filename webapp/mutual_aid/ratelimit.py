@@ -1,11 +1,21 @@
-"""Per-channel send rates shared by every worker: a token bucket in Redis, or in memory without a broker."""
+"""Rates: per-channel send rates shared by every worker (a token bucket in Redis, or in memory without a
+broker), and the limits on probing (posting at chosen points, reloading suggestions) per account and address."""
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
 
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from webapp.extensions import limiter
+from webapp.mutual_aid.settings import setting
 
 #: Takes a token if one is there; else returns how many seconds until the next one.
 _LUA = """
@@ -89,3 +99,62 @@ def _bucket(channel: str):
         else:
             buckets[key] = MemoryBucket(rate, burst)
     return buckets[key]
+
+
+# -- probing limits (Flask-Limiter) -------------------------------------------------------------
+# Distances are shown between grid cells only (places.py), so a probe learns nothing finer than a cell;
+# these limits keep anyone from running many probes anyway. Every account and every address has its
+# own budget, so a fresh account behind the same address shares the address's.
+@dataclass(frozen=True)
+class ProbeLimit:
+    scope: str
+    per_account: str  #: the setting holding the limit per account
+    per_address: str  #: and per address
+    methods: tuple[str, ...]
+    counts: Callable  #: which responses use up the budget (the others are only checked)
+    message: Callable[[], str]  #: what the 429 page says, in the member's language
+
+
+POSTS = ProbeLimit(
+    "aid-posts", "MUTUAL_AID_POSTS_PER_ACCOUNT", "MUTUAL_AID_POSTS_PER_ADDRESS", ("POST",),
+    counts=lambda response: response.status_code < 400,
+    message=lambda: _("You have posted the most offers and requests we allow for now from this account or this "
+                      "connection. Please try again tomorrow; if this is an emergency, call the coordinator."))
+SUGGESTIONS = ProbeLimit(
+    "aid-suggestions", "MUTUAL_AID_SUGGESTIONS_PER_ACCOUNT", "MUTUAL_AID_SUGGESTIONS_PER_ADDRESS", ("GET",),
+    counts=lambda response: response.status_code == 200,
+    message=lambda: _("You have opened offers and requests the most times we allow in an hour from this account or "
+                      "this connection. Please wait a little and try again."))
+
+
+def _account_key() -> str:
+    if current_user.is_authenticated:
+        return f"aid-account:{current_user.id}"
+    return f"aid-anonymous:{get_remote_address()}"
+
+
+def _address_key() -> str:
+    return f"aid-address:{get_remote_address()}"
+
+
+def probe_limited(rule: ProbeLimit):
+    """Decorate a view (under login_required) with the rule's limits; past them, a 429 page that says why."""
+
+    def decorate(view):
+        guarded = limiter.shared_limit(lambda: setting(rule.per_address), scope=f"{rule.scope}:address",
+                                       key_func=_address_key, methods=list(rule.methods),
+                                       deduct_when=rule.counts)(view)
+        guarded = limiter.shared_limit(lambda: setting(rule.per_account), scope=f"{rule.scope}:account",
+                                       key_func=_account_key, methods=list(rule.methods),
+                                       deduct_when=rule.counts)(guarded)
+
+        @wraps(view)
+        def answer(*args, **kwargs):
+            try:
+                return guarded(*args, **kwargs)
+            except RateLimitExceeded:
+                return render_template("errors.html", code=429, message=rule.message()), 429
+
+        return answer
+
+    return decorate

@@ -29,6 +29,13 @@ DEFAULTS: dict[str, object] = {
     #: offers plus requests one member may post per hour
     "MUTUAL_AID_POSTS_PER_HOUR": 10,
     "MUTUAL_AID_REPORTS_PER_HOUR": 20,
+    #: probing limits (Flask-Limiter syntax), per account and per address, so that nobody pins a person down by
+    #: posting at many chosen points or reloading suggestions: posts created (offers and requests) ...
+    "MUTUAL_AID_POSTS_PER_ACCOUNT": "20 per day",
+    "MUTUAL_AID_POSTS_PER_ADDRESS": "60 per day",
+    #: ... and pages of suggestions seen (a request's offers, an offer's nearby requests)
+    "MUTUAL_AID_SUGGESTIONS_PER_ACCOUNT": "60 per hour",
+    "MUTUAL_AID_SUGGESTIONS_PER_ADDRESS": "200 per hour",
     #: how long the emergency fund campaign runs (campaigns run 60 days at most)
     "MUTUAL_AID_FUND_DAYS": 60,
     #: where links in calls point when a worker has no request to take the host from

@@ -28,7 +28,7 @@ from webapp.mutual_aid.models import (
     SolidarityCall,
     StandingCommitment,
 )
-from webapp.mutual_aid.places import distance_sql
+from webapp.mutual_aid.places import CELL_HALF_DIAGONAL_KM, distance_sql, point_cell_centre_sql
 
 _CALL_COLUMNS = ["event_id", "user_id", "audience", "state", "commitment_id", "created_at"]
 
@@ -44,7 +44,8 @@ def dialect_insert(model):
 
 
 def lives_near(event: DisasterEvent, region_column, lat_column, lon_column, *, negatable: bool = False):
-    """SQL condition: a residence in one of the event's regions, or within its radius of the centre.
+    """SQL condition: a residence in one of the event's regions, or whose grid cell reaches within its radius of
+    the centre (never the exact point: see below).
 
     `negatable` gives a condition whose NOT is true for a member with no region (NULL IN (...) is NULL).
     """
@@ -52,9 +53,13 @@ def lives_near(event: DisasterEvent, region_column, lat_column, lon_column, *, n
         region_column = func.coalesce(region_column, "")
     condition = region_column.in_(select(EventRegion.region_code).where(EventRegion.event_id == event.id))
     if event.radius_km and event.centre_latitude is not None:
+        # Measured from the centre of the member's cell, widened by half a cell's diagonal: nobody inside the
+        # radius is missed, and the counts the coordinator previews (activate page) move only when a cell
+        # crosses the circle, so moving a draft's centre and radius cannot pin a residence down.
         within = and_(lat_column.is_not(None), lon_column.is_not(None),
-                      distance_sql(lat_column, lon_column, event.centre_latitude, event.centre_longitude)
-                      <= event.radius_km)
+                      distance_sql(point_cell_centre_sql(lat_column), point_cell_centre_sql(lon_column),
+                                   event.centre_latitude, event.centre_longitude)
+                      <= event.radius_km + CELL_HALF_DIAGONAL_KM)
         condition = or_(condition, within)
     return condition
 

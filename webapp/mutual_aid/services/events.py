@@ -38,6 +38,8 @@ from webapp.organizations.models import Organization
 from webapp.slugs import unique_slug
 
 E = EventState
+#: a radius is stored in whole km (the database checks 1..1000): anything outside is refused, not rounded into it
+MIN_RADIUS_KM = 1
 MAX_RADIUS_KM = 1000
 
 #: The only moves an event can make. Anything else is an InvalidTransition.
@@ -91,6 +93,10 @@ def normalize_regions(codes) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def radius_message() -> str:
+    return _("The radius must be at least %(min)s km and at most %(max)s km.", min=MIN_RADIUS_KM, max=MAX_RADIUS_KM)
+
+
 def check_event(draft: EventDraft) -> dict[str, str]:
     """Field name → message for every rule the draft breaks (empty when it is sound)."""
     problems: dict[str, str] = {}
@@ -103,8 +109,8 @@ def check_event(draft: EventDraft) -> dict[str, str]:
     elif not draft.region_codes:
         problems["regions"] = _("Choose at least one region of the affected area.")
     if draft.radius_km is not None:
-        if not 0 < draft.radius_km <= MAX_RADIUS_KM:
-            problems["radius_km"] = _("The radius must be more than 0 and at most %(max)d km.", max=MAX_RADIUS_KM)
+        if not MIN_RADIUS_KM <= draft.radius_km <= MAX_RADIUS_KM:  # NaN fails too
+            problems["radius_km"] = radius_message()
         elif draft.centre_latitude is None or draft.centre_longitude is None:
             problems["radius_km"] = _("A radius needs a centre: give its latitude and longitude.")
     if (draft.centre_latitude is None) != (draft.centre_longitude is None):
@@ -161,12 +167,19 @@ def _apply(event: DisasterEvent, draft: EventDraft) -> None:
     event.starts_on, event.relief_organization_id = draft.starts_on, draft.relief_organization_id
     event.public_message = draft.public_message
     event.centre_latitude, event.centre_longitude = draft.centre_latitude, draft.centre_longitude
-    event.radius_km = int(round(draft.radius_km)) if draft.radius_km is not None else None
+    event.radius_km = stored_radius(draft.radius_km)
     event.fund_goal_amount, event.fund_currency = draft.fund_goal.amount, draft.fund_goal.currency
     wanted = list(draft.region_codes)
     event.regions = [r for r in event.regions if r.region_code in wanted]
     have = {r.region_code for r in event.regions}
     event.regions.extend(EventRegion(region_code=code) for code in wanted if code not in have)
+
+
+def stored_radius(radius_km: float | None) -> int | None:
+    """Whole km, kept inside the checked range: 1.4 is 1, 999.6 is 1000 (check_event refused what is outside)."""
+    if radius_km is None:
+        return None
+    return min(MAX_RADIUS_KM, max(MIN_RADIUS_KM, int(round(radius_km))))
 
 
 def transition(event: DisasterEvent, target: EventState, actor: User, reason: str | None = None) -> None:

@@ -1,7 +1,10 @@
 """Matching: offers ranked for a request and requests for a helper, and the match state machine.
 
-A request's exact point never leaves the server: distances shown to helpers are measured to the
-centre of the request's grid cell and rounded to the kilometre.
+Neither side's exact point leaves the server before both accepted: distances are measured from the
+centre of one grid cell to the centre of the other and shown as a band (places.band_of), and lists are
+ranked by that coarse distance with ties broken by age, so that neither the figure nor the order moves
+when a point moves inside its cell. Exact points, and the exact distance, are for the two sides of an
+accepted match only (counterpart_contact).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, null, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from webapp import geo
 from webapp.accounts.models import User
 from webapp.clock import utcnow
 from webapp.errors import InvalidTransition, PermissionDenied
@@ -26,7 +30,7 @@ from webapp.mutual_aid.models import (
     OfferState,
     RequestState,
 )
-from webapp.mutual_aid.places import cell_centre_sql, distance_sql
+from webapp.mutual_aid.places import DistanceBand, band_of, cell_distance_sql
 from webapp.mutual_aid.services import notices
 from webapp.mutual_aid.settings import setting
 
@@ -89,24 +93,27 @@ def _taken_places():
 @dataclass(frozen=True)
 class Suggestion:
     offer: Offer
-    distance_km: int | None  #: None for a remote offer or a place given only as a region
+    distance: DistanceBand | None  #: cell to cell; None for a remote offer or a place given only as a region
     available_now: bool
 
 
 def suggested_offers(request: HelpRequest, *, today: date | None = None, limit: int = SUGGESTIONS) -> list[Suggestion]:
     """Published offers of the request's event and category, with room left, ranked:
-    available now before later, then nearest (remote offers count as near), then oldest first.
-    One query."""
+    available now before later, then by distance between grid cells (remote offers count as near), then
+    oldest first. Nothing finer than the two cells enters the order or the figure. One query."""
     today = today or utcnow().date()
     needed = _places_needed(request.category, request.household_size)
     owner = aliased(User)
-    if request.latitude is not None and request.longitude is not None:
+    if request.cell_lat is not None and request.cell_lon is not None:
         distance = case((Offer.remote.is_(True), literal(0.0)),
-                        (Offer.latitude.is_(None), null()),
-                        else_=distance_sql(Offer.latitude, Offer.longitude, request.latitude, request.longitude))
+                        (Offer.cell_lat.is_(None), null()),
+                        else_=cell_distance_sql(Offer.cell_lat, Offer.cell_lon, request.cell_lat, request.cell_lon))
     else:
         distance = case((Offer.remote.is_(True), literal(0.0)), else_=null())
-    same_region = case((and_(Offer.region_code.is_not(None), Offer.region_code == request.region_code), 0), else_=1)
+    # the region only orders offers placed by region alone (and shown by it); a located offer's region
+    # would split a cell in two
+    same_region = case((and_(distance.is_(None), Offer.region_code.is_not(None),
+                             Offer.region_code == request.region_code), 0), else_=1)
     available_now = case((or_(Offer.available_from.is_(None), Offer.available_from <= today), 1), else_=0)
     already = select(Match.id).where(Match.offer_id == Offer.id, Match.request_id == request.id).exists()
     q = (select(Offer, distance.label("distance"), available_now.label("now"))
@@ -118,22 +125,23 @@ def suggested_offers(request: HelpRequest, *, today: date | None = None, limit: 
                 Offer.capacity - _taken_places() >= needed, ~already)
          .order_by(available_now.desc(), distance.is_(None), distance, same_region, Offer.id)
          .limit(limit))
-    return [Suggestion(offer, None if d is None or offer.remote else int(round(d)), bool(now))
+    return [Suggestion(offer, None if d is None or offer.remote else band_of(d), bool(now))
             for offer, d, now in db.session.execute(q)]
 
 
 @dataclass(frozen=True)
 class NearbyRequest:
     request: HelpRequest
-    distance_km: int | None
+    distance: DistanceBand | None  #: cell to cell; None for a request placed only by region
 
 
 def requests_near(offer: Offer, *, limit: int = SUGGESTIONS) -> list[NearbyRequest]:
-    """Open requests of the offer's event and category a helper could answer, nearest first (by grid cell)."""
-    if offer.latitude is not None and not offer.remote:
+    """Open requests of the offer's event and category a helper could answer: nearest first by grid cell,
+    then most urgent, then oldest."""
+    if offer.cell_lat is not None and offer.cell_lon is not None and not offer.remote:
         distance = case((HelpRequest.cell_lat.is_(None), null()),
-                        else_=distance_sql(cell_centre_sql(HelpRequest.cell_lat), cell_centre_sql(HelpRequest.cell_lon),
-                                           offer.latitude, offer.longitude))
+                        else_=cell_distance_sql(HelpRequest.cell_lat, HelpRequest.cell_lon,
+                                                offer.cell_lat, offer.cell_lon))
     else:
         distance = null()
     requester = aliased(User)
@@ -145,9 +153,9 @@ def requests_near(offer: Offer, *, limit: int = SUGGESTIONS) -> list[NearbyReque
                 HelpRequest.state == R.OPEN, HelpRequest.hidden_at.is_(None),
                 HelpRequest.duplicate_of_id.is_(None), HelpRequest.requester_id != offer.owner_id,
                 requester.suspended_at.is_(None), ~already)
-         .order_by(distance.is_(None), distance, urgency, HelpRequest.created_at)
+         .order_by(distance.is_(None), distance, urgency, HelpRequest.created_at, HelpRequest.id)
          .limit(limit))
-    return [NearbyRequest(r, None if d is None else int(round(d))) for r, d in db.session.execute(q)]
+    return [NearbyRequest(r, band_of(d)) for r, d in db.session.execute(q)]
 
 
 # -- proposing and accepting --------------------------------------------------------------------
@@ -308,6 +316,8 @@ class Contact:
     note: str | None  #: the helper's note, or the requester's address
     latitude: float | None
     longitude: float | None
+    #: between the offer's and the request's exact points, for the two sides only; None without both points
+    distance_km: float | None = None
 
 
 def counterpart_contact(match: Match, viewer: User) -> Contact:
@@ -316,13 +326,15 @@ def counterpart_contact(match: Match, viewer: User) -> Contact:
         raise PermissionDenied(_("This match is not yours."))
     if not match.both_accepted or match.state not in (M.MATCHED, M.FULFILLED):
         raise ContactHidden(_("Contact details are shown once both of you have accepted."))
-    if viewer.id == match.request.requester_id:
-        offer = match.offer
+    offer, request = match.offer, match.request
+    between = None
+    if None not in (offer.latitude, offer.longitude, request.latitude, request.longitude) and not offer.remote:
+        between = round(geo.distance_km(offer.latitude, offer.longitude, request.latitude, request.longitude), 1)
+    if viewer.id == request.requester_id:
         return Contact(offer.owner.name, offer.owner.email, offer.contact_phone, offer.contact_note,
-                       offer.latitude, offer.longitude)
-    request = match.request
+                       offer.latitude, offer.longitude, between)
     return Contact(request.requester.name, request.requester.email, request.contact_phone, request.address,
-                   request.latitude, request.longitude)
+                   request.latitude, request.longitude, between)
 
 
 # -- upkeep (periodic) --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from webapp.mutual_aid.models import (
     OfferState,
     Urgency,
 )
+from webapp.mutual_aid.ratelimit import POSTS, SUGGESTIONS, probe_limited
 from webapp.mutual_aid.services import calls, events, matching, moderation, posts
 from webapp.mutual_aid.views.base import act, blueprint, get_or_404, refuse
 
@@ -137,6 +138,7 @@ def _posting_event(slug: str):
 
 @blueprint.route("/me/offers/new", methods=["GET", "POST"])
 @login_required
+@probe_limited(POSTS)
 def new_sleeping_offer():
     """Pre-register an offer: it wakes up by itself when a disaster is declared over its place."""
     return _offer_form(None)
@@ -144,6 +146,7 @@ def new_sleeping_offer():
 
 @blueprint.route("/events/<slug>/offers/new", methods=["GET", "POST"])
 @login_required
+@probe_limited(POSTS)
 def new_offer(slug: str):
     return _offer_form(_posting_event(slug))
 
@@ -175,6 +178,7 @@ def _offer_form(event):
 
 @blueprint.route("/offers/<int:offer_id>")
 @login_required
+@probe_limited(SUGGESTIONS)
 def show_offer(offer_id: int):
     offer = get_or_404(Offer, offer_id)
     mine = offer.owner_id == current_user.id
@@ -209,6 +213,7 @@ def propose_from_offer(offer_id: int):
 # -- requests -----------------------------------------------------------------------------------
 @blueprint.route("/events/<slug>/requests/new", methods=["GET", "POST"])
 @login_required
+@probe_limited(POSTS)
 def new_request(slug: str):
     event = _posting_event(slug)
     if not event.takes_posts:
@@ -247,6 +252,7 @@ def _own_request(request_id: int) -> HelpRequest:
 
 @blueprint.route("/requests/<int:request_id>")
 @login_required
+@probe_limited(SUGGESTIONS)
 def show_request(request_id: int):
     help_request = _own_request(request_id)
     suggestions = matching.suggested_offers(help_request) if help_request.state.value == "open" else []

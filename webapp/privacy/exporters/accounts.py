@@ -1,0 +1,20 @@
+"""The accounts domain's part of a member's data: the profile, the role, the regions of origin."""
+from __future__ import annotations
+
+from webapp.accounts.models import User
+from webapp.privacy.registry import exporter, row
+
+
+@exporter("accounts")
+def export_account(user: User) -> dict[str, list]:
+    profile = row(id=user.id, name=user.name, email=user.email, language=user.locale,
+                  display_currency=user.display_currency, residence_country=user.residence_country,
+                  residence_region=user.residence_region, latitude=user.latitude, longitude=user.longitude,
+                  email_verified_at=user.email_verified_at, suspended_at=user.suspended_at,
+                  created_at=user.created_at)
+    # The password is kept only as a one-way hash, which is no use to anyone: not exported.
+    return {
+        "profile": [profile],
+        "roles": [row(role=user.role)],
+        "origin_regions": [row(region_code=o.region_code) for o in user.origin_regions],
+    }
