@@ -51,7 +51,7 @@ def statement(campaign: Campaign) -> dict[str, Money]:
             "fees": flows["processor_fee"] - flows["processor_fee_return"],
             "refunds": flows["refund"], "disputes": flows["dispute"] - flows["dispute_reinstated"],
             "platform_fee": flows["platform_fee"],
-            "transfers": flows["transfer"], "net": net}
+            "transfers": flows["transfer"] - flows["transfer_reversal"], "net": net}
 
 
 @blueprint.route("/manage/campaigns/<slug>/money")

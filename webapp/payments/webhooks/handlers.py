@@ -188,6 +188,21 @@ def account_updated(obj: dict, cause: str) -> None:
 DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn",
                   "charge.dispute.funds_reinstated", "charge.dispute.closed")
 
+def transfer_reversed(obj: dict, cause: str) -> None:
+    from webapp.payments.payouts import services as payouts
+
+    payouts.transfer_reversed(obj)
+
+
+def payout_changed(obj: dict, cause: str) -> None:
+    from webapp.payments.payouts import bank
+
+    bank.payout_changed(obj)
+
+
+#: the payout events to enable (payouts of the platform's balance to its bank)
+PAYOUT_EVENTS = ("payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled")
+
 HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "account.updated": account_updated,
     "checkout.session.completed": checkout_completed,
@@ -200,4 +215,6 @@ HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "charge.refunded": charge_refunded,
     "charge.updated": charge_updated,
     **{name: dispute_event(name) for name in DISPUTE_EVENTS},
+    "transfer.reversed": transfer_reversed,
+    **{name: payout_changed for name in PAYOUT_EVENTS},
 }
