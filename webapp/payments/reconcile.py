@@ -14,8 +14,11 @@ and compared pledge by pledge:
   net + fee when the processor converted), and in the campaign's currency for refunds and disputes
   (converted as the webhooks convert them, so one minor unit of rounding is tolerated there).
 
-Balance transactions that concern no pledge (an adjustment, a payout) must match a ledger entry
-whose processor_ref names them, or they are listed too.
+Balance transactions that concern no pledge (a transfer to an organization and its reversals, a
+payout to the platform's bank and its failure, an adjustment) must match a ledger entry against
+the processor's account whose processor_ref names them (the transfer, the reversal, the payout's
+balance transaction), or they are listed too. Refunds, disputes and fees are compared net: a won
+dispute's reinstatement offsets its withdrawal on both sides.
 
 Movements near the edges of the period are paired across a margin (a day by default), so a
 charge booked at 23:59:59 that the processor dated 00:00:01 the next day is not a difference.
