@@ -196,3 +196,28 @@ def test_the_money_page_and_the_transparency_page_show_each_dispute_and_its_outc
     assert public.count("won: the money is back") == 1 and "lost: the money went back" in public
     assert "won@example.org" not in public and "lost@example.org" not in public
     assert "Dispute won: money back" in public  # the ledger line of the reinstatement
+
+
+def test_a_dispute_delivered_before_its_payments_events_is_asked_for_again_and_then_applied(fake_stripe):
+    import json
+
+    from tests.payments.money_helpers import started_pledge
+    from tests.payments.support import count, signature
+    from webapp.payments import webhooks
+    from webapp.payments.models import ProcessedEvent
+
+    campaign = keep_it_all(goal=100_000)
+    pledge = started_pledge(campaign, 2_500)
+    payment_events = fake_stripe.complete_checkout(pledge.checkout_session_id, authenticate=True)
+    created, withdrawn = fake_stripe.dispute(fake_stripe.objects[pledge.checkout_session_id]["payment_intent"])
+
+    def receive(evt):
+        payload = json.dumps(evt).encode()
+        return webhooks.receive(payload, signature(payload))[0]
+
+    recorded = count(ProcessedEvent)
+    assert [receive(created), receive(withdrawn)] == [503, 503]  # Stripe retries non-2xx answers
+    assert count(ProcessedEvent) == recorded and entries(kind="dispute") == []
+    deliver(payment_events)
+    deliver([withdrawn, created])  # the retries, in any order
+    assert the_dispute().outcome == "open" and [e.amount for e in entries(kind="dispute")] == [2_500]

@@ -250,10 +250,20 @@ def test_totals_equal_confirmed_pledges_whatever_the_order_of_events(data):
     delivered: set[str] = set()
     state = snapshot(rows_of(campaign.id))
     entries_before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
-    for index in deliveries:
+    attempts = 0
+    while deliveries:
+        index = deliveries.pop(0)
+        attempts += 1
+        assert attempts <= 4 * len(all_events) + len(redeliveries), "some event is never applied"
         evt = all_events[index]
         payload = payload_of(evt)
         status, _message = webhooks.receive(payload, signature(payload))
+        if status == 503:  # a dispute before its payment's events: nothing recorded, Stripe delivers it again
+            assert evt["type"].startswith("charge.dispute.") and evt["id"] not in delivered
+            assert snapshot(rows_of(campaign.id)) == state
+            assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries_before
+            deliveries.append(index)
+            continue
         assert status == 200
         redelivery = evt["id"] in delivered
         delivered.add(evt["id"])

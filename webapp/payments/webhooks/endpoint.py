@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
 from webapp.payments.providers import get_provider
 from webapp.payments.webhooks import versions
-from webapp.payments.webhooks.handlers import HANDLERS
+from webapp.payments.webhooks.handlers import HANDLERS, NotYet
 from webapp.payments.webhooks.signatures import BadSignature, verify
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         else:
             handler(obj, f"{event_type}:{event_id}")
         db.session.commit()
+    except NotYet as exc:
+        db.session.rollback()
+        log.warning("webhook %s not applied yet, the processor will deliver it again: %s", event_id, exc)
+        return 503, "not yet: deliver again later"
     except IntegrityError:
         db.session.rollback()
         if db.session.scalar(select(ProcessedEvent.id).where(

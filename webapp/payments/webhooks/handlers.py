@@ -31,6 +31,11 @@ def _find(obj: dict, **keys: str | None) -> Pledge | None:
     return db.session.scalar(select(Pledge).where(or_(*conditions)).with_for_update())
 
 
+class NotYet(Exception):
+    """The event is about something we cannot find yet (its payment's events are still on their way):
+    nothing is recorded and the processor is asked to deliver it again later."""
+
+
 def _missing(kind: str, obj: dict, cause: str) -> None:
     log.warning("%s: no pledge for %s %s", cause, kind, obj.get("id"))
 
@@ -149,7 +154,9 @@ def dispute_event(event_type: str) -> Callable[[dict, str], None]:
     def handle(obj: dict, cause: str) -> None:
         pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
         if pledge is None:
-            return _missing("dispute", obj, cause)
+            # A dispute names only the charge and the intent, which we learn from the payment's own events;
+            # after an outage Stripe may deliver it first. Acknowledging it would lose it: ask for it again.
+            raise NotYet(f"{cause}: no pledge yet for charge {_id(obj.get('charge'))}")
         disputes.apply(pledge, obj, event_type)
 
     handle.__name__ = f"dispute_{event_type.rsplit('.', 1)[-1]}"
