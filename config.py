@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 _INSTANCE = Path(os.environ.get("HARAMBEE_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -12,6 +13,15 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip().upper() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_hosts(name: str, default: str = "") -> list[str]:
+    return [item.strip().lower() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def public_url_from_environment() -> str | None:
+    """PUBLIC_URL; MUTUAL_AID_PUBLIC_URL, its former mutual-aid-only name, is still read when it is unset."""
+    return os.environ.get("PUBLIC_URL") or os.environ.get("MUTUAL_AID_PUBLIC_URL") or None
 
 
 class Config:
@@ -24,6 +34,13 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     INSTANCE_DIR = str(_INSTANCE)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(_INSTANCE / "uploads"))
+    #: the site's public address: every link that leaves the app (emails, SMS, Open Graph, processors'
+    #: return URLs) starts with it, whatever Host a request named. Unset: SERVER_NAME, else
+    #: http://127.0.0.1:5000. Required (https) in production.
+    PUBLIC_URL = public_url_from_environment()
+    #: hosts served besides PUBLIC_URL's (comma-separated in the environment); any other Host gets a 400.
+    #: The app turns this into Flask's TRUSTED_HOSTS, the public host first (webapp.public_url).
+    TRUSTED_HOSTS = _env_hosts("TRUSTED_HOSTS")
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024  # a request body, uploads included
     MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 5 * 1024 * 1024))
 
@@ -51,9 +68,14 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
-    # Login throttling: per account and per address.
+    # Login throttling (webapp.accounts.devices): browsers unknown to an account share its lockout and a
+    # limit per address; a browser with the account's device cookie has its own limit and skips those.
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
-    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    #: high enough that a school or a cyber café behind one address is not locked out by one guesser
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "100 per 15 minutes;300 per day")
+    LOGIN_LIMIT_PER_DEVICE = os.environ.get("LOGIN_LIMIT_PER_DEVICE", "5 per 15 minutes")
+    #: how long a browser stays known to an account after its last sign-in there
+    DEVICE_COOKIE_MAX_AGE = int(os.environ.get("DEVICE_COOKIE_MAX_AGE", 365 * 24 * 3600))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -106,6 +128,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    TRUSTED_HOSTS = _env_hosts("TRUSTED_HOSTS", "127.0.0.1,localhost")
     DEMO_TOOLS = True
     #: the demo shows a payout right after a fast-forwarded close
     PAYOUT_HOLD_DAYS = int(os.environ.get("PAYOUT_HOLD_DAYS", 0))
@@ -120,6 +143,10 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = "harambee.test"
     PREFERRED_URL_SCHEME = "http"
+    #: links follow SERVER_NAME (the live server's too, set once it has a port), never the environment
+    PUBLIC_URL = None
+    #: the live server and the browser use loopback; "localhost" is the tests' trusted-but-not-public host
+    TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
     DEMO_TOOLS = True
 
 
@@ -127,6 +154,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    PUBLIC_URL_REQUIRED = True
 
     @classmethod
     def check(cls) -> None:
@@ -143,6 +171,11 @@ class ProductionConfig(Config):
             problems.append("PAYMENT_PROVIDER=sandbox is for demos; set PAYMENT_PROVIDER=stripe")
         elif not os.environ.get("STRIPE_SECRET_KEY") or not os.environ.get("STRIPE_WEBHOOK_SECRET"):
             problems.append("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set")
+        public_url = public_url_from_environment()
+        if not public_url:
+            problems.append("PUBLIC_URL must be set to the site's public address (https://...): emailed links use it")
+        elif not public_url.startswith("https://") or not urlsplit(public_url).hostname:
+            problems.append("PUBLIC_URL must start with https:// and name a host")
         if problems:
             raise RuntimeError("Unsafe production configuration: " + "; ".join(problems))
 

@@ -14,6 +14,7 @@ REAL_SETTINGS = {
     "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "PUBLIC_URL": "https://harambee.example",
 }
 
 
@@ -47,6 +48,9 @@ def test_production_starts_with_real_settings(production_env):
         ("STRIPE_SECRET_KEY", None, "STRIPE_SECRET_KEY"),
         ("STRIPE_WEBHOOK_SECRET", None, "STRIPE_WEBHOOK_SECRET"),
         ("CELERY_BROKER_URL", None, "CELERY_BROKER_URL"),
+        ("PUBLIC_URL", None, "PUBLIC_URL"),
+        ("PUBLIC_URL", "http://harambee.example", "PUBLIC_URL must start with https://"),
+        ("PUBLIC_URL", "https://", "PUBLIC_URL"),
     ],
 )
 def test_production_refuses_to_start_on_unsafe_setting(production_env, name, value, complaint):

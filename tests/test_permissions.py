@@ -28,8 +28,9 @@ from config import TestConfig
 from tests.campaigns.helpers import campaign_form, sign_in, today
 from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
+from webapp.accounts import sessions
 from webapp.accounts.models import Role, User
-from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.organizations import services as organizations
@@ -137,10 +138,19 @@ def build_world() -> SimpleNamespace:
                                                                                 minimum_amount=5_000),
                         w.committed, w.paid, w.pending, w.needs_action, invitation])
     db.session.flush()
+    #: the owner's proposed change to the live campaign, waiting for a moderator
+    from webapp.campaigns import revisions
+
+    content = revisions.snapshot(w.live)
+    w.revision = CampaignRevision(campaign_id=w.live.id, before=content, after={**content, "title": "A new title"},
+                                  proposed_by_id=w.users["owner"].id, contributor_ids=[w.users["owner"].id])
+    db.session.add(w.revision)
+    db.session.flush()
 
     w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
     w.verify_token = accounts.make_verification_token(member)
     w.reset_token = accounts.make_reset_token(member)
+    w.member_session_id = sessions.open_session(member, "a phone").id
     w.upload_key = get_storage().save(png_bytes(), "covers", "jpg")
     db.session.commit()
     return w
@@ -220,6 +230,10 @@ EXPECTATIONS: list[Case] = [
          data=lambda w, u: {"title": "More flour", "minimum": "6000"}),
     Case("manage.delete_tier", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id}),
     Case("manage.post_update", "POST", ORG_EDITORS, slug("live"), data=lambda w, u: {"title": "News", "body": "Hello"}),
+    # a revision of an approved campaign: its editors propose and withdraw; they and the moderators read it
+    Case("manage.revision", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, moderator=OK, admin=OK),
+         lambda w: {"slug": w.live.slug, "revision_id": w.revision.id}),
+    Case("manage.withdraw_revision", "POST", ORG_EDITORS, slug("live")),
     # moderation: moderators (and admins) only
     Case("moderation.queue", "GET", MODERATORS),
     Case("moderation.review", "GET", MODERATORS, slug("submitted")),
@@ -228,6 +242,12 @@ EXPECTATIONS: list[Case] = [
     Case("moderation.review", "POST", MODERATORS, slug("submitted"), label="changes",
          data=lambda w, u: {"decision": "changes", "reason": "Add a budget."}),
     Case("money.fast_forward", "POST", MODERATORS, slug("live")),
+    # ... and only they decide a revision (never one they or their organization proposed: tests/campaigns)
+    Case("moderation.revision", "GET", MODERATORS, lambda w: {"revision_id": w.revision.id}),
+    Case("moderation.revision", "POST", MODERATORS, lambda w: {"revision_id": w.revision.id}, label="approve",
+         data=lambda w, u: {"decision": "approve", "version": "1"}),
+    Case("moderation.revision", "POST", MODERATORS, lambda w: {"revision_id": w.revision.id}, label="refuse",
+         data=lambda w, u: {"decision": "refuse", "version": "1", "reason": "Keep the title."}),
     # organizations
     Case("organizations.create", "GET", SIGNED_IN),
     Case("organizations.create", "POST", SIGNED_IN, data=lambda w, u: {**ORG_FORM, "name": "Another cooperative"}),
@@ -263,6 +283,10 @@ EXPECTATIONS: list[Case] = [
     Case("accounts.add_origin", "POST", SIGNED_IN, data=lambda w, u: {"country": "SN", "region": "SN-DK"}),
     Case("accounts.remove_origin", "POST", SIGNED_IN, lambda w: {"code": "SN-DK"}),
     Case("accounts.change_password", "POST", SIGNED_IN, data=lambda w, u: {"current": PASSWORD, "password": NEW_PASSWORD}),
+    # a member ends their own sessions; another member's session does not exist for them
+    Case("accounts.end_session", "POST", expect(NOT_FOUND, anonymous=LOGIN, member=OK),
+         lambda w: {"session_id": w.member_session_id}),
+    Case("accounts.sign_out_everywhere", "POST", SIGNED_IN),
     Case("accounts.choose_language", "POST", EVERYONE, data=lambda w, u: {"lang": "fr"}),
     Case("accounts.region_options", "GET", EVERYONE),
     # your data: each signed-in member, their own data only (the routes take no id)
@@ -405,6 +429,30 @@ def outcome(response):
 
 
 # -- what the matrix cannot see: a refused request changes nothing -------------------------------
+def test_refused_requests_leave_the_live_campaign_and_its_revision_untouched(app):
+    world = build_world()
+    before = (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
+              world.revision.after["title"])
+    for role in ("anonymous", "member", "other_editor", "moderator", "admin"):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in(client, world.users[role])
+        client.post(url_for("manage.edit_campaign", slug="live-a"),
+                    data=campaign_form(title="Send your donations to my IBAN", story_md="Pay me"))
+        client.post(url_for("manage.add_tier", slug="live-a"), data={"title": "Mine", "minimum": "5000"})
+        client.post(url_for("manage.withdraw_revision", slug="live-a"))
+    for role in ("anonymous", "member", "other_editor", "editor", "owner"):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in(client, world.users[role])
+        client.post(url_for("moderation.revision", revision_id=world.revision.id),
+                    data={"decision": "approve", "version": "1"})
+    db.session.rollback()
+    db.session.expire_all()
+    assert (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
+            world.revision.after["title"]) == before
+
+
 def test_refused_requests_leave_the_draft_and_the_organization_untouched(app):
     world = build_world()
     before = (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from config import CONFIGS, ProductionConfig
+from webapp.public_url import PublicURLFlask, init_public_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +17,7 @@ def create_app(config: str | type | None = None) -> Flask:
     config_class = _config_class(config)
     if config_class is ProductionConfig or issubclass(config_class, ProductionConfig):
         ProductionConfig.check()
-    app = Flask(
+    app = PublicURLFlask(  # url_for(..., _external=True) builds from PUBLIC_URL, never from the request
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "webapp" / "static"),
@@ -24,6 +25,7 @@ def create_app(config: str | type | None = None) -> Flask:
     )
     app.config.from_object(config_class)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    init_public_url(app)
     configure_logging(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

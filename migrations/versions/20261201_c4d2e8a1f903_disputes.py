@@ -1,7 +1,7 @@
 """disputes: each chargeback or inquiry on a pledge, its furthest status and when money moved
 
 Revision ID: c4d2e8a1f903
-Revises: a7d2e9c41f08
+Revises: 5e55a0c1d2f3
 Create Date: 2026-12-01 08:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4d2e8a1f903'
-down_revision = 'a7d2e9c41f08'
+down_revision = '5e55a0c1d2f3'
 branch_labels = None
 depends_on = None
 

@@ -42,7 +42,14 @@ def fresh(obj):
 
 def sign_in(client, user) -> None:
     """Start a Flask-Login session for `user` without the (deliberately slow) scrypt check of the
-    login form; for tests whose subject is not signing in."""
+    login form; for tests whose subject is not signing in.
+
+    The session's server-side record is committed (with whatever the test flushed before), so that a
+    request that rolls back (a refused form) does not take the session with it."""
+    from webapp.accounts import sessions
+
+    sessions.open_session(user, "test client")
+    db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True

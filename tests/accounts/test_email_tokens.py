@@ -42,9 +42,10 @@ def test_signup_sends_a_verification_email_over_smtp(client, smtp_server):
     assert link_in(message, "/account/verify/").startswith("http://harambee.test/account/verify/")
 
 
-def test_following_the_emailed_link_verifies_the_account(client, smtp_server):
+def test_following_the_emailed_link_verifies_the_account(client, smtp_server, login):
     user = _signup(client)
     link = link_in(smtp_server.wait_for(1)[0], "/account/verify/")
+    login(client, user, password="a long enough password")  # signing up does not sign in
 
     response = client.get(link)
 

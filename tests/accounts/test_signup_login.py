@@ -1,10 +1,12 @@
 """Signing up, signing in and out: validation, duplicate addresses, remember-me, suspension, hashing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import url_for
 
-from tests.accounts.helpers import count, text_of
+from tests.accounts.helpers import body_of, count, link_in, text_of
 from tests.factories import PASSWORD, UserFactory
 from webapp.accounts.models import User
 from webapp.extensions import db
@@ -23,16 +25,19 @@ def signed_in(client) -> bool:
         return "_user_id" in session
 
 
-def test_signup_creates_a_member_with_a_lowercased_email_and_signs_them_in(client):
+def test_signup_creates_a_member_with_a_lowercased_email_and_asks_them_to_check_their_email(client, login):
+    # Signing up does not sign in: the answer must be the same whether or not the address has an account.
     response = client.post(url_for("accounts.signup"), data=signup_data(email="Awa@Example.ORG"))
 
     assert response.status_code == 302
-    assert response.location == url_for("accounts.profile")
+    assert response.location == url_for("accounts.login")
     user = db.session.scalar(db.select(User))
     assert user.email == "awa@example.org"
     assert user.name == "Awa Ndiaye"
     assert user.email_verified_at is None
-    assert signed_in(client)
+    assert not signed_in(client)
+    assert "Check your email" in text_of(client.get(response.location))
+    login(client, user, password=GOOD_PASSWORD)  # the new member signs in with the password just chosen
     assert client.get(url_for("accounts.profile")).status_code == 200
 
 
@@ -46,16 +51,54 @@ def test_stored_password_is_a_scrypt_hash_never_the_password(client):
     assert not user.check_password(GOOD_PASSWORD + "x")
 
 
-def test_signup_with_an_address_already_used_in_another_case_is_refused_clearly(client):
-    UserFactory(email="awa@example.org")
+def _without_tokens(html: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', html)
+
+
+def test_signup_with_an_address_already_used_answers_as_for_a_new_one_and_emails_the_owner(client, smtp_server):
+    UserFactory(email="awa@example.org", name="Awa Owner")
     db.session.commit()
 
-    response = client.post(url_for("accounts.signup"), data=signup_data(email="AWA@Example.org", name="Other"))
+    taken = client.post(url_for("accounts.signup"), data=signup_data(email="AWA@Example.org", name="Other"))
+    taken_page = client.get(taken.location)
+    [warning] = smtp_server.wait_for(1)
+    smtp_server.clear()
+    new = client.post(url_for("accounts.signup"), data=signup_data(email="newcomer@example.org", name="Other"))
+    new_page = client.get(new.location)
 
-    assert response.status_code == 400
-    assert "An account already uses this email address" in text_of(response)
-    assert count(User) == 1
+    assert (taken.status_code, taken.location) == (new.status_code, new.location)
+    assert taken.get_data() == new.get_data()
+    assert taken_page.status_code == new_page.status_code == 200
+    page = _without_tokens(text_of(taken_page))
+    assert page.replace("awa@example.org", "ADDRESS") == _without_tokens(text_of(new_page)).replace(
+        "newcomer@example.org", "ADDRESS")
+    assert "An account already uses" not in page
     assert not signed_in(client)
+    assert count(User) == 2  # the owner's and the newcomer's: no second account for the taken address
+    assert db.session.scalar(db.select(User).where(User.email == "awa@example.org")).name == "Awa Owner"
+    # the owner is told, and offered the two ways back in
+    assert warning["To"] == "awa@example.org"
+    assert warning["Subject"] == "Someone tried to sign up with your address"
+    body = body_of(warning)
+    assert "Hello Awa Owner," in body
+    assert link_in(warning, "/account/login").startswith("http://harambee.test/")
+    assert link_in(warning, "/account/password/forgot").startswith("http://harambee.test/")
+    # the newcomer got the usual confirmation link
+    [confirmation] = smtp_server.wait_for(1)
+    assert confirmation["To"] == "newcomer@example.org"
+    assert "/account/verify/" in body_of(confirmation)
+
+
+def test_signup_with_a_taken_address_changes_nothing_on_the_account(client, smtp_server):
+    owner = UserFactory(email="awa@example.org", name="Awa Owner")
+    db.session.commit()
+    before = owner.password_hash
+
+    client.post(url_for("accounts.signup"), data=signup_data(email="awa@example.org", name="Intruder"))
+
+    db.session.expire_all()
+    assert owner.password_hash == before and owner.name == "Awa Owner"
+    assert not owner.check_password(GOOD_PASSWORD)
 
 
 @pytest.mark.parametrize(

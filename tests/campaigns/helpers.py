@@ -18,9 +18,9 @@ def sign_in(client, user) -> None:
 
     The login form itself is tested in tests/accounts; here it would cost a scrypt check per test.
     """
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    from tests.accounts.helpers import sign_in as open_signed_in_session  # a server-side session record too
+
+    open_signed_in_session(client, user)
 
 
 def today() -> date:

@@ -225,11 +225,27 @@ def test_a_live_campaign_keeps_its_money_terms_and_dates_whatever_the_form_says(
     assert frozen_terms(live_campaign) == before
 
 
-def test_a_live_campaign_still_takes_story_and_tier_edits(editor_client, live_campaign):
+def approve_pending_revision(moderator_client, campaign) -> None:
+    """Since issue 9, a live campaign's edits wait for a moderator (tests/campaigns/test_revisions.py)."""
+    from webapp.campaigns.models import CampaignRevision, RevisionStatus
+
+    db.session.expire_all()
+    revision = db.session.scalar(select(CampaignRevision).where(CampaignRevision.campaign_id == campaign.id,
+                                                                CampaignRevision.status == RevisionStatus.PENDING))
+    assert revision is not None
+    response = moderator_client.post(url_for("moderation.revision", revision_id=revision.id),
+                                     data={"decision": "approve", "version": str(revision.version)})
+    assert response.status_code == 302
+    db.session.expire_all()
+
+
+def test_a_live_campaign_still_takes_story_and_tier_edits_once_a_moderator_approves_them(
+        editor_client, moderator_client, live_campaign):
     response = editor_client.post(url_for("manage.edit_campaign", slug=live_campaign.slug),
                                   data=campaign_form(story_md="The mill is *ordered*.", funding_model="minimum_optimum",
                                                      minimum="500 000"))
     assert response.status_code == 302
+    approve_pending_revision(moderator_client, live_campaign)
     db.session.refresh(live_campaign)
     assert live_campaign.story_html == "<p>The mill is <em>ordered</em>.</p>\n"
 
@@ -237,12 +253,15 @@ def test_a_live_campaign_still_takes_story_and_tier_edits(editor_client, live_ca
     response = editor_client.post(url_for("manage.edit_tier", slug=live_campaign.slug, tier_id=tier.id),
                                   data={"title": "Two bags of flour", "minimum": "9000"})
     assert response.status_code == 302
+    approve_pending_revision(moderator_client, live_campaign)
     db.session.refresh(tier)
     assert (tier.title, tier.minimum_amount) == ("Two bags of flour", 9_000)
 
     response = editor_client.post(url_for("manage.add_tier", slug=live_campaign.slug),
                                   data={"title": "A visit of the mill", "minimum": "25 000"})
     assert response.status_code == 302
+    assert count(RewardTier, RewardTier.campaign_id == live_campaign.id) == 1  # waiting for review
+    approve_pending_revision(moderator_client, live_campaign)
     assert count(RewardTier, RewardTier.campaign_id == live_campaign.id) == 2
 
 
@@ -258,7 +277,8 @@ def test_the_service_refuses_to_change_a_live_campaigns_goal(editor, org):
         services.update_campaign(campaign, editor, draft)
 
 
-def test_a_live_campaign_that_did_not_start_at_midnight_can_still_have_its_story_edited(editor_client, org):
+def test_a_live_campaign_that_did_not_start_at_midnight_can_still_have_its_story_edited(editor_client, moderator_client,
+                                                                                         org):
     # The demo data (webapp/demo.py) starts campaigns on the hour, not at midnight.
     starts = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
     campaign = CampaignFactory(live=True, organization=org, starts_at=starts, ends_at=starts + timedelta(days=30))
@@ -270,6 +290,7 @@ def test_a_live_campaign_that_did_not_start_at_midnight_can_still_have_its_story
                                   data=campaign_form(title=campaign.title, story_md="News from the mill."))
 
     assert response.status_code == 302, field_errors(response, "goal")
+    approve_pending_revision(moderator_client, campaign)
     assert frozen_terms(campaign) == before
     assert campaign.story_md == "News from the mill."
 

@@ -76,6 +76,10 @@ def test_a_newcomer_launches_a_campaign_that_the_demo_moderator_puts_live(
     screenshot("signup-form")
     page.get_by_role("button", name="Sign up").click()
     expect(page.locator(".flash-success")).to_contain_text("Welcome to Harambee")
+    # Signing up does not sign in (the answer must not tell whether the address had an account): sign in.
+    page.get_by_label("Email").fill(NEWCOMER["email"])
+    page.get_by_label("Password").fill(NEWCOMER["password"])
+    page.get_by_role("button", name="Sign in").click()
     expect(page.locator("header")).to_contain_text(NEWCOMER["name"])
     screenshot("signed-up")
 

@@ -134,3 +134,15 @@ def test_with_stripe_the_organization_onboards_and_the_transfer_goes_to_its_acco
     sent = fake_stripe.objects[transfer.processor_transfer_id]
     assert (sent["amount"], sent["currency"], sent["destination"], sent["transfer_group"]) == (
         4_000, "eur", account.processor_account_id, f"campaign-{campaign.id}")
+
+
+
+def test_the_sandbox_onboarding_returns_only_into_the_app_whatever_the_request_host(client):
+    from webapp.public_url import public_base_url
+
+    inside = public_base_url() + "organizations/"
+    assert client.post(f"/sandbox/onboarding/acct_sandbox_test?back={inside}").headers["Location"] == inside
+    for outside in ("https://evil.example/phish", public_base_url().rstrip("/") + ".evil.example/",
+                    "//evil.example/"):
+        location = client.post(f"/sandbox/onboarding/acct_sandbox_test?back={outside}").headers["Location"]
+        assert "evil.example" not in location, (outside, location)

@@ -26,7 +26,7 @@ from tests.factories import (
     StandingCommitmentFactory,
     UserFactory,
 )
-from webapp.accounts.models import Role, User
+from webapp.accounts.models import Role, User, UserSession
 from webapp.extensions import db
 from webapp.mutual_aid.models import HelpCategory
 from webapp.mutual_aid.services import matching
@@ -72,6 +72,7 @@ def world() -> World:
     event = DisasterEventFactory()
     campaign = CampaignFactory(live=True)
 
+    UserSession.open(member, "Afiavi's Firefox")  # a signed-in browser: a login record
     org = OrganizationFactory(owner=member, name="Coopérative des Tisserands")
     own_campaign = CampaignFactory(organization=org, created_by=member, title="Looms for Abomey")
     CampaignUpdateFactory(campaign=own_campaign, author=member, title="The looms arrived")
@@ -105,7 +106,7 @@ def world() -> World:
     db.session.flush()
     secrets = ["afiavi.dossou@example.org", "Afiavi Dossou", "Afiavi", "6.37123", "2.43217", "+229 91 00 00 01",
                "+229 95 12 34 56", "Akpakpa", "Courage to the village — Afiavi", "pm_Afiavi", "cus_Afiavi",
-               "+229970000" + str(member.id).zfill(2), "Afi D.", "From Lyon"]
+               "+229970000" + str(member.id).zfill(2), "Afi D.", "From Lyon", "Afiavi's Firefox"]
     return World(member, requester, helper, stranger, pledge, guest_pledge, secrets)
 
 

@@ -17,7 +17,8 @@ from webapp.privacy.services import export
 KINDS = ("profile", "roles", "origin_regions", "organization_memberships", "organization_invitations", "pledges",
          "saved_payment_methods", "match_funds_managed", "aid_offers", "aid_requests", "aid_matches",
          "solidarity_calls", "standing_commitments", "notification_preferences", "notifications",
-         "aid_reports_made", "campaigns_created", "campaign_updates_written", "campaign_decisions")
+         "aid_reports_made", "campaigns_created", "campaign_updates_written", "campaign_decisions",
+         "login_sessions")
 
 
 def test_the_export_holds_every_kind_of_record_of_a_member_who_has_them_all(world):
@@ -39,6 +40,8 @@ def test_the_export_holds_every_kind_of_record_of_a_member_who_has_them_all(worl
     assert {r["payment_method_reference"] for r in data.records["saved_payment_methods"]} == {"pm_Afiavi"}
     assert data.records["organization_invitations"][0]["email"] == "afiavi.dossou@example.org"
     assert "password_hash" not in json.dumps(data.records)
+    assert [s["device"] for s in data.records["login_sessions"]] == ["Afiavi's Firefox"]
+    assert "key_hash" not in json.dumps(data.records)
 
 
 def test_the_export_holds_nothing_of_another_member(world):

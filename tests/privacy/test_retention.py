@@ -160,3 +160,26 @@ def test_the_purge_is_a_periodic_job_and_a_command(app):
     assert result.exit_code == 0, result.output
     assert "expired_invitations: 1" in result.output
     assert count(Invitation) == 0
+
+
+def test_login_records_go_once_ended_or_idle_past_their_period_and_live_ones_stay():
+    from webapp.accounts.models import UserSession
+
+    period = setting("PRIVACY_LOGIN_RECORD_DAYS")
+    member = UserFactory()
+    keys = [UserSession.open(member, "Firefox · Linux") for _ in range(4)]
+    db.session.flush()
+    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == member.id)
+                              .order_by(UserSession.id)).all()
+    assert len(rows) == len(keys) == 4
+    ended_long_ago, idle_long_ago, ended_recently, live = rows
+    ended_long_ago.revoked_at = days_ago(period + 1)
+    idle_long_ago.last_seen_at = days_ago(period + 1)
+    ended_recently.revoked_at = days_ago(period - 1)
+    live_id, recent_id = live.id, ended_recently.id
+    db.session.flush()
+
+    assert retention.purge_all()["login_records"] == 2
+    assert retention.purge_all()["login_records"] == 0
+    assert set(db.session.scalars(select(UserSession.id).where(UserSession.user_id == member.id))) \
+        == {live_id, recent_id}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -64,9 +65,16 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    #: the key of the server-side session (UserSession) this object was signed in with; not a column
+    _session_key = None  # type: str | None
+
     def get_id(self) -> str:
-        """The session's user id, bound to the password: a new password ends every other session."""
-        return f"{self.id}:{self.password_fingerprint}"
+        """What Flask-Login keeps in the session and the remember-me cookie: the user, the password
+        (a new password ends every other session) and the key of a server-side session record, so that
+        signing out there ends every copy of the cookie. Opens a record when this object has none (a
+        `login_user` that did not go through webapp.accounts.sessions.sign_in)."""
+        key = self._session_key or UserSession.open(self)
+        return f"{self.id}:{self.password_fingerprint}:{key}"
 
     @property
     def password_fingerprint(self) -> str:
@@ -107,3 +115,40 @@ class OriginRegion(db.Model):
     region_code: Mapped[str] = mapped_column(String(10), index=True)
 
     user: Mapped[User] = relationship(back_populates="origin_regions")
+
+
+def hash_session_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class UserSession(db.Model):
+    """One signed-in browser: the cookie holds a random key, the database only its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the key the browser holds; the key itself is never stored
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: written at most every few minutes (webapp.accounts.sessions.TOUCH_EVERY)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: "Firefox on Linux", read from the User-Agent at sign-in
+    device: Mapped[str | None] = mapped_column(String(120))
+    #: set when the member signed out, ended it from the profile, or changed the password
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def open(cls, user: User, device: str | None = None) -> str:
+        """Record a new session of `user` and return its key (which `user.get_id()` then carries)."""
+        if user.id is None:
+            db.session.flush()
+        key = secrets.token_urlsafe(32)
+        now = utcnow()
+        db.session.add(cls(user_id=user.id, key_hash=hash_session_key(key), device=device,
+                           created_at=now, last_seen_at=now))
+        db.session.flush()
+        user._session_key = key
+        return key

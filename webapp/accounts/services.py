@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
@@ -15,6 +15,7 @@ from webapp.clock import utcnow
 from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db
 from webapp.mail import queue_email
+from webapp.public_url import public_url
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -41,9 +42,27 @@ def find_by_email(email: str) -> User | None:
 
 def register_member(email: str, password: str, name: str, locale: str | None = None,
                     role: Role = Role.MEMBER) -> User:
+    """A new account; EmailTaken if the address has one (for callers that may say so: commands, not pages)."""
     email = normalize_email(email)
     if find_by_email(email) is not None:
         raise EmailTaken(_("An account already uses this email address. Sign in or reset your password."))
+    return _create_member(email, password, name, locale, role)
+
+
+def sign_up(email: str, password: str, name: str, locale: str | None = None) -> User | None:
+    """Sign-up from the public page, which must not tell who has an account: a new address gets an
+    account and a confirmation link; a taken one changes nothing and its owner is told by email. Both
+    cost one password hash and one email, so neither the answer nor its time tells them apart."""
+    owner = find_by_email(email)
+    if owner is None:
+        return _create_member(normalize_email(email), password, name, locale, Role.MEMBER)
+    generate_password_hash(password, method="scrypt")  # the time a new account's hash takes
+    queue_email("signup_attempt", owner.email, owner.locale, user=owner,
+                sign_in=public_url("accounts.login"), reset=public_url("accounts.forgot_password"))
+    return None
+
+
+def _create_member(email: str, password: str, name: str, locale: str | None, role: Role) -> User:
     user = User(email=email, name=name.strip(), locale=locale, role=role)
     user.set_password(password)
     db.session.add(user)
@@ -96,7 +115,7 @@ def _load(purpose: str, token: str, max_age: int) -> dict:
 
 
 def send_verification(user: User) -> None:
-    link = url_for("accounts.verify_email", token=make_verification_token(user), _external=True)
+    link = public_url("accounts.verify_email", token=make_verification_token(user))
     queue_email("verify_email", user.email, user.locale, user=user, link=link)
 
 
@@ -115,7 +134,7 @@ def request_password_reset(email: str) -> None:
     user = find_by_email(email)
     if user is None:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = public_url("accounts.reset_password", token=make_reset_token(user))
     queue_email("reset_password", user.email, user.locale, user=user, link=link,
                 minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
 

@@ -1,14 +1,15 @@
 """Routes for signing up and in, email verification, password recovery and the member's profile."""
 from __future__ import annotations
 
-import hmac
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from webapp import geo
-from webapp.accounts import services
+from webapp.accounts import devices, services, sessions
 from webapp.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -18,7 +19,7 @@ from webapp.accounts.forms import (
     ResetPasswordForm,
     SignupForm,
 )
-from webapp.accounts.models import User
+from webapp.accounts.models import User, UserSession
 from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db, limiter, login_manager
 from webapp.forms import safe_next
@@ -26,22 +27,76 @@ from webapp.i18n import locale_code
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/account")
 
+#: session.info key: something was flushed since the last commit or rollback
+_WROTE = "harambee_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(db_session, _context):
+    db_session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_write(db_session):
+    db_session.info.pop(_WROTE, None)
+
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The session's user, only while the password it was opened with is still the password."""
-    user_id, _sep, fingerprint = (session_id or "").partition(":")
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    """The session's user, only while its server-side record is open and its password unchanged."""
+    found = sessions.load(session_id)
+    if found is None:
         return None
-    if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
-        return None
+    user, record = found
+    if sessions.needs_touch(record):
+        g.touch_user_session = record.id
     return user
 
 
+@blueprint.after_app_request
+def touch_user_session(response):
+    """Write a session's last-seen time (every few minutes), in a transaction of its own: only when the
+    request left nothing unsaved, so that this commit can never save half of a refused unit of work."""
+    record_id = g.pop("touch_user_session", None)
+    if record_id is not None and response.status_code < 500 and not _unit_of_work_open():
+        sessions.touch(record_id)
+        db.session.commit()
+    return response
+
+
+def _unit_of_work_open() -> bool:
+    s = db.session
+    return bool(s.new or s.dirty or s.deleted or s.info.get(_WROTE) or s.info.get("harambee_outbox"))
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    sessions.open_session(user, request.headers.get("User-Agent"))
+    login_user(user, remember=remember)
+
+
+def _login_email() -> str:
+    return services.normalize_email(request.form.get("email", ""))
+
+
 def _account_key() -> str:
-    return "login-account:" + services.normalize_email(request.form.get("email", ""))
+    return "login-account:" + _login_email()
+
+
+def _device_nonce() -> str | None:
+    return devices.for_login_request(_login_email(), services.find_by_email)
+
+
+def _device_key() -> str:
+    return "login-device:" + (_device_nonce() or "")
+
+
+def _trusted_device() -> bool:
+    return _device_nonce() is not None
+
+
+def _untrusted_device() -> bool:
+    return _device_nonce() is None
 
 
 def _failed_login(response) -> bool:
@@ -54,23 +109,25 @@ def signup():
         return redirect(url_for("campaigns.home"))
     form = SignupForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_member(form.email.data, form.password.data, form.name.data,
-                                            locale=locale_code())
-        except services.EmailTaken as exc:
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Welcome to Harambee! We sent you an email to confirm your address."), "success")
-            return redirect(url_for("accounts.profile"))
+        # The same answer whether the address is new or taken (the owner of a taken one gets an email):
+        # signing up does not sign in, or the cookie would tell the two apart.
+        services.sign_up(form.email.data, form.password.data, form.name.data, locale=locale_code())
+        db.session.commit()
+        flash(_("Welcome to Harambee! Check your email: we sent a message to %(email)s. "
+                "You can sign in below.", email=services.normalize_email(form.email.data)), "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/signup.html", form=form), 400 if form.errors else 200
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
+# A browser with this account's device cookie: only its own failures count (webapp.accounts.devices).
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_DEVICE"], methods=["POST"], key_func=_device_key,
+               exempt_when=_untrusted_device, deduct_when=_failed_login)
+# Unknown browsers: a limit per address, and one per account that they share.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               exempt_when=_trusted_device, deduct_when=_failed_login)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
-               deduct_when=_failed_login)
+               exempt_when=_trusted_device, deduct_when=_failed_login)
 def login():
     form = LoginForm(next=request.args.get("next"))
     status = 200
@@ -81,8 +138,11 @@ def login():
             form.password.errors.append(str(exc))
             status = 401
         else:
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next(form.next.data) or url_for("campaigns.home"))
+            _sign_in(user, remember=form.remember.data)
+            db.session.commit()
+            response = redirect(safe_next(form.next.data) or url_for("campaigns.home"))
+            devices.issue(response, user)  # this browser now knows the account
+            return response
     elif form.errors:
         status = 400
     return render_template("accounts/login.html", form=form), status
@@ -90,6 +150,9 @@ def login():
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        sessions.end(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("campaigns.home"))
@@ -138,10 +201,13 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.reset_password(token, form.password.data)
+        sessions.end_all(user)  # whoever knew the old password is signed out everywhere
+        _sign_in(user)
         db.session.commit()
-        login_user(user)
         flash(_("Your new password is saved."), "success")
-        return redirect(url_for("campaigns.home"))
+        response = redirect(url_for("campaigns.home"))
+        devices.issue(response, user)  # the emailed link proved the owner: this browser is theirs
+        return response
     return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
 
 
@@ -162,8 +228,50 @@ def profile():
             db.session.commit()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, origin_form=OriginRegionForm(),
-                           password_form=ChangePasswordForm()), 400 if form.errors else 200
+    return _profile_page(form=form), 400 if form.errors else 200
+
+
+def _profile_page(form=None, origin_form=None, password_form=None) -> str:
+    user = current_user._get_current_object()
+    return render_template("accounts/profile.html", form=form or ProfileForm(obj=user),
+                           origin_form=origin_form or OriginRegionForm(),
+                           password_form=password_form or ChangePasswordForm(),
+                           user_sessions=[(record, sessions.is_current(user, record))
+                                          for record in sessions.active_sessions(user)])
+
+
+@blueprint.route("/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """Sign out one of the member's devices (this one included)."""
+    user = current_user._get_current_object()
+    was_current = sessions.is_current(user, _record_or_404(session_id))
+    sessions.end_one(user, session_id)
+    db.session.commit()
+    if was_current:
+        logout_user()
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("accounts.login"))
+    flash(_("That device is signed out."), "info")
+    return redirect(url_for("accounts.profile"))
+
+
+def _record_or_404(session_id: int):
+    record = db.session.get(UserSession, session_id)
+    if record is None or record.user_id != current_user.id:
+        abort(404)  # another member's session: as if it did not exist
+    return record
+
+
+@blueprint.route("/sessions/end-all", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """End every session of the member, on every device, this one included."""
+    sessions.end_all(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @blueprint.route("/origins", methods=["POST"])
@@ -179,8 +287,7 @@ def add_origin():
         db.session.commit()
         flash(_("Region of origin added."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user), origin_form=form,
-                           password_form=ChangePasswordForm()), 400
+    return _profile_page(origin_form=form), 400
 
 
 @blueprint.route("/origins/<code>/remove", methods=["POST"])
@@ -202,12 +309,13 @@ def change_password():
         except DomainError as exc:
             form.current.errors.append(str(exc))
         else:
+            user = current_user._get_current_object()
+            sessions.end_all(user, keep_current=True)
             db.session.commit()
-            login_user(current_user._get_current_object())  # this session goes on; every other one ends
+            login_user(user)  # the same session record, with the new password: this session goes on
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
-                           origin_form=OriginRegionForm(), password_form=form), 400
+    return _profile_page(password_form=form), 400
 
 
 @blueprint.route("/language", methods=["POST"])

@@ -1,11 +1,11 @@
-"""Campaigns, their reward tiers, updates and the record of every state change."""
+"""Campaigns, their reward tiers, updates, the record of every state change and every revision of their content."""
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import true as sa_true
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import User
@@ -193,3 +193,53 @@ class CampaignUpdate(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+class RevisionStatus(enum.StrEnum):
+    #: waiting for a moderator; the public page still shows the approved content
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    #: taken back by the organizers before a decision
+    WITHDRAWN = "withdrawn"
+    #: a minor correction (webapp/campaigns/diffing.py: is_minor) applied at once, without review
+    DIRECT = "direct"
+
+
+class CampaignRevision(db.Model):
+    """A change to what backers read of an approved campaign: proposed, then decided, or applied at once.
+
+    `before` and `after` are whole snapshots of the reviewed content (revisions.snapshot), so the
+    history says exactly what was public and what replaced it.
+    """
+
+    __tablename__ = "campaign_revisions"
+    __table_args__ = (
+        # One revision under review per campaign: further edits update it.
+        Index("uq_campaign_revisions_one_pending", "campaign_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RevisionStatus] = mapped_column(str_enum(RevisionStatus), default=RevisionStatus.PENDING)
+    #: the public content when the revision was opened
+    before: Mapped[dict] = mapped_column(JSON)
+    #: the content proposed (or applied, for a direct correction)
+    after: Mapped[dict] = mapped_column(JSON)
+    #: bumped by every further edit; a decision names the version the moderator saw
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: ids of everyone who edited it: none of them may decide it
+    contributor_ids: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    #: the moderator's reason (required to refuse)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship()
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

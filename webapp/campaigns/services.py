@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -12,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp import geo
 from webapp.accounts.models import Role, User
 from webapp.campaigns import progress as progress_source
+from webapp.campaigns.notices import tell_organization as _tell_organization
 from webapp.campaigns.models import (
     PUBLIC_STATUSES,
     Campaign,
@@ -25,11 +25,10 @@ from webapp.campaigns.models import (
 from webapp.clock import utcnow
 from webapp.errors import DomainError, FrozenField, InvalidTransition, PermissionDenied
 from webapp.extensions import db
-from webapp.mail import queue_email
 from webapp.markup import render_markdown
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.organizations.models import Membership, Organization
+from webapp.organizations.models import Organization
 from webapp.slugs import SLUG_RE, unique_slug
 
 S = CampaignStatus
@@ -133,11 +132,16 @@ def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Cam
     return campaign
 
 
-def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> None:
+def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft, *,
+                    cover_key: str | None = None) -> str | None:
+    """Save the organizers' edit. A draft changes at once (None); once approved, the edit goes through
+    revisions.propose and this returns what it did (applied, pending or unchanged)."""
+    from webapp.campaigns import revisions
+
     require_editor(actor, campaign)
-    if campaign.status not in EDITABLE and campaign.status != S.LIVE:
+    if campaign.status not in EDITABLE | revisions.REVIEWED:
         raise DomainError(_("This campaign cannot be edited now (%(status)s).", status=status_label(campaign.status)))
-    if campaign.status == S.LIVE:
+    if campaign.status in revisions.REVIEWED:
         starts_at, ends_at = deadline_bounds(draft.start_date, draft.end_date)
         if (draft.start_date, draft.end_date) == (campaign.starts_at.date(), campaign.ends_at.date() - timedelta(days=1)):
             # The days the form shows: unchanged, even for a campaign that did not start at midnight.
@@ -147,7 +151,9 @@ def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> No
                "starts_at": starts_at, "ends_at": ends_at}
         changed = [name for name in FROZEN_WHEN_LIVE if getattr(campaign, name) != new[name]]
         if changed:
-            raise FrozenField(_("A live campaign keeps its goal, currency, funding model and dates."))
+            raise FrozenField(_("A live campaign keeps its goal, currency, funding model and dates.")
+                              if campaign.status == S.LIVE else
+                              _("An approved campaign keeps its goal, currency, funding model and dates."))
     slug = draft.slug or campaign.slug
     if slug != campaign.slug:
         if campaign.status not in EDITABLE:
@@ -155,7 +161,15 @@ def update_campaign(campaign: Campaign, actor: User, draft: CampaignDraft) -> No
         if not _slug_free(slug, campaign.id):
             raise SlugTaken(_("Another campaign already uses this address. Choose another."))
         campaign.slug = slug
+    if campaign.status in revisions.REVIEWED:
+        proposal = revisions.working_copy(campaign)
+        proposal.update(title=draft.title.strip(), summary=draft.summary.strip(), story_md=draft.story_md,
+                        category=draft.category.value, country=draft.country.upper(), region=draft.region or None)
+        if cover_key:
+            proposal["cover_key"] = cover_key
+        return revisions.propose(campaign, actor, proposal)
     _apply(campaign, draft)
+    return None
 
 
 def _apply(campaign: Campaign, draft: CampaignDraft) -> None:
@@ -176,8 +190,10 @@ def _apply(campaign: Campaign, draft: CampaignDraft) -> None:
 
 
 def set_cover(campaign: Campaign, actor: User, key: str) -> str | None:
+    """A draft's new cover, at once; returns the former key (its file may go). Once approved, a new
+    cover is a revision (update_campaign's cover_key), so this refuses."""
     require_editor(actor, campaign)
-    if campaign.status not in EDITABLE | {S.LIVE}:
+    if campaign.status not in EDITABLE:
         raise DomainError(_("The cover cannot change now."))
     old, campaign.cover_key = campaign.cover_key, key
     return old
@@ -209,15 +225,32 @@ MAX_TIERS = 20
 
 
 def _check_tier(campaign: Campaign, details: TierDetails) -> None:
+    from webapp.campaigns.revisions import REVIEWED
+
     if details.minimum.currency != campaign.currency:
         raise DomainError(_("Tier amounts are in the campaign's currency (%(c)s).", c=campaign.currency))
-    if campaign.status not in EDITABLE | {S.LIVE}:
+    if campaign.status not in EDITABLE | REVIEWED:
         raise DomainError(_("Tiers cannot change now (%(status)s).", status=status_label(campaign.status)))
 
 
-def add_tier(campaign: Campaign, actor: User, details: TierDetails) -> RewardTier:
+def _tier_data(details: TierDetails, tier_id: int | None) -> dict:
+    return {"id": tier_id, "title": details.title.strip(), "description": details.description.strip(),
+            "minimum_amount": details.minimum.amount, "quantity_limit": details.quantity_limit,
+            "delivery_month": details.delivery_month.replace(day=1).isoformat() if details.delivery_month else None}
+
+
+def add_tier(campaign: Campaign, actor: User, details: TierDetails) -> RewardTier | str:
+    """A draft's new tier (returned); once approved, a revision (returns what revisions.propose did)."""
+    from webapp.campaigns import revisions
+
     require_editor(actor, campaign)
     _check_tier(campaign, details)
+    if campaign.status in revisions.REVIEWED:
+        proposal = revisions.working_copy(campaign)
+        if len(proposal["tiers"]) >= MAX_TIERS:
+            raise DomainError(_("A campaign has at most %(n)d reward tiers.", n=MAX_TIERS))
+        proposal["tiers"].append(_tier_data(details, None))
+        return revisions.propose(campaign, actor, proposal)
     count = db.session.scalar(select(func.count()).select_from(RewardTier).where(RewardTier.campaign_id == campaign.id))
     if count >= MAX_TIERS:
         raise DomainError(_("A campaign has at most %(n)d reward tiers.", n=MAX_TIERS))
@@ -234,20 +267,45 @@ def _require_unchosen(tier: RewardTier) -> None:
         raise DomainError(_("Backers have chosen this tier: it can no longer change."))
 
 
-def update_tier(tier: RewardTier, actor: User, details: TierDetails) -> None:
+def _working_tier(proposal: dict, tier: RewardTier) -> int:
+    for n, data in enumerate(proposal["tiers"]):
+        if data["id"] == tier.id:
+            return n
+    raise DomainError(_("The changes waiting for review remove this tier."))
+
+
+def update_tier(tier: RewardTier, actor: User, details: TierDetails) -> str | None:
+    from webapp.campaigns import revisions
+
     require_editor(actor, tier.campaign)
     _check_tier(tier.campaign, details)
     _require_unchosen(tier)
+    if tier.campaign.status in revisions.REVIEWED:
+        if details.quantity_limit is not None and details.quantity_limit < tier.units_claimed:
+            raise DomainError(_("%(n)d units of this tier are already taken.", n=tier.units_claimed))
+        proposal = revisions.working_copy(tier.campaign)
+        proposal["tiers"][_working_tier(proposal, tier)] = _tier_data(details, tier.id)
+        return revisions.propose(tier.campaign, actor, proposal)
     tier.title, tier.description = details.title.strip(), details.description.strip()
     tier.minimum_amount, tier.quantity_limit = details.minimum.amount, details.quantity_limit
     tier.delivery_month = details.delivery_month
+    return None
 
 
-def delete_tier(tier: RewardTier, actor: User) -> None:
+def delete_tier(tier: RewardTier, actor: User) -> str | None:
+    """Removing a tier nobody chose: at once for a draft; once approved, through revisions.propose (where
+    a removal alone is a minor change, applied at once and recorded)."""
+    from webapp.campaigns import revisions
+
     require_editor(actor, tier.campaign)
     _check_tier(tier.campaign, TierDetails("", "", tier.minimum, None, None))
     _require_unchosen(tier)
+    if tier.campaign.status in revisions.REVIEWED:
+        proposal = revisions.working_copy(tier.campaign)
+        del proposal["tiers"][_working_tier(proposal, tier)]
+        return revisions.propose(tier.campaign, actor, proposal)
     db.session.delete(tier)
+    return None
 
 
 def claim_tier_unit(tier_id: int) -> bool:
@@ -326,16 +384,6 @@ def launch_due_campaigns(now: datetime | None = None) -> int:
 def _require_moderator(user: User) -> None:
     if not user.is_moderator:
         raise PermissionDenied(_("Only moderators can do this."))
-
-
-def _tell_organization(campaign: Campaign, template: str, **context) -> None:
-    link = url_for("campaigns.show", slug=campaign.slug, _external=True)
-    members = db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == campaign.organization_id)
-    ).all()
-    for member in members:
-        queue_email(template, member.email, member.locale, user=member, campaign=campaign, link=link, **context)
 
 
 def moderation_queue() -> list[Campaign]:

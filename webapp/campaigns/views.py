@@ -1,7 +1,8 @@
-"""Routes: discovery and campaign pages (public), writing campaigns (editors), the moderation queue."""
+"""Routes: discovery and campaign pages (public), writing campaigns and revisions (editors), the moderation queue."""
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,8 +12,8 @@ from sqlalchemy import select
 from webapp import geo
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
-from webapp.campaigns import services
-from webapp.campaigns.forms import CampaignForm, ReviewForm, TierForm, UpdateForm
+from webapp.campaigns import diffing, revisions, services
+from webapp.campaigns.forms import CampaignForm, ReviewForm, RevisionDecisionForm, TierForm, UpdateForm
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS
 from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
@@ -22,6 +23,7 @@ from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 from webapp.organizations.models import Organization
 from webapp.storage import get_storage
+from webapp.money import Money
 from webapp.storage.images import reencode_image
 
 blueprint = Blueprint("campaigns", __name__)
@@ -34,6 +36,7 @@ def campaign_labels() -> dict:
     return {"category_labels": CATEGORY_LABELS, "funding_model_labels": FUNDING_MODEL_LABELS,
             "funding_model_help": FUNDING_MODEL_HELP,
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
+            "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None}
 
 
@@ -180,13 +183,20 @@ def new_campaign(org_slug: str):
 @login_required
 def edit_campaign(slug: str):
     campaign = _editable_campaign(slug)
-    form = CampaignForm(obj=campaign)
+    reviewed = campaign.status in revisions.REVIEWED
+    # Once approved, the form shows the pending proposal if there is one, so that the next edit builds on it.
+    form = CampaignForm(obj=_working_content(campaign) if reviewed else campaign)
     if request.method == "GET":
         form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
         form.start_date.data = campaign.starts_at.date()
         form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
-    draft = _validated_draft(form) if campaign.status != CampaignStatus.LIVE else _live_draft(form, campaign)
-    if draft is not None:
+    draft = _validated_draft(form) if not reviewed else _live_draft(form, campaign)
+    if draft is not None and reviewed:
+        result = _propose_edit(form, campaign, draft)
+        if result is not None:
+            return result
+        campaign = services.campaign_by_slug(slug) or campaign
+    elif draft is not None:
         try:
             services.update_campaign(campaign, current_user, draft)
             if _save_cover(form, campaign):
@@ -201,10 +211,69 @@ def edit_campaign(slug: str):
             form.goal.errors.append(str(exc))
             db.session.rollback()
         campaign = services.campaign_by_slug(slug) or campaign
+    return _edit_page(campaign, form), 400 if form.errors else 200
+
+
+def _edit_page(campaign: Campaign, form: CampaignForm) -> str:
+    pending = revisions.pending_revision(campaign) if campaign.status in revisions.REVIEWED else None
+    history = revisions.history(campaign)
+    # The last moderator's answer, shown until the organizers propose again.
+    answered = next((r for r in history if r.status != revisions.R.DIRECT), None)
     return render_template("campaigns/form.html", form=form, org=campaign.organization, campaign=campaign,
                            tier_form=TierForm(currency=campaign.currency),
-                           chosen_tiers=_chosen(campaign), history=services.history(campaign)), \
-        400 if form.errors else 200
+                           chosen_tiers=_chosen(campaign), history=services.history(campaign),
+                           pending=pending, pending_diff=_diff(pending) if pending else None,
+                           answered=answered, revision_history=history)
+
+
+def _working_content(campaign: Campaign) -> SimpleNamespace:
+    content = revisions.working_copy(campaign)
+    return SimpleNamespace(slug=campaign.slug, currency=campaign.currency, funding_model=campaign.funding_model,
+                           title=content["title"], summary=content["summary"], story_md=content["story_md"],
+                           category=Category(content["category"]), country=content["country"],
+                           region=content["region"])
+
+
+def _propose_edit(form: CampaignForm, campaign: Campaign, draft: services.CampaignDraft):
+    """An approved campaign's edit: the new cover is stored first, then everything goes to revisions.propose."""
+    try:
+        data = _cover(form)
+    except DomainError as exc:
+        form.cover.errors.append(str(exc))
+        return None
+    key = get_storage().save(data, "covers", "jpg") if data else None
+    try:
+        outcome = services.update_campaign(campaign, current_user, draft, cover_key=key)
+    except services.SlugTaken as exc:
+        form.slug.errors.append(str(exc))
+    except DomainError as exc:
+        form.goal.errors.append(str(exc))
+    else:
+        db.session.commit()
+        _flash_outcome(outcome)
+        return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+    db.session.rollback()
+    if key:
+        get_storage().delete(key)
+    return None
+
+
+def _flash_outcome(outcome: str | None, saved: str | None = None) -> None:
+    if outcome == revisions.PENDING:
+        flash(_("Your changes are waiting for a moderator. The public page keeps the approved version until then."),
+              "info")
+    elif outcome == revisions.REVERTED:
+        flash(_("Back to the approved version: no change waits for review any more."), "info")
+    elif outcome == revisions.UNCHANGED:
+        flash(_("Nothing changed."), "info")
+    elif outcome == revisions.APPLIED:
+        flash(_("Saved: a minor correction, published at once and kept in the history."), "success")
+    else:
+        flash(saved or _("Saved."), "success")
+
+
+def _diff(revision) -> diffing.RevisionDiff:
+    return diffing.revision_diff(revision.before, revision.after)
 
 
 def _live_draft(form: CampaignForm, campaign: Campaign) -> services.CampaignDraft | None:
@@ -231,12 +300,12 @@ def add_tier(slug: str):
     form = TierForm(currency=campaign.currency)
     if form.validate_on_submit():
         try:
-            services.add_tier(campaign, current_user, _tier_details(form))
+            outcome = services.add_tier(campaign, current_user, _tier_details(form))
         except DomainError as exc:
             form.title.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(_("Reward tier added."), "success")
+            _flash_outcome(outcome if isinstance(outcome, str) else None, _("Reward tier added."))
             return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
     return render_template("campaigns/tier_form.html", form=form, campaign=campaign, tier=None), 400
 
@@ -259,20 +328,35 @@ def _tier(campaign: Campaign, tier_id: int) -> RewardTier:
 def edit_tier(slug: str, tier_id: int):
     campaign = _editable_campaign(slug)
     tier = _tier(campaign, tier_id)
-    form = TierForm(obj=tier, currency=campaign.currency)
+    shown = _working_tier(campaign, tier)
+    form = TierForm(obj=shown, currency=campaign.currency)
     if request.method == "GET":
-        form.minimum.data = tier.minimum
+        form.minimum.data = shown.minimum
     if form.validate_on_submit():
         try:
-            services.update_tier(tier, current_user, _tier_details(form))
+            outcome = services.update_tier(tier, current_user, _tier_details(form))
         except DomainError as exc:
             form.title.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(_("Reward tier saved."), "success")
+            _flash_outcome(outcome, _("Reward tier saved."))
             return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
     return render_template("campaigns/tier_form.html", form=form, campaign=campaign, tier=tier), \
         400 if form.errors else 200
+
+
+def _working_tier(campaign: Campaign, tier: RewardTier):
+    """The tier as the organizers last proposed it (once approved), else as it is."""
+    if campaign.status not in revisions.REVIEWED:
+        return tier
+    for data in revisions.working_copy(campaign)["tiers"]:
+        if data["id"] == tier.id:
+            month = data["delivery_month"]
+            return SimpleNamespace(title=data["title"], description=data["description"],
+                                   minimum=Money(data["minimum_amount"], campaign.currency),
+                                   quantity_limit=data["quantity_limit"],
+                                   delivery_month=date.fromisoformat(month) if month else None)
+    return tier
 
 
 @manage.route("/campaigns/<slug>/tiers/<int:tier_id>/delete", methods=["POST"])
@@ -281,12 +365,12 @@ def delete_tier(slug: str, tier_id: int):
     campaign = _editable_campaign(slug)
     tier = _tier(campaign, tier_id)
     try:
-        services.delete_tier(tier, current_user)
+        outcome = services.delete_tier(tier, current_user)
     except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("manage.edit_campaign", slug=campaign.slug)), 303
     db.session.commit()
-    flash(_("Reward tier removed."), "info")
+    _flash_outcome(outcome if outcome != revisions.APPLIED else None, _("Reward tier removed."))
     return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
 
 
@@ -321,11 +405,85 @@ def post_update(slug: str):
                            updates=services.updates_of(campaign), can_edit=True, update_form=form), 400
 
 
+@manage.route("/campaigns/<slug>/revisions/<int:revision_id>", endpoint="revision")
+@login_required
+def show_revision(slug: str, revision_id: int):
+    """One revision of the history, with its diff: for the campaign's editors and the moderators."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None:
+        abort(404)
+    if not (organizations.can_edit(current_user, campaign.organization_id) or current_user.is_moderator):
+        abort(403)
+    found = revisions.revision_of(revision_id)
+    if found is None or found.campaign_id != campaign.id:
+        abort(404)
+    return render_template("campaigns/revision.html", campaign=campaign, revision=found, diff=_diff(found),
+                           form=None, may_decide=False, history=revisions.history(campaign),
+                           link=lambda r: url_for("manage.revision", slug=campaign.slug, revision_id=r.id))
+
+
+@manage.route("/campaigns/<slug>/revision/withdraw", methods=["POST"])
+@login_required
+def withdraw_revision(slug: str):
+    campaign = _editable_campaign(slug)
+    try:
+        revisions.withdraw(campaign, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("errors.html", code=409, message=str(exc)), 409
+    db.session.commit()
+    flash(_("Your changes are withdrawn. The campaign keeps its approved version."), "info")
+    return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+
+
 # -- moderation ---------------------------------------------------------------------------------
 @moderation.route("/")
 @role_required(Role.MODERATOR)
 def queue():
-    return render_template("moderation/queue.html", campaigns=services.moderation_queue())
+    return render_template("moderation/queue.html", campaigns=services.moderation_queue(),
+                           revisions=revisions.pending_queue())
+
+
+@moderation.route("/revisions/<int:revision_id>", methods=["GET", "POST"], endpoint="revision")
+@role_required(Role.MODERATOR)
+def review_revision(revision_id: int):
+    found = revisions.revision_of(revision_id)
+    if found is None:
+        abort(404)
+    form = RevisionDecisionForm()
+    if request.method == "GET":
+        form.version.data = found.version
+    status = 200
+    if form.validate_on_submit():
+        decision = request.form.get("decision")
+        if decision not in ("approve", "refuse"):
+            abort(400, _("Choose to approve or to refuse."))
+        try:
+            revisions.decide(found, current_user, approve=decision == "approve", version=form.version.data,
+                             reason=form.reason.data or "")
+        except PermissionDenied as exc:
+            db.session.rollback()
+            return render_template("errors.html", code=403, message=str(exc)), 403
+        except revisions.RevisionConflict as exc:
+            db.session.rollback()
+            form.reason.errors.append(str(exc))
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Approved: the changes are public.") if decision == "approve"
+                  else _("Refused: the organizer has been told why."), "success")
+            return redirect(url_for("moderation.queue"))
+        found = revisions.revision_of(revision_id) or found
+    elif form.errors:
+        status = 400
+    return render_template("campaigns/revision.html", campaign=found.campaign, revision=found, diff=_diff(found),
+                           form=form, may_decide=revisions.may_decide(current_user, found),
+                           history=revisions.history(found.campaign),
+                           link=lambda r: url_for("moderation.revision", revision_id=r.id)), status
 
 
 def _submitted(slug: str) -> Campaign:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from webapp.errors import DomainError, PermissionDenied, TokenInvalid
 from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.organizations.models import Invitation, LegalForm, Membership, Organization, OrgRole
+from webapp.public_url import public_url
 from webapp.slugs import unique_slug
 
 
@@ -147,7 +148,7 @@ def invite_editor(org: Organization, actor: User, email: str) -> Invitation:
     db.session.add(invitation)
     db.session.flush()
     token = _serializer().dumps({"id": invitation.id, "email": email})
-    link = url_for("organizations.accept_invitation", token=token, _external=True)
+    link = public_url("organizations.accept_invitation", token=token)
     invitee = db.session.scalar(select(User).where(User.email == email))
     queue_email("invitation", email, invitee.locale if invitee else actor.locale,
                 organization=org, inviter=actor, link=link)

@@ -13,6 +13,7 @@ from webapp.mutual_aid.models import StandingCommitment
 from webapp.mutual_aid.services import calls, commitments
 from webapp.mutual_aid.views.base import blueprint, get_or_404, refuse
 from webapp.payments.models import PledgeStatus
+from webapp.public_url import public_url
 
 
 @blueprint.route("/me/commitments", methods=["GET", "POST"])
@@ -62,7 +63,7 @@ def save_payment_method(commitment_id: int):
     commitment = get_or_404(StandingCommitment, commitment_id)
     if commitment.user_id != current_user.id:
         abort(404)  # another member's commitment: as if it did not exist
-    back = url_for("mutual_aid.my_commitments", _external=True)
+    back = public_url("mutual_aid.my_commitments")
     try:
         url = commitments.start_saving_method(commitment, current_user, locale_code(), back, back)
     except DomainError as exc:

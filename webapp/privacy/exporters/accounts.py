@@ -1,7 +1,10 @@
 """The accounts domain's part of a member's data: the profile, the role, the regions of origin."""
 from __future__ import annotations
 
-from webapp.accounts.models import User
+from sqlalchemy import select
+
+from webapp.accounts.models import User, UserSession
+from webapp.extensions import db
 from webapp.privacy.registry import exporter, row
 
 
@@ -17,4 +20,9 @@ def export_account(user: User) -> dict[str, list]:
         "profile": [profile],
         "roles": [row(role=user.role)],
         "origin_regions": [row(region_code=o.region_code) for o in user.origin_regions],
+        # where the member is or was signed in (the cookie's key is never stored, only its hash: not exported)
+        "login_sessions": [row(device=s.device, signed_in_at=s.created_at, last_seen_at=s.last_seen_at,
+                               ended_at=s.revoked_at)
+                           for s in db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)
+                                                       .order_by(UserSession.id))],
     }

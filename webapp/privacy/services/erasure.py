@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 from werkzeug.security import generate_password_hash
 
-from webapp.accounts.models import OriginRegion, Role, User
+from webapp.accounts.models import OriginRegion, Role, User, UserSession
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
@@ -176,6 +176,9 @@ def _erase_organizations(user: User, address: str, placeholder: str) -> None:
 
 def _erase_profile(user: User, placeholder: str) -> None:
     db.session.execute(delete(OriginRegion).where(OriginRegion.user_id == user.id)
+                       .execution_options(synchronize_session=False))
+    # Every signed-in browser ends, and its record (device, times) goes with it.
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id)
                        .execution_options(synchronize_session=False))
     user.email, user.name = placeholder, PLACEHOLDER_NAME
     user.locale = user.display_currency = None

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from webapp.accounts.models import User
+from webapp.accounts.models import User, UserSession
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
@@ -135,8 +135,15 @@ def purge_read_notices(now: datetime, batch: int) -> int:
 
 @purge("login_records")
 def purge_login_records(now: datetime, batch: int) -> int:
-    """Nothing is stored yet: sessions live in the signed cookie. Server-side sessions plug in here."""
-    return 0
+    """Sessions that ended (signed out, revoked) or went idle longer than the period: their rows go."""
+    cutoff = _before(now, "PRIVACY_LOGIN_RECORD_DAYS")
+    ids = db.session.scalars(select(UserSession.id).where(or_(
+        UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff))
+        .order_by(UserSession.id).limit(batch)).all()
+    if ids:
+        db.session.execute(delete(UserSession).where(UserSession.id.in_(ids))
+                           .execution_options(synchronize_session=False))
+    return len(ids)
 
 
 @purge("deleted_account_placeholders")
