@@ -166,3 +166,14 @@ def test_the_settlement_currency_is_a_setting(app, eur_settlement):
             minimums.minimum_charge("EUR")
     finally:
         app.config["STRIPE_SETTLEMENT_CURRENCY"] = "EUR"
+
+
+def test_a_settlement_currency_stripe_does_not_settle_in_stops_the_start():
+    from config import TestConfig
+    from webapp import create_app
+
+    class Wrong(TestConfig):
+        STRIPE_SETTLEMENT_CURRENCY = "XOF"
+
+    with pytest.raises(RuntimeError, match="STRIPE_SETTLEMENT_CURRENCY=XOF is not a currency Stripe settles in"):
+        create_app(Wrong)

@@ -25,7 +25,7 @@ SETTLEMENT_MINIMUMS: dict[str, int] = {
     "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1_000,
 }
 
-__all__ = ["Minimum", "RateUnavailable", "SETTLEMENT_MINIMUMS", "friendly_ceiling", "minimum_charge",
+__all__ = ["Minimum", "RateUnavailable", "SETTLEMENT_MINIMUMS", "check_settings", "friendly_ceiling", "minimum_charge",
            "settlement_currency", "settlement_minimum"]
 
 
@@ -38,12 +38,19 @@ class Minimum:
     in_settlement: Money  #: `amount` converted to the settlement currency at our rate (≈, for display)
 
 
-def settlement_currency() -> str:
-    currency = current_app.config["STRIPE_SETTLEMENT_CURRENCY"]
+def check_settings(config) -> None:
+    """At start-up: a settlement currency Stripe has a minimum for, and a margin that is not negative."""
+    currency = config["STRIPE_SETTLEMENT_CURRENCY"]
     if currency not in SETTLEMENT_MINIMUMS:
         raise RuntimeError(f"STRIPE_SETTLEMENT_CURRENCY={currency} is not a currency Stripe settles in "
                            f"({', '.join(sorted(SETTLEMENT_MINIMUMS))})")
-    return currency
+    if config["STRIPE_MINIMUM_MARGIN_PERCENT"] < 0:
+        raise RuntimeError("STRIPE_MINIMUM_MARGIN_PERCENT cannot be negative")
+
+
+def settlement_currency() -> str:
+    check_settings(current_app.config)
+    return current_app.config["STRIPE_SETTLEMENT_CURRENCY"]
 
 
 def settlement_minimum() -> Money:
