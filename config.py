@@ -89,6 +89,17 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_local_only")
     #: where the stripe library sends API calls; tests point it at a fake server on loopback
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    #: the API version the app is written for: the one the stripe library pins (16.1.0). Create the
+    #: webhook endpoint with this version; events in another version are refused (see README).
+    STRIPE_API_VERSION = "2026-10-28.endive"
+    #: other event versions accepted while the endpoint is being upgraded (comma-separated); none by default
+    STRIPE_EXTRA_EVENT_API_VERSIONS = [
+        v.strip() for v in os.environ.get("STRIPE_EXTRA_EVENT_API_VERSIONS", "").split(",") if v.strip()]
+    #: the currency the platform's Stripe balance settles in: every charge must convert to at least
+    #: Stripe's minimum in it (docs.stripe.com/currencies, "Minimum and maximum charge amounts")
+    STRIPE_SETTLEMENT_CURRENCY = os.environ.get("STRIPE_SETTLEMENT_CURRENCY", "EUR").upper()
+    #: headroom over that minimum for other currencies, in percent: the rate Stripe converts at is not ours
+    STRIPE_MINIMUM_MARGIN_PERCENT = int(os.environ.get("STRIPE_MINIMUM_MARGIN_PERCENT", 5))
     #: how many seconds a webhook signature stays valid
     WEBHOOK_TOLERANCE = 300
     #: minutes a reward unit is held while a checkout is open (Stripe's shortest session is 30)

@@ -1,7 +1,7 @@
 """collection never repeats a charge: collecting pledges, the installation's key prefix, members' customers
 
 Revision ID: c7a1e5d2f901
-Revises: 5e55a0c1d2f3
+Revises: 9d2e4f6a8b10
 Create Date: 2026-12-01 08:40:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7a1e5d2f901'
-down_revision = '5e55a0c1d2f3'
+down_revision = '9d2e4f6a8b10'
 branch_labels = None
 depends_on = None
 

@@ -302,3 +302,50 @@ class ProcessorCustomer(db.Model):
     provider: Mapped[str] = mapped_column(String(20))
     customer_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: dispute statuses by how far the case has gone: an older event never moves a dispute back
+DISPUTE_STAGE = {"warning_needs_response": 1, "warning_under_review": 1, "needs_response": 2, "under_review": 2,
+                 "warning_closed": 3, "won": 4, "lost": 4, "prevented": 4}
+
+
+class Dispute(db.Model):
+    """A backer's bank questioning a charge: an inquiry (no money moves) or a chargeback, and how it ended."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    processor_dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: the processor's status, the furthest one seen (needs_response, under_review, won, lost, warning_*)
+    status: Mapped[str] = mapped_column(String(40))
+    #: the bank's reason as the processor names it (fraudulent, product_not_received, ...)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    #: what is disputed, in the charge's currency, minor units
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the processor took the money back, and gave it back (a won chargeback)
+    withdrawn_at: Mapped[datetime | None]
+    reinstated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    pledge: Mapped[Pledge] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def inquiry(self) -> bool:
+        return self.status.startswith("warning_")
+
+    @property
+    def outcome(self) -> str:
+        """open, won or lost for a chargeback; inquiry while an inquiry is open; closed when one ended without one."""
+        if self.status in ("won", "lost"):
+            return self.status
+        if self.status in ("warning_closed", "prevented"):
+            return "closed"
+        return "inquiry" if self.inquiry else "open"

@@ -78,3 +78,16 @@ def pay_out_due() -> int:
 
 
 periodic("payments.pay_out_due", 3600)
+
+
+@celery.task(name="payments.record_late_settlements")
+def record_late_settlements() -> tuple[int, int]:
+    """Paid pledges whose balance transaction was not ready when their events came: read them again."""
+    from webapp.payments import settlements
+
+    result = settlements.record_missing()
+    db.session.commit()
+    return result
+
+
+periodic("payments.record_late_settlements", 900)

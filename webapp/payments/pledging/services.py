@@ -17,7 +17,7 @@ from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments import currencies, fx
+from webapp.payments import currencies, fx, minimums
 from webapp.payments.models import ChargeTiming, Pledge, PledgeEvent, PledgeStatus
 from webapp.payments.pledging.customers import customer_for
 from webapp.payments.pledging.states import move
@@ -72,10 +72,23 @@ def charge_timing(campaign: Campaign) -> ChargeTiming:
 
 
 def minimum_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
-    floor = Money(currencies.rule(campaign.currency).minimum, campaign.currency)
+    """The smallest pledge: the processor's minimum in the campaign's currency, or the reward's if higher.
+
+    Raises PledgeRefused when the minimum cannot be known (no exchange rate for the currency).
+    """
+    floor = minimum_charge(campaign.currency).amount
     if tier is not None and tier.minimum > floor:
         return tier.minimum
     return floor
+
+
+def minimum_charge(currency: str) -> minimums.Minimum:
+    """The processor's minimum in `currency`, or a refusal that says why it is unknown."""
+    try:
+        return minimums.minimum_charge(currency)
+    except fx.RateUnavailable:
+        raise PledgeRefused(_("We have no exchange rate for %(c)s at the moment, so we cannot tell the smallest "
+                              "payment our processor accepts in it. Please try again later.", c=currency)) from None
 
 
 def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> None:
@@ -87,6 +100,11 @@ def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> 
         raise PledgeRefused(_("Choose a reward of this campaign."))
     floor = minimum_pledge(campaign, tier)
     if amount < floor:
+        processor = minimum_charge(campaign.currency)
+        if floor == processor.amount and processor.amount.currency != processor.settlement.currency:
+            raise PledgeRefused(_("The smallest pledge here is %(min)s (≈ %(approx)s), what our payment processor "
+                                  "accepts.", min=floor.format(_locale()),
+                                  approx=processor.in_settlement.format(_locale())))
         raise PledgeRefused(_("The smallest pledge here is %(min)s.", min=floor.format(_locale())))
     ceiling = Money(currencies.rule(campaign.currency).maximum, campaign.currency)
     if amount > ceiling:
@@ -175,7 +193,7 @@ def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[M
         raise PledgeRefused(_("We have no exchange rate for %(c)s today; pay in %(d)s.",
                               c=pay_currency, d=campaign.currency)) from None
     charge = currencies.processor_charge(amount.to_decimal() * conversion.quote.rate, pay_currency)
-    minimum = Money(currencies.rule(pay_currency).minimum, pay_currency)
+    minimum = minimum_charge(pay_currency).amount
     if charge < minimum:
         raise PledgeRefused(_("In %(c)s the smallest payment is %(min)s.", c=pay_currency, min=minimum.format(_locale())))
     return charge, conversion
