@@ -11,16 +11,12 @@ from webapp.payments import fx
 from webapp.payments.models import Pledge
 
 
-def _memo(pledge: Pledge, what: str) -> str:
-    return f"{what} — {pledge.public_name}" if pledge.public_name else what
-
-
 def book_charge(pledge: Pledge) -> None:
     """The backer's money reached the processor on the campaign's behalf (and the tip, the platform's)."""
     processor_money = pledge.charge if pledge.charge_currency != pledge.currency else None
     ledger.book(key=f"charge:pledge:{pledge.id}", kind="charge", debit=ledger.processor(pledge.provider),
                 credit=ledger.campaign_account(pledge.campaign_id), money=pledge.money, cause=f"pledge:{pledge.id}",
-                campaign_id=pledge.campaign_id, memo=_memo(pledge, "Pledge"),
+                campaign_id=pledge.campaign_id, memo="Pledge",  # never the backer's name: ledger rows outlive an account's erasure
                 processor_ref=pledge.charge_id or pledge.payment_intent_id, processor_money=processor_money)
     if pledge.tip_amount:
         ledger.book(key=f"tip:pledge:{pledge.id}", kind="tip", debit=ledger.processor(pledge.provider),
