@@ -1,7 +1,7 @@
 """ledger: PostgreSQL refuses UPDATE and DELETE on ledger rows (a trigger); nothing on SQLite
 
 Revision ID: 9d2e4f6a8b10
-Revises: b3c1b6006e0f
+Revises: 5e55a0c1d2f3
 Create Date: 2026-12-01 08:10:00
 
 SQLite keeps the ORM hooks of webapp/ledger/models.py, which the app's own writes go through.
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9d2e4f6a8b10'
-down_revision = 'b3c1b6006e0f'
+down_revision = '5e55a0c1d2f3'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """pledge access tokens: the hashed secrets that open a pledge's receipt and checkout pages (issue 9)
 
 Revision ID: c4e7a1d2f903
-Revises: 9d2e4f6a8b10, 5e55a0c1d2f3
+Revises: c4d2e8a1f903
 Create Date: 2026-12-01 08:40:00
 
 Pledges made before this revision have no token: their receipt links (in emails already sent) open
@@ -13,9 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a1d2f903'
-# Both heads of this branch: the ledger trigger (sec-input, not yet on main) and main's user sessions.
-# Once the lead has chained those two, this can follow the one head left.
-down_revision = ('9d2e4f6a8b10', '5e55a0c1d2f3')
+down_revision = 'c4d2e8a1f903'
 branch_labels = None
 depends_on = None
 

@@ -25,11 +25,14 @@ from tests.payments.support import (
     pending_pledge,
     post_event,
     session_obj,
+    signature,
+    fresh,
     state_of_everything,
 )
 from webapp.campaigns.models import FundingModel
 from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
+from webapp.payments import webhooks
 from webapp.payments.webhooks.handlers import HANDLERS
 from webapp.payments.webhooks.schemas import SCHEMAS
 
@@ -49,16 +52,33 @@ def checksum() -> str:
     return digest.hexdigest()
 
 
+DISPUTES = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn",
+            "charge.dispute.funds_reinstated", "charge.dispute.closed")
+PAYOUTS = ("payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled")
+
+
 @pytest.fixture
 def pledge():
+    """A paid pledge, so that every event type finds what it is about (a dispute its charge)."""
     campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
     db.session.commit()
-    return pending_pledge(campaign, 2_500)
+    pending = pending_pledge(campaign, 2_500)
+    payload = payload_of(event("checkout.session.completed", session_obj(
+        pending, status="complete", payment_status="paid", payment_intent=f"pi_test_{pending.reference}")))
+    assert webhooks.receive(payload, signature(payload))[0] == 200
+    db.session.commit()
+    return fresh(pending)
 
 
 def valid_objects(pledge) -> dict[str, dict]:
     """One well-formed object per handled event type, about this pledge (so a handler that read it would write)."""
     ref = pledge.reference
+    dispute = {"id": f"dp_test_{ref}", "object": "dispute", "charge": f"ch_test_{ref}", "payment_intent": f"pi_test_{ref}",
+               "metadata": {}, "amount": pledge.charge_amount, "currency": "eur", "reason": "fraudulent",
+               "status": "needs_response",
+               "balance_transactions": [{"amount": -pledge.charge_amount, "fee": 1_500, "currency": "eur"}]}
+    payout = {"id": "po_test_1", "object": "payout", "metadata": {}, "amount": 1_000, "currency": "eur",
+              "created": 1_796_000_000, "balance_transaction": "txn_po_1", "status": "paid"}
     return {
         "checkout.session.completed": session_obj(pledge, status="complete", payment_status="paid",
                                                   payment_intent=f"pi_test_{ref}"),
@@ -71,11 +91,14 @@ def valid_objects(pledge) -> dict[str, dict]:
         "payment_intent.payment_failed": intent_obj(pledge, status="requires_payment_method",
                                                     last_payment_error={"code": "card_declined", "message": "No."}),
         "charge.refunded": charge_obj(pledge, amount_refunded=pledge.charge_amount),
-        "charge.dispute.created": {"id": f"dp_test_{ref}", "object": "dispute", "charge": f"ch_test_{ref}",
-                                   "payment_intent": f"pi_test_{ref}", "metadata": {},
-                                   "balance_transactions": [{"fee": 1_500, "currency": "eur"}]},
+        "charge.updated": {**charge_obj(pledge, amount_refunded=0), "status": "succeeded",
+                           "balance_transaction": f"txn_test_{ref}"},
+        **{name: dispute for name in DISPUTES},
         "account.updated": {"id": "acct_test_1", "object": "account", "details_submitted": True,
                             "payouts_enabled": True, "charges_enabled": True},
+        "transfer.reversed": {"id": "tr_test_1", "object": "transfer", "metadata": {},
+                              "reversals": {"data": [{"id": "trr_test_1", "amount": 500, "currency": "eur"}]}},
+        **{name: payout for name in PAYOUTS},
     }
 
 
@@ -86,9 +109,10 @@ def test_every_handled_event_type_has_a_schema_and_a_case_here(pledge):
 
 @pytest.mark.parametrize("event_type", sorted(HANDLERS))
 def test_a_well_formed_event_of_each_type_is_accepted(client, pledge, event_type):
+    before = count(ProcessedEvent)
     response = post_event(client, event(event_type, valid_objects(pledge)[event_type]))
     assert response.status_code == 200, response.get_json()
-    assert count(ProcessedEvent) == 1
+    assert count(ProcessedEvent) == before + 1
 
 
 def with_field(obj: dict, path: str, value) -> dict:
@@ -145,6 +169,22 @@ BY_TYPE: dict[str, list[tuple[str, object]]] = {
         ("balance_transactions", [{"fee": 1500, "currency": None}]),
         ("balance_transactions", [{"fee": 1500}]), ("balance_transactions", [{"fee": 1, "currency": "eur"}] * 101),
     ] + [(f, v) for f in ("charge", "payment_intent") for v in REF],
+    "charge.updated": [("status", "done"), ("status", 1), ("balance_transaction", {"id": 5}),
+                       ("payment_intent", ["pi"])],
+    **{name: [("status", "maybe"), ("status", ["won"]), ("amount", HUGE), ("amount", "2500"), ("amount", -1),
+              ("currency", "zzz"), ("currency", 978), ("reason", {"why": None}), ("charge", 5),
+              ("payment_intent", {"id": None}), ("balance_transactions", [{"amount": HUGE, "currency": "eur"}]),
+              ("balance_transactions", [{"amount": "-2500", "currency": "eur"}]),
+              ("balance_transactions", [{"amount": -1, "fee": 2**70, "currency": "eur"}]),
+              ("balance_transactions", [{"amount": -1, "currency": "zzz"}]), ("balance_transactions", [None]),
+              ("balance_transactions", "txn")] for name in DISPUTES},
+    "transfer.reversed": [("reversals", "trr"), ("reversals", {"data": "trr"}), ("reversals", {"data": [None]}),
+                          ("reversals", {"data": [{"id": "trr_1", "amount": HUGE}]}),
+                          ("reversals", {"data": [{"id": 7, "amount": 10}]}),
+                          ("reversals", {"data": [{"id": "trr_1", "amount": 10, "currency": "zzz"}]})],
+    **{name: [("amount", HUGE), ("amount", "1000"), ("amount", -5), ("currency", "zzz"),
+              ("created", 10**20), ("created", -1), ("created", "yesterday"), ("status", "lost"),
+              ("balance_transaction", {"id": []}), ("failure_code", 42)] for name in PAYOUTS},
     "account.updated": [("details_submitted", "yes"), ("details_submitted", 1), ("payouts_enabled", "true"),
                         ("payouts_enabled", [True]), ("charges_enabled", 0)],
 }
@@ -159,11 +199,12 @@ def cases():
 
 
 def refused_writes_nothing(client, body: dict | bytes):
+    processed_before = count(ProcessedEvent)
     before = checksum()
     response = post_event(client, body)
     assert response.status_code == 400, (response.status_code, response.get_json())
     assert checksum() == before
-    assert count(ProcessedEvent) == 0
+    assert count(ProcessedEvent) == processed_before
     return response
 
 
@@ -206,13 +247,13 @@ def test_a_body_that_is_no_event_is_refused(client, pledge, body):
 
 
 def test_an_unknown_event_type_is_ignored_its_object_unread(client, pledge):
-    before = state_of_everything()
+    before, processed = state_of_everything(), count(ProcessedEvent)
     evt = event("invoice.paid", {"id": "in_1", "amount_paid": HUGE, "metadata": "x", "customer": {"id": None}})
     response = post_event(client, evt)
     assert response.status_code == 200 and response.get_json()["status"] == "ignored"
     pledges, events, _ = state_of_everything()
     assert (pledges, events) == before[:2]
-    assert count(ProcessedEvent) == 1  # its id only, so that a redelivery answers 'already processed'
+    assert count(ProcessedEvent) == processed + 1  # its id only, so that a redelivery answers 'already processed'
 
 
 # -- anything at all, in any field a handler might read -------------------------------------------------------
@@ -234,8 +275,10 @@ def test_any_signed_event_answers_200_or_400_and_a_refusal_writes_nothing(client
         obj = with_field(obj, path, value)
     before = checksum()
     response = post_event(client, payload_of(event(event_type, obj)))  # json.dumps: what a processor would send
-    assert response.status_code in (200, 400), response.status_code
-    if response.status_code == 400:
+    assert response.status_code in (200, 400, 503), response.status_code
+    if response.status_code == 503:  # a dispute about a charge not seen yet: asked again later (handlers.NotYet)
+        assert response.get_json()["status"].startswith("not yet")
+    if response.status_code != 200:
         assert checksum() == before
 
 

@@ -67,4 +67,4 @@ class RevisionDecisionForm(BaseForm):
     reason = TextAreaField(_l("Reason (required to refuse; the organizer reads it)"),
                            validators=[Optional(), Length(max=2000)])
     #: the version of the revision the moderator read: a decision on an older one is refused
-    version = IntegerField(validators=[DataRequired(message=_l("Reload the page: the version is missing."))])
+    version = BoundedIntegerField(minimum=1, validators=[DataRequired(message=_l("Reload the page: the version is missing."))])

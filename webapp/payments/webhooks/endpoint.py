@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
 from webapp.payments.providers import get_provider
-from webapp.payments.webhooks import schemas
-from webapp.payments.webhooks.handlers import HANDLERS
+from webapp.payments.webhooks import schemas, versions
+from webapp.payments.webhooks.handlers import HANDLERS, NotYet
 from webapp.payments.webhooks.signatures import BadSignature, verify
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
     except schemas.MalformedEvent as exc:
         log.warning("webhook refused: malformed event %.80r: %s", _loggable_id(event), exc)
         return 400, f"malformed event: {exc}"
+    refused = versions.refusal(event)
+    if refused is not None:
+        return 400, refused
     handler = HANDLERS.get(event_type)
     provider = get_provider().name
     if db.session.scalar(select(ProcessedEvent.id).where(
@@ -51,6 +54,10 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         else:
             handler(obj, f"{event_type}:{event_id}")
         db.session.commit()
+    except NotYet as exc:
+        db.session.rollback()
+        log.warning("webhook %s not applied yet, the processor will deliver it again: %s", event_id, exc)
+        return 503, "not yet: deliver again later"
     except IntegrityError:
         db.session.rollback()
         if db.session.scalar(select(ProcessedEvent.id).where(

@@ -7,8 +7,8 @@ OverflowError or a ValueError (a 500, and the processor delivering it again for 
 a handler reads is described here; an event that does not fit is refused whole before anything is
 written (issue 9). Fields we do not read are not checked: Stripe adds fields in every API version.
 
-A small explicit validator rather than a library (pydantic was the candidate): ten event types of a
-few fields each, checked once at the endpoint, with no compiled dependency to pin and upgrade.
+A small explicit validator rather than a library (pydantic was the candidate): some twenty event types
+of a few fields each, checked once at the endpoint, with no compiled dependency to pin and upgrade.
 """
 from __future__ import annotations
 
@@ -69,6 +69,15 @@ def amount(*, required: bool = False) -> Spec:
     return Spec("int", required, nullable=not required, minimum=0, maximum=MAX_MINOR_UNITS)
 
 
+def signed_amount() -> Spec:
+    """Minor units that may be negative (a balance transaction's withdrawal, a fee given back)."""
+    return Spec("int", minimum=-MAX_MINOR_UNITS, maximum=MAX_MINOR_UNITS)
+
+
+def currency(*, required: bool = False) -> Spec:
+    return text(required=required, nullable=not required, max_length=3, valid=lambda c: is_known_currency(c.upper()))
+
+
 def flag() -> Spec:
     return Spec("bool")
 
@@ -98,6 +107,19 @@ METADATA = obj({
 _COMMON = {"id": processor_id(required=True), "metadata": METADATA}
 _SESSION = {**_COMMON, "customer": ref(), "payment_intent": ref(), "setup_intent": ref()}
 
+_DISPUTE = obj({
+    **_COMMON, "payment_intent": ref(), "charge": ref(), "amount": amount(), "currency": currency(),
+    "reason": text(), "status": one_of("warning_needs_response", "warning_under_review", "warning_closed",
+                                       "needs_response", "under_review", "won", "lost", "prevented"),
+    "balance_transactions": list_of(obj({
+        "amount": signed_amount(), "fee": signed_amount(), "currency": currency(required=True)}))},
+    required=True)
+_PAYOUT = obj({
+    **_COMMON, "amount": amount(), "currency": currency(),
+    "created": Spec("int", minimum=0, maximum=253_402_300_799),  # a Unix time before the year 10000
+    "balance_transaction": ref(), "failure_balance_transaction": ref(), "failure_code": text(),
+    "status": one_of("paid", "pending", "in_transit", "canceled", "failed")}, required=True)
+
 #: event type → what its data.object must carry; every type in handlers.HANDLERS has one (a test checks)
 SCHEMAS: dict[str, Spec] = {
     "checkout.session.completed": obj({
@@ -113,13 +135,17 @@ SCHEMAS: dict[str, Spec] = {
         required=True),
     "charge.refunded": obj({**_COMMON, "payment_intent": ref(), "amount_refunded": amount(required=True)},
                            required=True),
-    "charge.dispute.created": obj({
-        **_COMMON, "payment_intent": ref(), "charge": ref(),
-        "balance_transactions": list_of(obj({
-            "fee": amount(), "currency": text(required=True, valid=lambda c: is_known_currency(c.upper()))}))},
-        required=True),
+    "charge.updated": obj({**_COMMON, "payment_intent": ref(), "balance_transaction": ref(),
+                           "status": one_of("succeeded", "pending", "failed")}, required=True),
+    **{name: _DISPUTE for name in ("charge.dispute.created", "charge.dispute.updated",
+                                   "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
+                                   "charge.dispute.closed")},
     "account.updated": obj({"id": processor_id(required=True), "details_submitted": flag(),
                             "payouts_enabled": flag(), "charges_enabled": flag()}, required=True),
+    "transfer.reversed": obj({**_COMMON, "reversals": obj({"data": list_of(obj({
+        "id": processor_id(), "amount": amount(), "currency": currency()}))})}, required=True),
+    **{name: _PAYOUT for name in ("payout.created", "payout.updated", "payout.paid", "payout.failed",
+                                  "payout.canceled")},
 }
 
 ENVELOPE = obj({
