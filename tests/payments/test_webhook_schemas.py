@@ -229,6 +229,7 @@ def _envelope(pledge) -> dict:
     ("id", MISSING), ("id", None), ("id", 12), ("id", ["evt"]), ("id", "e" * 300), ("id", ""),
     ("type", MISSING), ("type", None), ("type", 3), ("type", ["checkout.session.completed"]), ("type", "t" * 200),
     ("data", MISSING), ("data", None), ("data", "object"), ("data", []), ("data.object", MISSING),
+    ("api_version", ["2026-10-28.endive"]), ("api_version", {"v": None}), ("api_version", 2026),
 ])
 def test_a_malformed_envelope_is_refused(client, pledge, path, value):
     refused_writes_nothing(client, with_field(_envelope(pledge), path, value))

@@ -151,6 +151,7 @@ SCHEMAS: dict[str, Spec] = {
 ENVELOPE = obj({
     "id": text(required=True, pattern=PROCESSOR_ID),
     "type": text(required=True, pattern=EVENT_TYPE),
+    "api_version": text(max_length=40),  # compared with ours by webhooks/versions.py
     "data": obj({"object": obj({}, required=True)}, required=True),
 }, required=True)
 
