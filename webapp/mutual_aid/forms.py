@@ -60,6 +60,15 @@ class EventForm(BaseForm):
         self.fund_currency.choices = currency_choices()
         self.regions._country = self.country.data
 
+    def show_regions(self, codes: list[str]) -> None:
+        """Fill the area fields from saved codes: the first code's country and its regions, the rest as text."""
+        country = codes[0].split("-")[0] if codes else None
+        if not self.country.data:
+            self.country.data = country
+        self.regions._country = self.country.data
+        self.regions.data = [code for code in codes if code.split("-")[0] == self.country.data]
+        self.other_regions.data = ", ".join(code for code in codes if code.split("-")[0] != self.country.data)
+
     def region_codes(self) -> tuple[str, ...]:
         others = [code.strip() for code in (self.other_regions.data or "").replace(";", ",").split(",")]
         return tuple(list(self.regions.data or []) + [code for code in others if code])

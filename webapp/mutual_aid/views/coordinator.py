@@ -91,7 +91,7 @@ def edit_event(slug: str):
     form = EventForm(obj=event)
     _form_choices(form)
     if request.method == "GET":
-        form.regions.data = event.region_codes
+        form.show_regions(event.region_codes)
         form.fund_currency.data, form.fund_goal.data = event.fund_currency, event.fund_goal
     if form.validate_on_submit():
         try:
