@@ -124,3 +124,57 @@ def test_regions_of_another_country_come_back_in_the_other_regions_field(coordin
     assert db.session.get(DisasterEvent, event.id).region_codes == ["BJ-AQ", "BJ-LI", "TG-M"]
 
 
+# -- 4. the relief organization is a choice ------------------------------------------------------------------
+def test_the_relief_organization_is_never_chosen_for_the_coordinator(coordinator, relief_org, signed_in):
+    OrganizationFactory(slug="amis-ecotourisme", name="Association des amis de l'écotourisme", country="BJ")
+    client = signed_in(coordinator)
+    page = client.get(url_for("mutual_aid.new_event"))
+    form = browser_form(page, "name")
+    first_value, first_label, _selected = form.options["relief_organization_id"][0]
+    assert first_value == "" and first_label == "Choose…"
+    data = as_data(form.fields, name="Floods", public_message="The lagoon overflowed.", country="BJ",
+                   regions=["BJ-LI"], fund_goal="5 000 000")
+    response = client.post(url_for("mutual_aid.new_event"), data=data)
+    assert response.status_code == 400
+    assert field_errors(response, "relief_organization_id") == [
+        "Choose the organization that receives the emergency fund."]
+    assert db.session.scalar(select(DisasterEvent)) is None
+
+
+def test_a_relief_organization_that_does_not_exist_is_refused_with_a_message(coordinator, relief_org, signed_in):
+    client = signed_in(coordinator)
+    form = browser_form(client.get(url_for("mutual_aid.new_event")), "name")
+    for bad in ("999999", "abc"):
+        data = as_data(form.fields, name="Floods", public_message="The lagoon overflowed.", country="BJ",
+                       regions=["BJ-LI"], fund_goal="5 000 000", relief_organization_id=bad)
+        response = client.post(url_for("mutual_aid.new_event"), data=data)
+        assert response.status_code == 400
+        assert field_errors(response, "relief_organization_id") == [
+            "Choose the organization that receives the emergency fund."]
+
+
+def test_the_coordinators_own_organizations_come_first(coordinator, relief_org, signed_in):
+    OrganizationFactory(slug="amis-ecotourisme", name="Association des amis de l'écotourisme", country="BJ")
+    own = OrganizationFactory(slug="secours-littoral", name="Secours du Littoral", country="BJ")
+    MembershipFactory(organization=own, user=coordinator, role=OrgRole.OWNER)
+    client = signed_in(coordinator)
+    labels = [label for _v, label, _s in browser_form(client.get(url_for("mutual_aid.new_event")), "name")
+              .options["relief_organization_id"]]
+    assert labels[:2] == ["Choose…", "Secours du Littoral"]
+    assert labels[2:] == sorted(labels[2:])
+    assert "Croix Solidaire du Bénin" in labels and "Association des amis de l'écotourisme" in labels
+
+
+def test_the_edit_form_keeps_the_chosen_relief_organization(coordinator, draft_event, relief_org, signed_in):
+    client = signed_in(coordinator)
+    sent = as_data(browser_form(client.get(url_for("mutual_aid.edit_event", slug=draft_event.slug)), "name").fields)
+    assert sent["relief_organization_id"] == [str(relief_org.id)]
+
+
+def test_the_relief_organization_choice_is_in_french(coordinator, relief_org, signed_in):
+    coordinator.locale = "fr"
+    client = signed_in(coordinator)
+    page = client.get(url_for("mutual_aid.new_event"))
+    assert browser_form(page, "name").options["relief_organization_id"][0][1] == "Choisir…"
+
+

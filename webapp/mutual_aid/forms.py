@@ -33,13 +33,22 @@ class RegionsField(SelectMultipleField):
         return super().iter_choices()
 
 
+def _organization_id(value) -> int | None:
+    """The chosen organization's id; the empty "Choose…" option and anything not a number are no choice."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class EventForm(BaseForm):
     name = StringField(_l("Name of the event"), validators=[DataRequired(), Length(max=120)])
     kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in EVENT_KIND_LABELS.items()])
     severity = SelectField(_l("Severity"), choices=[(s.value, label) for s, label in SEVERITY_LABELS.items()])
     starts_on = DateField(_l("Start date"), validators=[DataRequired()])
-    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=int,
-                                         validate_choice=False)
+    relief_organization_id = SelectField(
+        _l("Relief organization (receives the emergency fund)"), coerce=_organization_id, validate_choice=False,
+        validators=[DataRequired(message=_l("Choose the organization that receives the emergency fund."))])
     public_message = TextAreaField(_l("Public message (opens every call)"),
                                    validators=[DataRequired(), Length(max=500)])
     country = CountryField(_l("Country of the affected regions"), validators=[Optional()])

@@ -43,7 +43,8 @@ def manage_events():
 
 
 def _form_choices(form: EventForm) -> None:
-    form.relief_organization_id.choices = [(o.id, o.name) for o in events.relief_organizations()]
+    form.relief_organization_id.choices = [("", _("Choose…"))] + [
+        (o.id, o.name) for o in events.relief_organizations(current_user)]
 
 
 def _draft(form: EventForm) -> events.EventDraft:
