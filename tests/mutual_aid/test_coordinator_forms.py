@@ -178,3 +178,50 @@ def test_the_relief_organization_choice_is_in_french(coordinator, relief_org, si
     assert browser_form(page, "name").options["relief_organization_id"][0][1] == "Choisir…"
 
 
+# -- 5. closing asks first, and the report link says what it is ----------------------------------------------
+def test_closing_asks_for_a_confirmation_first(coordinator, active_event, signed_in):
+    client = signed_in(coordinator)
+    event_page = client.get(url_for("mutual_aid.coordinate", slug=active_event.slug))
+    assert "Close the event…" in page_text(event_page)
+    response = client.post(url_for("mutual_aid.change_state", slug=active_event.slug), data={"to": "closed"})
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "Close “Floods in Cotonou”" in text and "cannot be undone" in text
+    assert db.session.get(DisasterEvent, active_event.id).state == EventState.ACTIVE
+
+    # the confirmation page's own form, sent without ticking the box: still open, with a message
+    confirmation = browser_form(response, "to").fields
+    unticked = as_data(confirmation)
+    assert unticked["to"] == ["closed"] and "confirm" not in unticked
+    refused = client.post(url_for("mutual_aid.change_state", slug=active_event.slug), data=unticked)
+    assert refused.status_code == 400
+    assert field_errors(refused, "confirm") == ["Tick the box to confirm the closing."]
+    db.session.expire_all()
+    assert db.session.get(DisasterEvent, active_event.id).state == EventState.ACTIVE
+
+    closed = client.post(url_for("mutual_aid.change_state", slug=active_event.slug),
+                         data=as_data(confirmation, confirm="y"))
+    assert closed.status_code == 302
+    assert closed.headers["Location"].endswith(url_for("mutual_aid.report", slug=active_event.slug))
+    db.session.expire_all()
+    assert db.session.get(DisasterEvent, active_event.id).state == EventState.CLOSED
+
+
+def test_moving_to_recovery_needs_no_confirmation(coordinator, active_event, signed_in):
+    client = signed_in(coordinator)
+    response = client.post(url_for("mutual_aid.change_state", slug=active_event.slug), data={"to": "recovery"})
+    assert response.status_code == 302
+    assert db.session.get(DisasterEvent, active_event.id).state == EventState.RECOVERY
+
+
+def test_the_link_to_a_closed_events_report_is_not_report_abuse(coordinator, active_event, signed_in):
+    events.close(active_event, coordinator)
+    client = signed_in(coordinator)
+    url = url_for("mutual_aid.coordinate", slug=active_event.slug)
+    report = url_for("mutual_aid.report", slug=active_event.slug)
+    assert f'href="{report}">View the report</a>' in client.get(url).get_data(as_text=True)
+    coordinator.locale = "fr"
+    db.session.commit()
+    french = client.get(url).get_data(as_text=True)
+    assert f'href="{report}">Voir le compte rendu</a>' in french
+    assert "Signaler" not in french

@@ -88,6 +88,11 @@ class ActivateForm(BaseForm):
                            validators=[InputRequired(message=_l("Tick the box to confirm the activation."))])
 
 
+class CloseForm(BaseForm):
+    confirm = BooleanField(_l("I confirm: close the event now."),
+                           validators=[InputRequired(message=_l("Tick the box to confirm the closing."))])
+
+
 class PlaceFields:
     """Where: a region, and optionally a point (only its grid cell is ever public)."""
 

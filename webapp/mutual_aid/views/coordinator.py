@@ -13,7 +13,7 @@ from webapp.accounts.permissions import role_required
 from webapp.errors import DomainError, InvalidTransition
 from webapp.extensions import db
 from webapp.mutual_aid.errors import InvalidEvent
-from webapp.mutual_aid.forms import ActivateForm, EventForm
+from webapp.mutual_aid.forms import ActivateForm, CloseForm, EventForm
 from webapp.mutual_aid.models import (
     CallDelivery,
     DisasterEvent,
@@ -189,6 +189,12 @@ def change_state(slug: str):
     moves = {"recovery": events.move_to_recovery, "active": events.reactivate, "closed": events.close}
     if target not in moves:
         abort(400, _("Choose recovery, active or closed."))
+    if target == "closed" and event.state in (EventState.ACTIVE, EventState.RECOVERY):
+        # Closing cannot be undone: the first post shows what it does, the box ticked on that page closes.
+        confirming = "confirming" in request.form
+        form = CloseForm() if confirming else CloseForm(formdata=None)
+        if not (confirming and form.validate_on_submit()):
+            return render_template("mutual_aid/manage/close.html", event=event, form=form), 400 if confirming else 200
     try:
         moves[target](event, current_user)
     except (DomainError, InvalidTransition) as exc:
