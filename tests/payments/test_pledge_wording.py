@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -10,7 +10,8 @@ import pytest
 from flask import url_for
 
 from tests.campaigns.helpers import sign_in
-from tests.factories import PledgeFactory, UserFactory
+from tests.factories import CampaignFactory, MembershipFactory, PledgeFactory, UserFactory
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.mail import render_email
 from webapp.payments.models import ChargeTiming, PledgeStatus
@@ -111,3 +112,40 @@ def test_my_pledges_says_what_happened_to_each_pledge(app, lang):
                 if status not in TAKEN:  # the old wording, "charged $9.90" / "montant débité : 9,90 $US"
                     assert "montant débité" not in row.lower() and not re.search(r"\bcharged \$", row), row
     assert sorted(found) == sorted(listed)
+
+
+# -- the organizer's money page: who is still waited for -----------------------------------------------------
+def _state_counts(html: str) -> dict[str, int]:
+    pledges = unescape(html).split("<h2>Pledges</h2>", 1)[1].split("</section>", 1)[0]
+    return {label: int(n) for label, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>", pledges)}
+
+
+def _money_page(app, campaign) -> dict[str, int]:
+    organizer = UserFactory(email=f"organizer-{campaign.slug}@example.org", verified=True)
+    MembershipFactory(organization=campaign.organization, user=organizer, owner=True)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, organizer)
+    response = client.get(url_for("money.dashboard", slug=campaign.slug))
+    assert response.status_code == 200
+    return _state_counts(response.get_data(as_text=True))
+
+
+def test_a_succeeded_campaign_whose_backers_all_paid_waits_for_nobody(app):
+    """Two 3-D Secure checkouts abandoned: they are not completed pledges, and a closed campaign waits for no one."""
+    campaign = CampaignFactory(succeeded=True)
+    for i in range(3):
+        PledgeFactory(campaign=campaign, status=P.PAID, email=f"paid{i}@example.org")
+    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() - timedelta(days=9))
+    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() + timedelta(minutes=5))
+    counts = _money_page(app, campaign)
+    assert counts == {"paid": 3, "not completed": 2}
+
+
+def test_a_live_campaign_waits_only_for_checkouts_still_open(app):
+    campaign = CampaignFactory(live=True)
+    PledgeFactory(campaign=campaign, status=P.PAID)
+    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() + timedelta(minutes=20))
+    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() - timedelta(minutes=1))
+    PledgeFactory(campaign=campaign, status=P.EXPIRED, confirmed_at=None)
+    assert _money_page(app, campaign) == {"paid": 1, "waiting for payment": 1, "not completed": 2}
