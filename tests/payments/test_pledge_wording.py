@@ -131,13 +131,18 @@ def _money_page(app, campaign) -> dict[str, int]:
     return _state_counts(response.get_data(as_text=True))
 
 
+def _checkout(campaign, hold_left: timedelta) -> None:
+    """A pledge whose checkout was opened and not finished; its hold ends `hold_left` from now."""
+    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() + hold_left)
+
+
 def test_a_succeeded_campaign_whose_backers_all_paid_waits_for_nobody(app):
     """Two 3-D Secure checkouts abandoned: they are not completed pledges, and a closed campaign waits for no one."""
     campaign = CampaignFactory(succeeded=True)
     for i in range(3):
         PledgeFactory(campaign=campaign, status=P.PAID, email=f"paid{i}@example.org")
-    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() - timedelta(days=9))
-    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() + timedelta(minutes=5))
+    _checkout(campaign, -timedelta(days=9))
+    _checkout(campaign, timedelta(minutes=5))
     counts = _money_page(app, campaign)
     assert counts == {"paid": 3, "not completed": 2}
 
@@ -145,7 +150,7 @@ def test_a_succeeded_campaign_whose_backers_all_paid_waits_for_nobody(app):
 def test_a_live_campaign_waits_only_for_checkouts_still_open(app):
     campaign = CampaignFactory(live=True)
     PledgeFactory(campaign=campaign, status=P.PAID)
-    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() + timedelta(minutes=20))
-    PledgeFactory(campaign=campaign, status=P.PENDING, confirmed_at=None, hold_expires_at=utcnow() - timedelta(minutes=1))
+    _checkout(campaign, timedelta(minutes=20))
+    _checkout(campaign, -timedelta(minutes=1))
     PledgeFactory(campaign=campaign, status=P.EXPIRED, confirmed_at=None)
     assert _money_page(app, campaign) == {"paid": 1, "waiting for payment": 1, "not completed": 2}
