@@ -100,7 +100,7 @@ def test_my_pledges_says_what_happened_to_each_pledge(app, lang):
     client = app.test_client()
     sign_in(client, backer)
     html = unescape(client.get(url_for("payments.mine")).get_data(as_text=True))
-    rows = re.findall(r"<tr><td>.*?</tr>", html, re.S)
+    rows = re.findall(r"<tr><td[^>]*>.*?</tr>", html, re.S)
     listed = set(PledgeStatus) - {P.PENDING}  # an open checkout is not yet a pledge of theirs
     assert len(rows) == len(listed)
     colon = " : " if lang == "fr" else ": "
