@@ -1,7 +1,7 @@
 """The pages with tables, on a 390 px phone and a 1,280 px screen: never wider than the screen, every button reachable.
 
 With the demo data and a flood that is active (its calls sent, a family's request with a suggested offer, a
-reported offer, pledges from abroad in every state), each page is loaded at both widths, in the language of
+reported offer, pledges from abroad in every state, their receipt and the organizer's money page), each page is loaded at both widths, in the language of
 the demo account that reads it, and saved to test-artifacts/<db>/e2e_test_narrow_screens.py_.../NN-page-width.png.
 """
 from __future__ import annotations
@@ -60,13 +60,15 @@ def _flood_with_everything() -> dict[str, str]:
                       reason="This offer asks for money before anyone can visit the room, which is not help.")
     nurse = _user("nurse@harambee.test")
     campaign = db.session.scalar(select(Campaign).where(Campaign.currency == "XOF").order_by(Campaign.id))
+    pledges = {}
     for i, status in enumerate(PledgeStatus):
-        PledgeFactory(campaign=campaign, user=nurse, email=nurse.email, locale=nurse.locale, status=status,
+        pledges[status] = PledgeFactory(campaign=campaign, user=nurse, email=nurse.email, locale=nurse.locale, status=status,
                       charge_timing=ChargeTiming.ON_SUCCESS, amount=65_596 + i, currency=campaign.currency,
                       charge_amount=10_000 + i, charge_currency="EUR", fx_rate=Decimal("0.0015244902"),
                       fx_date=date(2026, 11, 27), refunded_amount=65_596 + i if status == PledgeStatus.REFUNDED else 0)
     db.session.commit()
-    return {"event": event.slug, "request": str(request.id)}
+    return {"event": event.slug, "request": str(request.id), "campaign": campaign.slug,
+            "receipt": pledges[PledgeStatus.COMMITTED].reference}
 
 
 def sign_in(page: Page, email: str) -> None:
@@ -111,6 +113,11 @@ def test_no_page_is_wider_than_a_phone(page: Page, live_server, smtp_server, scr
 
     sign_in(page, "nurse@harambee.test")
     _check_width(page, screenshot, "/pledges/mine", "my-pledges", too_wide)
+    _check_width(page, screenshot, f"/pledges/{made['receipt']}", "receipt", too_wide)
+    sign_out(page)
+
+    sign_in(page, "kofi@harambee.test")  # the campaign's organizer: its money page lists every backer
+    _check_width(page, screenshot, f"/manage/campaigns/{made['campaign']}/money", "money-page", too_wide)
     sign_out(page)
 
     sign_in(page, "affected@harambee.test")
