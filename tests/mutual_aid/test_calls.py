@@ -345,4 +345,4 @@ def test_the_coordinator_sees_calls_per_audience_and_channel(coordinator, relief
     assert shown.cell("near", "inapp") == {"sent": 1}
     assert shown.calls == {"near": 1, "diaspora": 1}
     listing = signed_in(coordinator).get(url_for("mutual_aid.event_calls", slug=event.slug)).get_data(as_text=True)
-    assert listing.count("<td>#") == 2 and "nurse@example.org" not in listing
+    assert listing.count('<td data-label="Call">#') == 2 and "nurse@example.org" not in listing

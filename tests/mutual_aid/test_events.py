@@ -198,7 +198,9 @@ def test_the_state_machine_allows_only_its_table(coordinator, active_event):
 
 def test_closing_through_the_page_leads_to_the_report(coordinator, active_event, signed_in):
     client = signed_in(coordinator)
-    response = client.post(url_for("mutual_aid.change_state", slug=active_event.slug), data={"to": "closed"})
+    # closing is confirmed on its own page first (tests/mutual_aid/test_coordinator_forms.py)
+    response = client.post(url_for("mutual_aid.change_state", slug=active_event.slug),
+                           data={"to": "closed", "confirming": "1", "confirm": "y"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(url_for("mutual_aid.report", slug=active_event.slug))
     assert db.session.get(DisasterEvent, active_event.id).state == EventState.CLOSED

@@ -14,7 +14,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp import geo
-from webapp.forms import BaseForm, BoundedIntegerField, CountryField, MoneyField, RegionField, coerce_id, currency_choices
+from webapp.forms import BaseForm, BoundedIntegerField, CountryField, MoneyField, RegionField, currency_choices
+from webapp.ids import parse_id
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
 from webapp.mutual_aid.services.events import MAX_RADIUS_KM, MIN_RADIUS_KM
@@ -32,13 +33,19 @@ class RegionsField(SelectMultipleField):
         return super().iter_choices()
 
 
+def _organization_id(value) -> int | None:
+    """The chosen organization's id; the empty "Choose…" option and anything not an id (², 2^63) are no choice."""
+    return value if isinstance(value, int) else parse_id(value)
+
+
 class EventForm(BaseForm):
     name = StringField(_l("Name of the event"), validators=[DataRequired(), Length(max=120)])
     kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in EVENT_KIND_LABELS.items()])
     severity = SelectField(_l("Severity"), choices=[(s.value, label) for s, label in SEVERITY_LABELS.items()])
     starts_on = DateField(_l("Start date"), validators=[DataRequired()])
-    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=coerce_id,
-                                         validate_choice=False)
+    relief_organization_id = SelectField(
+        _l("Relief organization (receives the emergency fund)"), coerce=_organization_id, validate_choice=False,
+        validators=[DataRequired(message=_l("Choose the organization that receives the emergency fund."))])
     public_message = TextAreaField(_l("Public message (opens every call)"),
                                    validators=[DataRequired(), Length(max=500)])
     country = CountryField(_l("Country of the affected regions"), validators=[Optional()])
@@ -59,6 +66,15 @@ class EventForm(BaseForm):
         self.fund_currency.choices = currency_choices()
         self.regions._country = self.country.data
 
+    def show_regions(self, codes: list[str]) -> None:
+        """Fill the area fields from saved codes: the first code's country and its regions, the rest as text."""
+        country = codes[0].split("-")[0] if codes else None
+        if not self.country.data:
+            self.country.data = country
+        self.regions._country = self.country.data
+        self.regions.data = [code for code in codes if code.split("-")[0] == self.country.data]
+        self.other_regions.data = ", ".join(code for code in codes if code.split("-")[0] != self.country.data)
+
     def region_codes(self) -> tuple[str, ...]:
         others = [code.strip() for code in (self.other_regions.data or "").replace(";", ",").split(",")]
         return tuple(list(self.regions.data or []) + [code for code in others if code])
@@ -67,6 +83,11 @@ class EventForm(BaseForm):
 class ActivateForm(BaseForm):
     confirm = BooleanField(_l("I confirm: open the emergency fund and send the solidarity calls now."),
                            validators=[InputRequired(message=_l("Tick the box to confirm the activation."))])
+
+
+class CloseForm(BaseForm):
+    confirm = BooleanField(_l("I confirm: close the event now."),
+                           validators=[InputRequired(message=_l("Tick the box to confirm the closing."))])
 
 
 class PlaceFields:

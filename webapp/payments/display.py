@@ -93,11 +93,27 @@ def dispute_label(outcome: str) -> str:
     }[outcome]
 
 
+def charge_label(status: PledgeStatus) -> str:
+    """What became of the amount charged: to be charged, charged, or never charged (and why)."""
+    return {
+        PledgeStatus.PENDING: _("To be charged"), PledgeStatus.PROCESSING: _("Being charged"),
+        PledgeStatus.COLLECTING: _("Bank debit on its way"),
+        PledgeStatus.COMMITTED: _("Will be charged if the goal is reached"),
+        PledgeStatus.NEEDS_ACTION: _("To be charged once you complete the payment"),
+        PledgeStatus.PAID: _("Charged"), PledgeStatus.REFUNDED: _("Charged, then refunded"),
+        PledgeStatus.FAILED: _("Not charged: the payment failed"),
+        PledgeStatus.EXPIRED: _("Not charged: the pledge was not completed"),
+        PledgeStatus.CANCELLED: _("Not charged: the pledge was cancelled"),
+        PledgeStatus.LAPSED: _("Not charged: the pledge lapsed"),
+        PledgeStatus.RELEASED: _("Released, never charged"),
+    }[PledgeStatus(status)]
+
+
 def register(app) -> None:
     @app.context_processor
     def payment_helpers() -> dict:
         return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
                 "match_offers": matching.offers_for,
                 "pledge_status_label": pledge_status_label, "minimum_note": minimum_note,
-                "dispute_label": dispute_label,
+                "dispute_label": dispute_label, "charge_label": charge_label,
                 "supported_currencies": current_app.config["SUPPORTED_CURRENCIES"]}

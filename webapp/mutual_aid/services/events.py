@@ -281,5 +281,12 @@ def history(event: DisasterEvent) -> list[EventTransition]:
                                    .options(selectinload(EventTransition.actor)).order_by(EventTransition.id)))
 
 
-def relief_organizations() -> list[Organization]:
-    return list(db.session.scalars(select(Organization).order_by(Organization.name)))
+def relief_organizations(coordinator: User | None = None) -> list[Organization]:
+    """Every organization by name, the coordinator's own first: they are the likely relief organizations."""
+    from webapp.organizations.models import Membership
+
+    everyone = list(db.session.scalars(select(Organization).order_by(Organization.name)))
+    if coordinator is None:
+        return everyone
+    own = set(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == coordinator.id)))
+    return sorted(everyone, key=lambda org: org.id not in own)  # stable: by name within each group

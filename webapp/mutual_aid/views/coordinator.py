@@ -14,7 +14,7 @@ from webapp.errors import DomainError, InvalidTransition
 from webapp.extensions import db
 from webapp.ids import parse_int
 from webapp.mutual_aid.errors import InvalidEvent
-from webapp.mutual_aid.forms import ActivateForm, EventForm
+from webapp.mutual_aid.forms import ActivateForm, CloseForm, EventForm
 from webapp.mutual_aid.models import (
     CallDelivery,
     DisasterEvent,
@@ -44,7 +44,8 @@ def manage_events():
 
 
 def _form_choices(form: EventForm) -> None:
-    form.relief_organization_id.choices = [(o.id, o.name) for o in events.relief_organizations()]
+    form.relief_organization_id.choices = [("", _("Choose…"))] + [
+        (o.id, o.name) for o in events.relief_organizations(current_user)]
 
 
 def _draft(form: EventForm) -> events.EventDraft:
@@ -92,7 +93,7 @@ def edit_event(slug: str):
     form = EventForm(obj=event)
     _form_choices(form)
     if request.method == "GET":
-        form.regions.data = event.region_codes
+        form.show_regions(event.region_codes)
         form.fund_currency.data, form.fund_goal.data = event.fund_currency, event.fund_goal
     if form.validate_on_submit():
         try:
@@ -186,6 +187,12 @@ def change_state(slug: str):
     moves = {"recovery": events.move_to_recovery, "active": events.reactivate, "closed": events.close}
     if target not in moves:
         abort(400, _("Choose recovery, active or closed."))
+    if target == "closed" and event.state in (EventState.ACTIVE, EventState.RECOVERY):
+        # Closing cannot be undone: the first post shows what it does, the box ticked on that page closes.
+        confirming = "confirming" in request.form
+        form = CloseForm() if confirming else CloseForm(formdata=None)
+        if not (confirming and form.validate_on_submit()):
+            return render_template("mutual_aid/manage/close.html", event=event, form=form), 400 if confirming else 200
     try:
         moves[target](event, current_user)
     except (DomainError, InvalidTransition) as exc:

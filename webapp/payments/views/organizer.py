@@ -20,7 +20,7 @@ from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.payments import batches, disputes, refunds
+from webapp.payments import batches, disputes, refunds, totals
 from webapp.payments.collection import services as collection
 from webapp.payments.payouts import services as payouts
 from webapp.payments.pledging import services
@@ -69,7 +69,7 @@ def dashboard(slug: str):
     account = payouts.account_of(campaign.organization)
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
                            payout_status=payouts.status_for(campaign), account=account,
-                           progress=campaigns.progress_of(campaign), collection=collection.collection_progress(campaign),
+                           progress=campaigns.progress_of(campaign), collection=totals.pledge_counts(campaign, utcnow()),
                            pledges=pledges, refunds=refunds, disputes=disputes.disputes_of(campaign.id))
 
 
