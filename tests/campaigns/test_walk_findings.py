@@ -27,3 +27,27 @@ def test_the_moderator_reviews_the_cover_and_the_tiers_as_the_public_will_see_th
     assert "March 2027" in text  # its delivery month
     assert "<strong>mill</strong>" in html  # the story rendered
     assert f'href="{url_for("campaigns.show", slug=campaign.slug)}"' in html  # the preview
+
+
+def test_the_update_form_sits_with_the_campaigns_editing_not_on_the_public_page(editor_client, org):
+    campaign = CampaignFactory(organization=org, live=True, slug="live-mill")
+    db.session.commit()
+    post_url = url_for("manage.post_update", slug=campaign.slug)
+    public = editor_client.get(url_for("campaigns.show", slug=campaign.slug)).get_data(as_text=True)
+    assert f'action="{post_url}"' not in public
+    assert url_for("manage.edit_campaign", slug=campaign.slug) + "#post-update" in public  # a way there
+    editing = editor_client.get(url_for("manage.edit_campaign", slug=campaign.slug)).get_data(as_text=True)
+    assert f'action="{post_url}"' in editing
+    refused = editor_client.post(post_url, data={"title": "", "body": "News"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert f'action="{post_url}"' in html and 'id="update-title-errors"' in html
+    assert 'id="story_md"' in html  # the editing page, with its form, not the public page
+
+
+def test_a_finished_campaign_still_takes_updates_from_its_editing_page(editor_client, org):
+    campaign = CampaignFactory(organization=org, succeeded=True, slug="done-mill")
+    db.session.commit()
+    editing = editor_client.get(url_for("manage.edit_campaign", slug=campaign.slug))
+    assert editing.status_code == 200
+    assert f'action="{url_for("manage.post_update", slug=campaign.slug)}"' in editing.get_data(as_text=True)

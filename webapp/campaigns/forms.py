@@ -55,8 +55,9 @@ class TierForm(BaseForm):
 
 
 class UpdateForm(BaseForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
-    body = TextAreaField(_l("News for your backers"), validators=[DataRequired(), Length(max=20_000)])
+    # Own ids: the form sits on the campaign's editing page next to the campaign form's own title field.
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)], id="update-title")
+    body = TextAreaField(_l("News for your backers"), validators=[DataRequired(), Length(max=20_000)], id="update-body")
 
 
 class ReviewForm(BaseForm):

@@ -74,8 +74,7 @@ def show(slug: str):
         abort(404)
     can_edit = organizations.can_edit(current_user, campaign.organization_id)
     return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
-                           updates=services.updates_of(campaign), can_edit=can_edit,
-                           update_form=UpdateForm() if can_edit else None)
+                           updates=services.updates_of(campaign), can_edit=can_edit)
 
 
 @blueprint.route("/organizations/<slug>")
@@ -184,12 +183,7 @@ def new_campaign(org_slug: str):
 def edit_campaign(slug: str):
     campaign = _editable_campaign(slug)
     reviewed = campaign.status in revisions.REVIEWED
-    # Once approved, the form shows the pending proposal if there is one, so that the next edit builds on it.
-    form = CampaignForm(obj=_working_content(campaign) if reviewed else campaign)
-    if request.method == "GET":
-        form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
-        form.start_date.data = campaign.starts_at.date()
-        form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    form = _edit_form(campaign, submitted=request.method == "POST")
     draft = _validated_draft(form) if not reviewed else _live_draft(form, campaign)
     if draft is not None and reviewed:
         result = _propose_edit(form, campaign, draft)
@@ -214,7 +208,21 @@ def edit_campaign(slug: str):
     return _edit_page(campaign, form), 400 if form.errors else 200
 
 
-def _edit_page(campaign: Campaign, form: CampaignForm) -> str:
+def _edit_form(campaign: Campaign, submitted: bool = False) -> CampaignForm:
+    """The campaign form as the editing page shows it; `submitted`, as the organizer sent it in this request."""
+    reviewed = campaign.status in revisions.REVIEWED
+    # Once approved, the form shows the pending proposal if there is one, so that the next edit builds on it.
+    content = _working_content(campaign) if reviewed else campaign
+    if submitted:
+        return CampaignForm(obj=content)
+    form = CampaignForm(formdata=None, obj=content)
+    form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
+    form.start_date.data = campaign.starts_at.date()
+    form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    return form
+
+
+def _edit_page(campaign: Campaign, form: CampaignForm, update_form: UpdateForm | None = None) -> str:
     pending = revisions.pending_revision(campaign) if campaign.status in revisions.REVIEWED else None
     history = revisions.history(campaign)
     # The last moderator's answer, shown until the organizers propose again.
@@ -223,7 +231,8 @@ def _edit_page(campaign: Campaign, form: CampaignForm) -> str:
                            tier_form=TierForm(currency=campaign.currency),
                            chosen_tiers=_chosen(campaign), history=services.history(campaign),
                            pending=pending, pending_diff=_diff(pending) if pending else None,
-                           answered=answered, revision_history=history)
+                           answered=answered, revision_history=history,
+                           update_form=update_form or UpdateForm(formdata=None))
 
 
 def _working_content(campaign: Campaign) -> SimpleNamespace:
@@ -401,8 +410,8 @@ def post_update(slug: str):
         db.session.commit()
         flash(_("Update posted."), "success")
         return redirect(url_for("campaigns.show", slug=campaign.slug) + "#updates")
-    return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
-                           updates=services.updates_of(campaign), can_edit=True, update_form=form), 400
+    # Refused: back to the campaign's editing page, where the form lives, with the errors beside the fields.
+    return _edit_page(campaign, _edit_form(campaign), update_form=form), 400
 
 
 @manage.route("/campaigns/<slug>/revisions/<int:revision_id>", endpoint="revision")
