@@ -1,0 +1,61 @@
+"""Findings of the walk through the paths (issue 11) in mutual aid: waking offers, the call page, the fund's story."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import url_for
+from sqlalchemy import select
+
+from tests.mutual_aid.conftest import COTONOU, draft, member, offer_details, request_details
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.mutual_aid.models import Match, MatchState, Offer, SolidarityCall
+from webapp.mutual_aid.services import events, posts
+
+
+def _matched(event, offer_copy, affected_email: str) -> Match:
+    affected = member(affected_email, region="BJ-LI", at=COTONOU)
+    request = posts.post_request(event, affected, request_details())
+    match = Match(event_id=event.id, offer_id=offer_copy.id, request_id=request.id, proposed_by_id=affected.id,
+                  state=MatchState.MATCHED, expires_at=utcnow() + timedelta(days=2), matched_at=utcnow(),
+                  accepted_by_helper_at=utcnow(), accepted_by_requester_at=utcnow())
+    db.session.add(match)
+    db.session.flush()
+    return match
+
+
+def test_an_offer_matched_in_a_running_event_is_not_published_again_in_the_next(coordinator, relief_org):
+    helper = member("helper@example.org", region="BJ-LI", at=COTONOU)
+    sleeping = posts.register_sleeping_offer(helper, offer_details())
+    flood = events.create_event(coordinator, draft(relief_org.id, name="Flood"))
+    assert events.activate(flood, coordinator).woken_offers == 1
+    copy = db.session.scalar(select(Offer).where(Offer.event_id == flood.id, Offer.woken_from_id == sleeping.id))
+    _matched(flood, copy, "affected@example.org")
+    storm = events.create_event(coordinator, draft(relief_org.id, name="Storm", region_codes=("BJ-LI",)))
+    assert events.activate(storm, coordinator).woken_offers == 0
+    assert db.session.scalar(select(Offer).where(Offer.event_id == storm.id)) is None
+
+
+def test_an_offer_whose_match_ended_with_its_closed_event_wakes_for_the_next(coordinator, relief_org):
+    helper = member("helper@example.org", region="BJ-LI", at=COTONOU)
+    sleeping = posts.register_sleeping_offer(helper, offer_details())
+    flood = events.create_event(coordinator, draft(relief_org.id, name="Flood"))
+    events.activate(flood, coordinator)
+    copy = db.session.scalar(select(Offer).where(Offer.event_id == flood.id, Offer.woken_from_id == sleeping.id))
+    _matched(flood, copy, "affected@example.org")
+    events.close(flood, coordinator)
+    storm = events.create_event(coordinator, draft(relief_org.id, name="Storm", region_codes=("BJ-LI",)))
+    assert events.activate(storm, coordinator).woken_offers == 1
+
+
+def test_the_helpers_call_page_shows_the_offer_it_woke_with_a_link(coordinator, relief_org, signed_in):
+    helper = member("helper@example.org", region="BJ-LI", at=COTONOU)
+    sleeping = posts.register_sleeping_offer(helper, offer_details(title="A dry room upstairs"))
+    flood = events.create_event(coordinator, draft(relief_org.id))
+    events.activate(flood, coordinator)
+    copy = db.session.scalar(select(Offer).where(Offer.event_id == flood.id, Offer.woken_from_id == sleeping.id))
+    call = db.session.scalar(select(SolidarityCall).where(SolidarityCall.user_id == helper.id))
+    client = signed_in(helper)
+    page = client.get(url_for("mutual_aid.show_call", call_id=call.id)).get_data(as_text=True)
+    assert "A dry room upstairs" in page
+    assert f'href="{url_for("mutual_aid.show_offer", offer_id=copy.id)}"' in page
