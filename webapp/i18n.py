@@ -7,6 +7,7 @@ from babel import Locale
 from flask import Flask, current_app, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from webapp import geo
 from webapp.clock import utcnow
@@ -52,6 +53,18 @@ def days_left(ends_at: datetime) -> int:
     return max(0, int(-(-seconds // 86400)))  # a part-day counts as a day
 
 
+def phone_link(number: str | None) -> Markup | str:
+    """A phone number as a `tel:` link that a phone dials on a tap; the text shows as the member wrote it."""
+    if not number:
+        return ""
+    # A dialler reads digits and a leading +; spaces, dots, dashes and brackets are only for the eye.
+    digits = "".join(ch for ch in number if ch.isdigit() and ch.isascii())
+    if not digits:
+        return escape(number)
+    plus = "+" if number.strip().startswith("+") else ""
+    return Markup('<a href="tel:{}{}">{}</a>').format(plus, digits, number)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
@@ -61,6 +74,7 @@ def register_template_helpers(app: Flask) -> None:
         country=lambda code: geo.country_name(code, locale_code()),
         region=lambda code: geo.region_name(code, locale_code()),
         days_left=days_left,
+        tel=phone_link,
     )
 
     @app.context_processor

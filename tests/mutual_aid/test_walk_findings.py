@@ -59,3 +59,27 @@ def test_the_helpers_call_page_shows_the_offer_it_woke_with_a_link(coordinator, 
     page = client.get(url_for("mutual_aid.show_call", call_id=call.id)).get_data(as_text=True)
     assert "A dry room upstairs" in page
     assert f'href="{url_for("mutual_aid.show_offer", offer_id=copy.id)}"' in page
+
+
+def test_the_counterparts_phone_number_is_a_tel_link(active_event, signed_in):
+    from webapp.mutual_aid.services import matching
+
+    helper = member("helper@example.org", region="BJ-LI")
+    affected = member("affected@example.org", region="BJ-LI")
+    offer = posts.post_offer(active_event, helper, offer_details())  # phone "+229 97 11 22 33"
+    need = posts.post_request(active_event, affected, request_details())  # phone "+229 96 44 55 66"
+    match = matching.propose(offer, need, affected)
+    matching.accept(match, helper)
+    page = signed_in(affected).get(url_for("mutual_aid.show_match", match_id=match.id)).get_data(as_text=True)
+    assert '<a href="tel:+22997112233">+229 97 11 22 33</a>' in page
+    page = signed_in(helper).get(url_for("mutual_aid.show_match", match_id=match.id)).get_data(as_text=True)
+    assert '<a href="tel:+22996445566">+229 96 44 55 66</a>' in page
+
+
+def test_a_phone_link_keeps_only_what_a_dialler_reads():
+    from webapp.i18n import phone_link
+
+    assert str(phone_link("+229 (97) 11-22.33")) == '<a href="tel:+22997112233">+229 (97) 11-22.33</a>'
+    assert str(phone_link('<b>97"</b>')) == '<a href="tel:97">&lt;b&gt;97&#34;&lt;/b&gt;</a>'
+    assert str(phone_link("call me")) == "call me"  # no digit: no link
+    assert phone_link(None) == ""
