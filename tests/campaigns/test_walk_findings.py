@@ -51,3 +51,43 @@ def test_a_finished_campaign_still_takes_updates_from_its_editing_page(editor_cl
     editing = editor_client.get(url_for("manage.edit_campaign", slug=campaign.slug))
     assert editing.status_code == 200
     assert f'action="{url_for("manage.post_update", slug=campaign.slug)}"' in editing.get_data(as_text=True)
+
+
+def _minimum_optimum(org, **kwargs):
+    from webapp.campaigns.models import FundingModel
+
+    return CampaignFactory(organization=org, funding_model=FundingModel.MINIMUM_OPTIMUM, goal_amount=2_000_000,
+                           minimum_amount=500_000, **kwargs)
+
+
+def test_a_minimum_and_optimum_campaign_charges_when_its_minimum_is_reached_and_says_so(app, org):
+    from webapp.campaigns.labels import charge_terms
+
+    with app.test_request_context("/"):
+        terms = charge_terms(_minimum_optimum(org, live=True))
+        all_or_nothing = charge_terms(CampaignFactory(organization=org, live=True))
+    assert "reaches its minimum of" in terms and "500" in terms and "goal" not in terms
+    assert "reaches its goal" in all_or_nothing
+
+
+def test_an_ended_minimum_and_optimum_campaign_names_its_minimum(client, org):
+    done = _minimum_optimum(org, succeeded=True, slug="done")
+    failed = _minimum_optimum(org, failed=True, slug="failed")
+    db.session.commit()
+    text = page_text(client.get(url_for("campaigns.show", slug=done.slug)))
+    assert "reached its minimum of" in text and "reached its goal" not in text
+    text = page_text(client.get(url_for("campaigns.show", slug=failed.slug)))
+    assert "without reaching its minimum of" in text and "reaching its goal" not in text
+
+
+def test_the_pledge_receipt_email_of_a_minimum_and_optimum_campaign_names_its_minimum(app, org):
+    from types import SimpleNamespace
+
+    from flask import render_template
+
+    campaign = _minimum_optimum(org, live=True)
+    pledge = SimpleNamespace(money=campaign.minimum, tip_amount=0, charge_currency="XOF", currency="XOF",
+                             tier=None, reference="H-1", status="committed")
+    with app.test_request_context("/"):
+        text = render_template("email/pledge_receipt.txt", campaign=campaign, pledge=pledge, link="http://x")
+    assert "reaches its minimum of" in text and "reaches its goal" not in text

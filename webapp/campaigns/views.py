@@ -14,7 +14,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import diffing, revisions, services
 from webapp.campaigns.forms import CampaignForm, ReviewForm, RevisionDecisionForm, TierForm, UpdateForm
-from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS
+from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS, charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
@@ -34,7 +34,7 @@ moderation = Blueprint("moderation", __name__, url_prefix="/moderation")
 @blueprint.app_context_processor
 def campaign_labels() -> dict:
     return {"category_labels": CATEGORY_LABELS, "funding_model_labels": FUNDING_MODEL_LABELS,
-            "funding_model_help": FUNDING_MODEL_HELP,
+            "funding_model_help": FUNDING_MODEL_HELP, "charge_terms": charge_terms,
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
             "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None}
