@@ -83,3 +83,11 @@ def test_a_phone_link_keeps_only_what_a_dialler_reads():
     assert str(phone_link('<b>97"</b>')) == '<a href="tel:97">&lt;b&gt;97&#34;&lt;/b&gt;</a>'
     assert str(phone_link("call me")) == "call me"  # no digit: no link
     assert phone_link(None) == ""
+
+
+def test_the_affected_regions_hint_makes_sense_on_a_touch_screen(coordinator, signed_in):
+    from tests.campaigns.helpers import page_text
+
+    text = page_text(signed_in(coordinator).get(url_for("mutual_aid.new_event")))
+    assert "Hold Ctrl (or ⌘) to choose several." not in text  # no Ctrl key on a phone
+    assert "on a phone or tablet" in text
