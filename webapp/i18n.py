@@ -5,7 +5,7 @@ from datetime import datetime
 
 from babel import Locale
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -53,6 +53,17 @@ def days_left(ends_at: datetime) -> int:
     return max(0, int(-(-seconds // 86400)))  # a part-day counts as a day
 
 
+def datetime_with_zone(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment in the viewer's time zone, which the text names: "12/1/26, 8:30 AM UTC".
+
+    Members come from several time zones and the site shows UTC (BABEL_DEFAULT_TIMEZONE): a bare "8:30" would read
+    as local time in Cotonou, Lyon or Montréal.
+    """
+    if not value:
+        return ""
+    return f"{format_datetime(value, fmt)}\u00a0{get_timezone()}"
+
+
 def phone_link(number: str | None) -> Markup | str:
     """A phone number as a `tel:` link that a phone dials on a tap; the text shows as the member wrote it."""
     if not number:
@@ -70,7 +81,7 @@ def register_template_helpers(app: Flask) -> None:
         money=money,
         minor_units=lambda amount, currency: money(Money(int(amount or 0), currency)),
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
-        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+        datetime=datetime_with_zone,
         country=lambda code: geo.country_name(code, locale_code()),
         region=lambda code: geo.region_name(code, locale_code()),
         days_left=days_left,

@@ -91,3 +91,25 @@ def test_the_affected_regions_hint_makes_sense_on_a_touch_screen(coordinator, si
     text = page_text(signed_in(coordinator).get(url_for("mutual_aid.new_event")))
     assert "Hold Ctrl (or ⌘) to choose several." not in text  # no Ctrl key on a phone
     assert "on a phone or tablet" in text
+
+
+def test_notification_times_say_their_time_zone(coordinator, relief_org, signed_in):
+    from tests.campaigns.helpers import page_text
+    from tests.factories import NotificationFactory
+
+    helper = member("helper@example.org", region="BJ-LI", at=COTONOU)
+    NotificationFactory(user_id=helper.id)
+    text = page_text(signed_in(helper).get(url_for("mutual_aid.my_aid")))
+    assert "UTC" in text
+    francophone = member("fr@example.org", locale="fr")
+    NotificationFactory(user_id=francophone.id)
+    french = page_text(signed_in(francophone).get(url_for("mutual_aid.my_aid")))
+    assert "UTC" in french  # the zone in every language
+
+
+def test_the_datetime_filter_adds_the_zone_the_time_is_shown_in(app):
+    from datetime import datetime
+
+    with app.test_request_context("/"):
+        shown = app.jinja_env.filters["datetime"](datetime(2026, 12, 1, 8, 30), "short")
+    assert shown.endswith("\u00a0UTC") and "8:30" in shown
