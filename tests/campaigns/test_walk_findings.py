@@ -91,3 +91,19 @@ def test_the_pledge_receipt_email_of_a_minimum_and_optimum_campaign_names_its_mi
     with app.test_request_context("/"):
         text = render_template("email/pledge_receipt.txt", campaign=campaign, pledge=pledge, link="http://x")
     assert "reaches its minimum of" in text and "reaches its goal" not in text
+
+
+def test_the_organizations_logo_is_small_beside_its_name_not_a_square_under_its_description(client, org):
+    import re
+    from pathlib import Path
+
+    org.logo_key = "logos/coop.png"
+    org.description = "We grind millet together."
+    db.session.commit()
+    html = client.get(url_for("campaigns.organization", slug=org.slug)).get_data(as_text=True)
+    heading = re.search(r'<header class="org-name">(.*?)</header>', html, re.S).group(1)
+    assert "logos/coop.png" in heading and 'class="org-logo"' in heading and org.name in heading
+    assert html.index("logos/coop.png") < html.index("We grind millet together.")
+    css = (Path(__file__).resolve().parents[2] / "webapp" / "static" / "site.css").read_text()
+    rule = re.search(r"\.org-logo\s*\{([^}]*)\}", css)
+    assert rule and re.search(r"width:\s*3rem", rule.group(1)) and re.search(r"height:\s*3rem", rule.group(1))
