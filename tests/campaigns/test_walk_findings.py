@@ -107,3 +107,37 @@ def test_the_organizations_logo_is_small_beside_its_name_not_a_square_under_its_
     css = (Path(__file__).resolve().parents[2] / "webapp" / "static" / "site.css").read_text()
     rule = re.search(r"\.org-logo\s*\{([^}]*)\}", css)
     assert rule and re.search(r"width:\s*3rem", rule.group(1)) and re.search(r"height:\s*3rem", rule.group(1))
+
+
+def test_a_new_campaign_of_a_benin_organization_defaults_to_the_franc_cfa(app, editor, client):
+    import re
+
+    from tests.campaigns.helpers import sign_in
+    from tests.factories import MembershipFactory, OrganizationFactory
+    from webapp.organizations.models import OrgRole
+
+    benin = OrganizationFactory(slug="coop-abomey", country="BJ")
+    morocco = OrganizationFactory(slug="coop-fes", country="MA")
+    nowhere = OrganizationFactory(slug="coop-harare", country="ZW")  # USD (and ZWG, unsupported)
+    for org in (benin, morocco, nowhere):
+        MembershipFactory(organization=org, user=editor, role=OrgRole.EDITOR)
+    db.session.commit()
+    sign_in(client, editor)
+
+    def chosen(org) -> str:
+        html = client.get(url_for("manage.new_campaign", org_slug=org.slug)).get_data(as_text=True)
+        select = re.search(r'<select[^>]*id="currency".*?</select>', html, re.S).group(0)
+        return re.search(r'<option selected value="(\w+)"|<option value="(\w+)" selected', select).group(0)
+
+    assert "XOF" in chosen(benin)
+    assert "MAD" in chosen(morocco)
+    assert "USD" in chosen(nowhere)
+
+
+def test_the_default_currency_falls_back_when_the_country_has_no_supported_currency(app):
+    from webapp.campaigns.forms import default_currency
+
+    with app.app_context():
+        assert default_currency("BJ") == "XOF" and default_currency("CM") == "XAF"
+        assert default_currency("CD") == app.config["SUPPORTED_CURRENCIES"][0]  # Congolese francs: not supported
+        assert default_currency(None) == app.config["SUPPORTED_CURRENCIES"][0]

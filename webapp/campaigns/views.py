@@ -13,7 +13,14 @@ from webapp import geo
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import diffing, revisions, services
-from webapp.campaigns.forms import CampaignForm, ReviewForm, RevisionDecisionForm, TierForm, UpdateForm
+from webapp.campaigns.forms import (
+    CampaignForm,
+    ReviewForm,
+    RevisionDecisionForm,
+    TierForm,
+    UpdateForm,
+    default_currency,
+)
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS, charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
@@ -160,6 +167,7 @@ def new_campaign(org_slug: str):
     if request.method == "GET":
         today = date.today()
         form.country.data, form.region.data = org.country, org.region
+        form.currency.data = default_currency(org.country)
         form.start_date.data, form.end_date.data = today, date.fromordinal(today.toordinal() + 29)
         form._country_hint = org.country
         form.region._country = org.country
