@@ -113,3 +113,22 @@ def test_the_datetime_filter_adds_the_zone_the_time_is_shown_in(app):
     with app.test_request_context("/"):
         shown = app.jinja_env.filters["datetime"](datetime(2026, 12, 1, 8, 30), "short")
     assert shown.endswith("\u00a0UTC") and "8:30" in shown
+
+
+def test_the_french_report_and_its_csv_have_french_headers_and_the_same_hxl_tags(coordinator, active_event, signed_in):
+    import csv
+    import io
+
+    from tests.campaigns.helpers import page_text
+
+    coordinator.locale = "fr"
+    events.close(active_event, coordinator)
+    client = signed_in(coordinator)
+    text = page_text(client.get(url_for("mutual_aid.report", slug=active_event.slug)))
+    assert "Région (ISO 3166-2)" in text and "Personnes touchées" in text and "Secteur" in text
+    assert "People affected" not in text and "Sector" not in text
+    rows = list(csv.reader(io.StringIO(client.get(url_for("mutual_aid.report_csv", slug=active_event.slug))
+                                       .get_data(as_text=True))))
+    assert rows[0] == ["Région (ISO 3166-2)", "Secteur", "Personnes touchées", "Personnes aidées", "Valeur",
+                       "Devise", "Date"]
+    assert rows[1] == ["#adm1+code", "#sector", "#affected", "#reached", "#value", "#currency", "#date"]
