@@ -25,3 +25,39 @@ def test_french_region_names_that_pycountry_misspells_are_corrected():
     assert geo.region_name("BJ-LI", "en") == "Littoral"
     for language, names in geo.REGION_NAME_FIXES.items():  # every fix names a real region
         assert all(geo.is_region(code) for code in names), language
+
+
+def test_exchange_rates_are_written_the_way_the_readers_language_writes_numbers(app):
+    from decimal import Decimal
+
+    from flask_babel import force_locale
+
+    show = app.jinja_env.filters["rate"]
+    with app.test_request_context("/"):
+        with force_locale("fr"):
+            assert show(Decimal("0.00152449")) == "0,001524"
+            assert show(Decimal("655.957")) == "655,957"
+        with force_locale("en"):
+            assert show(Decimal("0.00152449")) == "0.001524"
+            assert show(Decimal("1655.957")) == "1,655.957"
+        assert show(None) == ""
+
+
+def test_the_french_receipt_email_writes_the_rate_with_a_decimal_comma(app):
+    from datetime import date
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from tests.factories import CampaignFactory
+    from webapp.money import Money
+
+    campaign = CampaignFactory(live=True)
+    pledge = SimpleNamespace(money=Money(10_000, "XOF"), tip_amount=0, currency="XOF", charge_currency="EUR",
+                             charge=Money(1524, "EUR"), fx_rate=Decimal("0.00152449"), fx_date=date(2026, 12, 1),
+                             tier=None, reference="H-1", status="paid")
+    with app.test_request_context("/"), force_locale("fr"):
+        text = render_template("email/pledge_receipt.txt", campaign=campaign, pledge=pledge, link="http://x")
+    assert "1 XOF = 0,001524 EUR" in text and "0.001524" not in text

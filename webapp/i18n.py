@@ -5,7 +5,7 @@ from datetime import datetime
 
 from babel import Locale
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -64,6 +64,13 @@ def datetime_with_zone(value: datetime | None, fmt: str = "medium") -> str:
     return f"{format_datetime(value, fmt)}\u00a0{get_timezone()}"
 
 
+def exchange_rate(value) -> str:
+    """An exchange rate to six decimals at most, in the viewer's locale: "0,001524" in French, "0.001524" in English."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.######")
+
+
 def phone_link(number: str | None) -> Markup | str:
     """A phone number as a `tel:` link that a phone dials on a tap; the text shows as the member wrote it."""
     if not number:
@@ -86,6 +93,7 @@ def register_template_helpers(app: Flask) -> None:
         region=lambda code: geo.region_name(code, locale_code()),
         days_left=days_left,
         tel=phone_link,
+        rate=exchange_rate,
     )
 
     @app.context_processor
