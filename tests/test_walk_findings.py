@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import url_for
 
@@ -61,3 +62,38 @@ def test_the_french_receipt_email_writes_the_rate_with_a_decimal_comma(app):
     with app.test_request_context("/"), force_locale("fr"):
         text = render_template("email/pledge_receipt.txt", campaign=campaign, pledge=pledge, link="http://x")
     assert "1 XOF = 0,001524 EUR" in text and "0.001524" not in text
+
+
+def test_french_puts_a_narrow_no_break_space_before_every_colon():
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    wrong = []
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,)):
+            # a colon as punctuation: followed by a space or ending the text (not https:// nor 10:30)
+            if text and re.search(r"(?<!\u202f):(?=\s|$)", text):
+                wrong.append(text)
+    assert not wrong, "use U+202F (narrow no-break space) before ':' in: " + " | ".join(wrong[:5])
+
+
+def test_labels_glued_to_a_colon_in_templates_take_the_french_space(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        with force_locale("fr"):
+            assert render_template_string("{{ with_colon(_('Area')) }}") == "Zone\u202f:"
+        with force_locale("en"):
+            assert render_template_string("{{ with_colon(_('Area')) }}") == "Area:"
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    glued = [str(p.relative_to(templates)) for p in templates.rglob("*") if p.is_file()
+             and not p.is_relative_to(templates / "payments")  # the pledge pages are another branch's
+             and re.search(r"_\('[^']*'\) \}\}:", p.read_text(encoding="utf-8"))]
+    assert not glued, glued

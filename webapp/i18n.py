@@ -5,7 +5,7 @@ from datetime import datetime
 
 from babel import Locale
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -71,6 +71,12 @@ def exchange_rate(value) -> str:
     return format_decimal(value, format="#,##0.######")
 
 
+def with_colon(label: str) -> str:
+    """A label followed by its colon, as the language writes it: "Area:" in English, "Zone :" in French
+    (a narrow no-break space before the colon), so that templates never glue a bare ':' after a translation."""
+    return gettext("%(label)s:", label=label)
+
+
 def phone_link(number: str | None) -> Markup | str:
     """A phone number as a `tel:` link that a phone dials on a tap; the text shows as the member wrote it."""
     if not number:
@@ -102,6 +108,7 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "current_locale": code,
             "text_direction": text_direction(code),
+            "with_colon": with_colon,
             "languages": [(lang, Locale.parse(lang).get_display_name(lang).capitalize())
                           for lang in app.config["LANGUAGES"]],
         }
