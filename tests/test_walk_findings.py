@@ -97,3 +97,26 @@ def test_labels_glued_to_a_colon_in_templates_take_the_french_space(app):
              and not p.is_relative_to(templates / "payments")  # the pledge pages are another branch's
              and re.search(r"_\('[^']*'\) \}\}:", p.read_text(encoding="utf-8"))]
     assert not glued, glued
+
+
+def test_french_dates_say_1er_for_the_first_day_of_the_month(app):
+    from datetime import date, datetime
+
+    from flask_babel import force_locale
+
+    from webapp.i18n import format_day
+
+    day = app.jinja_env.filters["date"]
+    moment = app.jinja_env.filters["datetime"]
+    with app.test_request_context("/"):
+        with force_locale("fr"):
+            assert day(date(2026, 12, 1), "long") == "1er décembre 2026"
+            assert day(date(2026, 12, 1)) == "1er déc. 2026"
+            assert day(datetime(2026, 12, 1, 9, 30), "full") == "mardi 1er décembre 2026"
+            assert day(date(2026, 12, 2), "long") == "2 décembre 2026"
+            assert day(date(2026, 12, 1), "short") == "01/12/2026"  # numeric: no ordinal
+            assert day(date(2026, 12, 1), "MMMM y") == "décembre 2026"
+            assert moment(datetime(2026, 12, 1, 9, 30), "medium").startswith("1er déc. 2026")
+            assert format_day(date(2026, 11, 1), "long") == "1er novembre 2026"
+        with force_locale("en"):
+            assert day(date(2026, 12, 1), "long") == "December 1, 2026"

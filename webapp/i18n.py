@@ -1,11 +1,21 @@
 """Locale choice and the template helpers that format money, dates and places for the viewer."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 
 from babel import Locale
+from babel.dates import get_date_format, get_datetime_format, get_time_format
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone, gettext
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    gettext,
+    to_user_timezone,
+)
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -53,6 +63,49 @@ def days_left(ends_at: datetime) -> int:
     return max(0, int(-(-seconds // 86400)))  # a part-day counts as a day
 
 
+NAMED_FORMATS = ("short", "medium", "long", "full")
+#: Languages that write the first day of a month as an ordinal: "le 1er décembre", never "le 1 décembre".
+FIRST_DAY_ORDINALS = {"fr": "er"}
+
+
+def _ordinal_first(pattern: str, suffix: str) -> str:
+    """The pattern with `suffix` after its day-of-month field `d` (not `dd`, not inside quoted text)."""
+    parts = pattern.split("'")
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        parts[i] = re.sub(r"(?<!d)d(?!d)", f"d'{suffix}'", parts[i])
+    return "'".join(parts)
+
+
+def _day_of(value: date | datetime) -> int:
+    return to_user_timezone(value).day if isinstance(value, datetime) else value.day
+
+
+def _first_day_suffix(value: date | datetime) -> str | None:
+    return FIRST_DAY_ORDINALS.get(get_locale().language) if _day_of(value) == 1 else None
+
+
+def format_day(value: date | datetime | None, fmt: str = "medium") -> str:
+    """A date in the viewer's language; in French the first of the month is "1er"."""
+    if not value:
+        return ""
+    suffix = _first_day_suffix(value)
+    if suffix is None:
+        return format_date(value, fmt)
+    pattern = get_date_format(fmt, get_locale()).pattern if fmt in NAMED_FORMATS else fmt
+    return format_date(value, _ordinal_first(pattern, suffix))
+
+
+def _format_moment(value: datetime, fmt: str) -> str:
+    suffix = _first_day_suffix(value)
+    if suffix is None:
+        return format_datetime(value, fmt)
+    locale = get_locale()
+    if fmt in NAMED_FORMATS:
+        fmt = (get_datetime_format(fmt, locale).replace("{1}", get_date_format(fmt, locale).pattern)
+               .replace("{0}", get_time_format(fmt, locale).pattern))
+    return format_datetime(value, _ordinal_first(fmt, suffix))
+
+
 def datetime_with_zone(value: datetime | None, fmt: str = "medium") -> str:
     """A moment in the viewer's time zone, which the text names: "12/1/26, 8:30 AM UTC".
 
@@ -61,7 +114,7 @@ def datetime_with_zone(value: datetime | None, fmt: str = "medium") -> str:
     """
     if not value:
         return ""
-    return f"{format_datetime(value, fmt)}\u00a0{get_timezone()}"
+    return f"{_format_moment(value, fmt)}\u00a0{get_timezone()}"
 
 
 def exchange_rate(value) -> str:
@@ -93,7 +146,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         minor_units=lambda amount, currency: money(Money(int(amount or 0), currency)),
-        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
+        date=format_day,
         datetime=datetime_with_zone,
         country=lambda code: geo.country_name(code, locale_code()),
         region=lambda code: geo.region_name(code, locale_code()),

@@ -1,10 +1,10 @@
 """Names people read for categories, funding models and states, in their language."""
 from __future__ import annotations
 
-from flask_babel import format_date, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from webapp.campaigns.models import Campaign, Category, FundingModel
-from webapp.i18n import money
+from webapp.i18n import format_day, money
 
 CATEGORY_LABELS = {
     Category.AGRICULTURE: _l("Agriculture and food"),
@@ -35,7 +35,7 @@ FUNDING_MODEL_HELP = {
 
 def charge_terms(campaign: Campaign) -> str:
     """When a backer of this campaign is charged, in one sentence: the minimum decides where there is one."""
-    when = format_date(campaign.end_date, "long")
+    when = format_day(campaign.end_date, "long")
     if campaign.funding_model == FundingModel.MINIMUM_OPTIMUM and campaign.minimum is not None:
         return _("You will be charged only if the campaign reaches its minimum of %(minimum)s on %(date)s.",
                  minimum=money(campaign.minimum), date=when)
