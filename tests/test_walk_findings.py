@@ -120,3 +120,18 @@ def test_french_dates_say_1er_for_the_first_day_of_the_month(app):
             assert format_day(date(2026, 11, 1), "long") == "1er novembre 2026"
         with force_locale("en"):
             assert day(date(2026, 12, 1), "long") == "December 1, 2026"
+
+
+def test_french_never_puts_de_or_le_before_a_name_that_may_need_an_elision():
+    """ "de Association", "de Inondations": a name may start with a vowel, so French words that elide never precede it."""
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parent.parent / "webapp" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    names = r"%\((?:name|names|org|who|institution|event|title|kind)\)s"
+    elidable = re.compile(r"(?<![\w’'])(?:de|le|la|que|ne|je|me|te|se|du) \[?" + names, re.IGNORECASE)
+    wrong = [text for message in catalog if message.id
+             for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+             if elidable.search(text or "")]
+    assert not wrong, wrong
