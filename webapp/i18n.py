@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from babel import Locale
 from babel.dates import get_date_format, get_datetime_format, get_time_format
+from babel.languages import get_official_languages
 from flask import Flask, current_app, request, session
 from flask_babel import (
     format_date,
@@ -45,6 +46,17 @@ def _has_user() -> bool:
 
 def locale_code() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def language_of_country(country: str | None) -> str:
+    """The language the site speaks that a country uses: its first official (or de facto) language among LANGUAGES,
+    else the site's first language. For what is written for an organization rather than for one reader."""
+    languages = current_app.config["LANGUAGES"]
+    if country:
+        for language in get_official_languages(country.upper(), de_facto=True):
+            if language in languages:
+                return language
+    return languages[0]
 
 
 def text_direction(locale: str | None = None) -> str:

@@ -132,3 +132,54 @@ def test_the_french_report_and_its_csv_have_french_headers_and_the_same_hxl_tags
     assert rows[0] == ["Région (ISO 3166-2)", "Secteur", "Personnes touchées", "Personnes aidées", "Valeur",
                        "Devise", "Date"]
     assert rows[1] == ["#adm1+code", "#sector", "#affected", "#reached", "#value", "#currency", "#date"]
+
+
+def _fund_of(event):
+    from webapp.campaigns.models import Campaign
+
+    return db.session.get(Campaign, event.fund_campaign_id)
+
+
+def test_the_emergency_funds_story_is_in_the_organizations_language_whoever_activates(coordinator):
+    from flask_babel import force_locale
+
+    from tests.factories import OrganizationFactory
+
+    ghana = OrganizationFactory(slug="accra-relief", name="Accra Relief", country="GH")
+    benin = OrganizationFactory(slug="secours-cotonou", name="Secours Cotonou", country="BJ")
+    with force_locale("fr"):  # a French-speaking coordinator activates both
+        english = events.create_event(coordinator, draft(ghana.id, name="Accra floods", region_codes=("GH-AA",)))
+        events.activate(english, coordinator)
+    with force_locale("en"):
+        french = events.create_event(coordinator, draft(benin.id, name="Crue de l'Ouémé"))
+        events.activate(french, coordinator)
+    assert "This is the emergency fund of" in _fund_of(english).story_md
+    assert _fund_of(english).title.startswith("Emergency fund")
+    assert "Voici le fonds d'urgence" in _fund_of(french).story_md
+    assert _fund_of(french).title.startswith("Fonds d'urgence")
+
+
+def test_the_emergency_funds_page_shows_the_events_message_once(coordinator, relief_org, client):
+    event = events.create_event(coordinator, draft(relief_org.id))
+    events.activate(event, coordinator)
+    db.session.commit()
+    fund = _fund_of(event)
+    page = client.get(url_for("campaigns.show", slug=fund.slug)).get_data(as_text=True)
+    assert page.count("The lagoon overflowed: families need shelter.") == 1 + page.count(
+        'content="The lagoon overflowed: families need shelter."')  # once on the page, besides the meta description
+
+
+def test_a_long_message_cut_in_the_summary_is_whole_in_the_story(coordinator, relief_org):
+    long = "The lagoon overflowed. " * 15  # 345 characters: the summary keeps 200
+    event = events.create_event(coordinator, draft(relief_org.id, public_message=long.strip()))
+    events.activate(event, coordinator)
+    assert long.strip() in _fund_of(event).story_md
+
+
+def test_the_language_of_a_country_is_its_first_official_language_the_site_speaks(app):
+    from webapp.i18n import language_of_country
+
+    with app.app_context():
+        assert language_of_country("BJ") == "fr" and language_of_country("GH") == "en"
+        assert language_of_country("MA") == "fr"  # Arabic and Tamazight first, then French, de facto
+        assert language_of_country("JP") == "en" and language_of_country(None) == "en"  # the first of LANGUAGES
