@@ -27,3 +27,10 @@ def test_both_forms_refuse_an_address_that_is_not_one_with_the_same_field_messag
     forgot = client.post(url_for("accounts.forgot_password"), data={"email": email})
     assert signin.status_code == forgot.status_code == 400
     assert 'id="email-errors"' in text_of(signin) and 'id="email-errors"' in text_of(forgot)
+
+
+def test_an_erased_accounts_placeholder_address_is_an_address_to_both_forms(client):
+    placeholder = "deleted-7-0a1b2c3d@deleted.invalid"
+    signin = client.post(url_for("accounts.login"), data={"email": placeholder, "password": "whatever12"})
+    forgot = client.post(url_for("accounts.forgot_password"), data={"email": placeholder})
+    assert (signin.status_code, forgot.status_code) == (401, 302)
