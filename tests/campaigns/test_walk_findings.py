@@ -141,3 +141,21 @@ def test_the_default_currency_falls_back_when_the_country_has_no_supported_curre
         assert default_currency("BJ") == "XOF" and default_currency("CM") == "XAF"
         assert default_currency("CD") == app.config["SUPPORTED_CURRENCIES"][0]  # Congolese francs: not supported
         assert default_currency(None) == app.config["SUPPORTED_CURRENCIES"][0]
+
+
+def test_the_outcome_emails_of_a_minimum_and_optimum_campaign_name_its_minimum(app, org, owner):
+    from webapp.mail import render_email
+    from webapp.money import Money
+
+    campaign = _minimum_optimum(org, failed=True)
+    with app.test_request_context("/"):
+        backer = render_email("campaign_outcome_backer", "b@example.org", "en", campaign=campaign,
+                              succeeded=False, charged_later=True, link="http://x")
+        organizer = render_email("campaign_outcome_organizer", owner.email, "en", user=owner, campaign=campaign,
+                                 succeeded=False, raised=Money(100_000, "XOF"), link="http://x")
+        won = render_email("campaign_outcome_backer", "b@example.org", "en", campaign=campaign,
+                           succeeded=True, charged_later=True, link="http://x")
+    for message in (backer, organizer):
+        assert "minimum of" in message.subject and "goal" not in message.subject
+        assert "minimum" in message.text and "its goal" not in message.text
+    assert "reached its minimum" in won.text and "reached its goal" not in won.text
