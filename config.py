@@ -89,13 +89,36 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_local_only")
     #: where the stripe library sends API calls; tests point it at a fake server on loopback
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    #: the API version the app is written for: the one the stripe library pins (16.1.0). Create the
+    #: webhook endpoint with this version; events in another version are refused (see README).
+    STRIPE_API_VERSION = "2026-10-28.endive"
+    #: other event versions accepted while the endpoint is being upgraded (comma-separated); none by default
+    STRIPE_EXTRA_EVENT_API_VERSIONS = [
+        v.strip() for v in os.environ.get("STRIPE_EXTRA_EVENT_API_VERSIONS", "").split(",") if v.strip()]
+    #: the currency the platform's Stripe balance settles in: every charge must convert to at least
+    #: Stripe's minimum in it (docs.stripe.com/currencies, "Minimum and maximum charge amounts")
+    STRIPE_SETTLEMENT_CURRENCY = os.environ.get("STRIPE_SETTLEMENT_CURRENCY", "EUR").upper()
+    #: headroom over that minimum for other currencies, in percent: the rate Stripe converts at is not ours
+    STRIPE_MINIMUM_MARGIN_PERCENT = int(os.environ.get("STRIPE_MINIMUM_MARGIN_PERCENT", 5))
     #: how many seconds a webhook signature stays valid
     WEBHOOK_TOLERANCE = 300
     #: minutes a reward unit is held while a checkout is open (Stripe's shortest session is 30)
     CHECKOUT_HOLD_MINUTES = 30
-    #: charging committed pledges at success: pledges per batch, and calls per second (Stripe allows 100)
+    #: charging committed pledges at success: pledges per batch, and processor requests per second, reads
+    #: (the check before each attempt) included. Stripe allows 25 a second in test mode, 100 live: 10
+    #: leaves room for the webhooks' reads and the other workers.
     CHARGE_BATCH_SIZE = int(os.environ.get("CHARGE_BATCH_SIZE", 100))
-    CHARGE_RATE_PER_SECOND = float(os.environ.get("CHARGE_RATE_PER_SECOND", 25))
+    CHARGE_RATE_PER_SECOND = float(os.environ.get("CHARGE_RATE_PER_SECOND", 10))
+    #: a 429 from Stripe is retried this many times, after a pause drawn at random below
+    #: min(CAP, BACKOFF * 2**retry) seconds; never counted as a decline
+    STRIPE_RATE_LIMIT_RETRIES = int(os.environ.get("STRIPE_RATE_LIMIT_RETRIES", 4))
+    STRIPE_RATE_LIMIT_BACKOFF_SECONDS = float(os.environ.get("STRIPE_RATE_LIMIT_BACKOFF_SECONDS", 0.5))
+    STRIPE_RATE_LIMIT_BACKOFF_CAP_SECONDS = float(os.environ.get("STRIPE_RATE_LIMIT_BACKOFF_CAP_SECONDS", 8))
+    #: the stripe library's own retries (connection errors, 409, 5xx, 429s marked Stripe-Should-Retry)
+    STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", 2))
+    #: days a bank debit of a collected pledge may stay `processing` before a job asks Stripe again
+    #: (SEPA: up to 14 business days, usually 7–8; BACS 4–7; ACH up to 4: docs.stripe.com/payments/*-debit)
+    PROCESSING_RECHECK_DAYS = int(os.environ.get("PROCESSING_RECHECK_DAYS", 10))
     #: days between a campaign's success and the transfer to its organization (refunds, disputes)
     PAYOUT_HOLD_DAYS = int(os.environ.get("PAYOUT_HOLD_DAYS", 7))
     #: the platform's share of what a campaign received, in percent (0: the platform lives on tips)
@@ -112,6 +135,8 @@ class Config:
     #: per address need the visitor's address, not the proxy's.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     PAGE_SIZE = 12
+    #: Strict-Transport-Security's max-age in seconds; 0 sends none (only production is always HTTPS)
+    HSTS_MAX_AGE = 0
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
 
 
@@ -126,6 +151,7 @@ class DevelopmentConfig(Config):
 class TestConfig(Config):
     TESTING = True
     CHARGE_RATE_PER_SECOND = 10_000
+    STRIPE_RATE_LIMIT_BACKOFF_SECONDS = 0.01
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     WTF_CSRF_ENABLED = False
@@ -140,6 +166,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    HSTS_MAX_AGE = 365 * 24 * 3600
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -33,6 +33,8 @@ def create_app(config: str | type | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    register_url_converters(app)
+    register_security(app)
     register_blueprints(app)
     register_payments(app)
     register_privacy(app)
@@ -86,6 +88,18 @@ def register_extensions(app: Flask) -> None:
     from webapp.mail import init_mail
 
     init_mail(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    from webapp import ids
+
+    ids.register(app)  # before any rule is added: `<int:...>` is bounded everywhere
+
+
+def register_security(app: Flask) -> None:
+    from webapp import security
+
+    security.register(app)
 
 
 def register_blueprints(app: Flask) -> None:

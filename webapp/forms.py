@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from flask_wtf.form import _Auto
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from webapp import geo
 from webapp.errors import InvalidMoney
 from webapp.i18n import locale_code
+from webapp.ids import INT32_MAX, INT32_MIN, MAX_ID, parse_id, parse_int
 from webapp.money import Money, is_known_currency
 
 
@@ -73,6 +75,10 @@ class BaseForm(FlaskForm):
             options["filters"] = [drop_nul, *unbound_field.kwargs.get("filters", ()), *options.get("filters", ())]
             return unbound_field.bind(form=form, **options)
 
+        def wrap_formdata(self, form, formdata):
+            refuse_json_that_is_no_form(formdata)
+            return FlaskForm.Meta.wrap_formdata(self, form, formdata)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self:
@@ -132,3 +138,57 @@ def safe_next(target: str | None) -> str | None:
             or target.startswith("//"):
         return None
     return target
+
+
+# -- bounded whole numbers and ids (issue 9): ASCII digits, within the column's range ------------
+class BoundedIntegerField(IntegerField):
+    """WTForms' IntegerField reads with int(), which takes ٣ for 3, '1_000' for 1000 and 10**30 as
+    is (an overflow in the database driver): this one reads ASCII digits within [minimum, maximum],
+    an Integer column's range unless told otherwise."""
+
+    def __init__(self, label=None, validators=None, minimum: int = INT32_MIN, maximum: int = INT32_MAX, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parse_int(valuelist[0], self.minimum, self.maximum)
+        if self.data is None:  # as IntegerField: an empty value too (Optional() clears it)
+            raise ValueError(_l("Enter a whole number, in digits 0 to 9."))
+
+
+class IdField(BoundedIntegerField):
+    """A row's id carried by a form (a hidden input, a select's value): 1..MAX_ID, ASCII digits."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, minimum=1, maximum=MAX_ID, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = parse_id(valuelist[0])
+        if self.data is None:
+            raise ValueError(_l("Enter a whole number, in digits 0 to 9."))
+
+
+def coerce_id(value) -> int:
+    """`SelectField(coerce=coerce_id)` for a select of rows: int() would take ٣ and 2**63 (an overflow
+    when the id reaches the database); a ValueError is WTForms' 'not a valid choice'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = parse_id(value)
+    if number is None:
+        raise ValueError("not an id")
+    return number
+
+
+def refuse_json_that_is_no_form(formdata) -> None:
+    """Flask-WTF reads a JSON body as the form's data; anything but an object of strings (or lists of
+    strings) would reach the fields as ints, dicts or a list, and crash them: a 400 instead."""
+    if formdata is not _Auto or request.form or request.files or not request.is_json:
+        return
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in data.values()):
+        abort(400)

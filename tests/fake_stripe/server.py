@@ -136,6 +136,8 @@ class HttpSide:
     saved: dict[str, _Saved] = field(default_factory=dict)
     #: answer nothing to the next N API requests after doing them (a response lost on the network)
     lose_responses: int = 0
+    #: the same, for the next requests to one (method, path) only: how many are left to lose
+    lose_responses_to: Counter = field(default_factory=Counter)
     #: 429s to answer on demand, in order (see FakeStripe.rate_limit_next)
     rate_limits: list[RateLimit] = field(default_factory=list)
     #: None: no limiter; else at most this many API requests (reads and writes) per rolling second
@@ -150,6 +152,7 @@ class HttpSide:
         self.idempotency_keys.clear()
         self.saved.clear()
         self.lose_responses = 0
+        self.lose_responses_to.clear()
         self.rate_limits.clear()
         self.requests_per_second = None
         self.recent.clear()
@@ -283,6 +286,18 @@ class HttpServerMixin:
         """Carry out the next `count` API requests but drop their responses, as a flaky network would."""
         self.http.lose_responses = count
 
+    def forget_idempotency_keys(self) -> None:
+        """Time passes: Stripe prunes idempotency keys once they are at least 24 hours old
+        (https://docs.stripe.com/api/idempotent_requests), so a key sent again makes a new request."""
+        with self.lock:
+            self.http.saved.clear()
+
+    def lose_next_responses_to(self, method: str, path: str, count: int = 1) -> None:
+        """Carry out the next `count` requests to `method path` (e.g. "POST", "/v1/payment_intents") but
+        drop their responses; requests to other paths are answered."""
+        with self.lock:
+            self.http.lose_responses_to[(method, path)] += count
+
     def api_request(self, method: str, path: str, query: str, body: str, headers: dict[str, str],
                     client_host: str):
         headers = {name.lower(): value for name, value in headers.items()}
@@ -309,6 +324,9 @@ class HttpServerMixin:
             record.status = status
             if self.http.lose_responses > 0:
                 self.http.lose_responses -= 1
+                return None
+            if self.http.lose_responses_to[(method, path)] > 0:
+                self.http.lose_responses_to[(method, path)] -= 1
                 return None
             return status, payload, {"Request-Id": request_id, **extra}
 

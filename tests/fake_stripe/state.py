@@ -9,7 +9,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tests.fake_stripe.server import invalid, not_found
+from tests.fake_stripe.server import FakeStripeError, invalid, not_found
 
 #: what the stripe library pins in 16.x; events carry it as Stripe's would
 API_VERSION = "2026-10-28.endive"
@@ -21,6 +21,10 @@ THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 #: Stripe's published minimum charge amounts (minor units) for the currencies that have one
 MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "chf": 50, "jpy": 50, "aud": 50, "dkk": 250,
                   "nok": 300, "sek": 300}
+#: Stripe's minimum per settlement currency (minor units), which a charge in any currency must convert to
+SETTLEMENT_MINIMUM = {"usd": 50, "aed": 200, "aud": 50, "bgn": 100, "brl": 50, "cad": 50, "chf": 50, "czk": 1500,
+                      "dkk": 250, "eur": 50, "gbp": 30, "hkd": 400, "huf": 17500, "inr": 50, "jpy": 50, "mxn": 1000,
+                      "myr": 200, "nok": 300, "nzd": 50, "pln": 200, "ron": 200, "sek": 300, "sgd": 50, "thb": 1000}
 #: "The amount value supports up to eight digits" (Stripe's limit without a special arrangement)
 MAXIMUM_AMOUNT = 99_999_999
 
@@ -188,9 +192,34 @@ class StripeState:
             raise invalid("Amount must be no more than 99,999,999 minor units", param=param, code="amount_too_large")
         if currency in THREE_DECIMAL and amount % 10:
             raise invalid(f"Invalid amount for {currency}: the last digit must be 0", param=param)
+        target = self.settlement_currency
+        if target and target != currency:
+            self.check_settlement_minimum(amount, currency, param)
+            return
         minimum = MINIMUM_CHARGE.get(currency)
         if minimum is not None and amount < minimum:
             raise invalid(f"Amount must be at least {minimum} {currency}", param=param, code="amount_too_small")
+
+    def check_settlement_minimum(self, amount: int, currency: str, param: str) -> None:
+        """A charge in another currency must convert to at least the settlement currency's minimum.
+
+        https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts: "The amount must
+        convert to at least the minimum amount in your settlement currency"; Stripe answers
+        `amount_too_small` with "Amount must convert to at least 50 cents. ¥49 converts to
+        approximately €0.30." The conversion uses `exchange_rates` (Stripe's rate, not the app's).
+        """
+        target = self.settlement_currency
+        minimum = SETTLEMENT_MINIMUM.get(target)
+        if minimum is None:
+            return
+        if currency not in self.exchange_rates:
+            raise FakeStripeError(f"the fake has no exchange rate for {currency} -> {target}: set exchange_rates")
+        converted, _currency, _rate = self._to_settlement(amount, currency)
+        if converted < minimum:
+            major = Decimal(minimum).scaleb(-exponent(target))
+            raise invalid(f"Amount must convert to at least {major} {target.upper()}. {Decimal(amount).scaleb(-exponent(currency))} {currency.upper()} "
+                          f"converts to approximately {Decimal(converted).scaleb(-exponent(target))} {target.upper()}.",
+                          param=param, code="amount_too_small")
 
     def fee_for(self, amount: int) -> int:
         return int((Decimal(amount) * self.fee_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + self.fee_fixed

@@ -145,6 +145,19 @@ def charge_keys(fake) -> Counter:
     return Counter(r.idempotency_key for r in intent_creations(fake))
 
 
+def charge_key(pledge: Pledge, attempt: int = 1) -> str:
+    """The idempotency key the app sends for a pledge's off-session attempt: the installation's prefix first."""
+    from webapp.payments.installation import key_prefix
+    from webapp.payments.pledging.services import pledge_key
+
+    return f"{key_prefix()}-{pledge_key(pledge, f'charge-{attempt}')}"
+
+
+def precheck_reads(fake) -> list:
+    """The collector's reads of a customer's PaymentIntents, made before every attempt."""
+    return [r for r in fake.requests if r.method == "GET" and r.path == "/v1/payment_intents"]
+
+
 def detached(fake) -> set[str]:
     return {r.path.split("/")[3] for r in fake.requests if r.method == "POST" and r.path.endswith("/detach")}
 

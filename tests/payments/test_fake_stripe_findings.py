@@ -1,8 +1,8 @@
-"""What the stricter fake shows about the application's webhook handling (webapp/payments/webhooks.py).
+"""What the stricter fake showed about the application's webhook handling, now fixed.
 
-These are real-money defects outside the fake's and the provider's files, left for the payments
-owner; each test is `xfail(strict=True)`, so it fails the suite the day the handler is fixed and
-the mark must come off.
+They were real-money defects, first written as strict xfails: an inquiry booked as a chargeback, a
+won dispute never reinstated (webapp/payments/disputes.py), a late balance transaction never read
+(charge.updated and the periodic re-read, webapp/payments/settlements.py).
 """
 from __future__ import annotations
 
@@ -21,27 +21,21 @@ def pledge(fake_stripe):
     return pledge
 
 
-@pytest.mark.xfail(strict=True, reason="dispute_created books every charge.dispute.created as a chargeback, "
-                                       "also an inquiry (status warning_needs_response), which moves no money")
 def test_an_inquiry_books_no_dispute(client, fake_stripe, pledge):
     deliver(fake_stripe.dispute(pledge.payment_intent_id, inquiry=True))
     assert entries(kind="dispute") == []
     assert fresh(pledge).disputed_at is None
 
 
-@pytest.mark.xfail(strict=True, reason="no handler for charge.dispute.funds_reinstated / charge.dispute.closed: a "
-                                       "won dispute's money never comes back into the ledger")
 def test_a_won_dispute_gives_the_money_back_to_the_ledger(client, fake_stripe, pledge):
     [created, withdrawn] = fake_stripe.dispute(pledge.payment_intent_id)
     deliver([created, withdrawn])
     assert sum(e.amount for e in entries(kind="dispute")) == 2_500
     deliver(fake_stripe.close_dispute(created["data"]["object"]["id"], won=True))
-    assert sum(e.amount for e in entries(kind="dispute")) == 0
+    # entries are never changed: the reinstatement is a second entry, in the other direction
+    assert sum(e.amount for e in entries(kind="dispute")) - sum(e.amount for e in entries(kind="dispute_reinstated")) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the settlement (net, fee) is read only on the payment events; when the "
-                                       "charge's balance transaction appears later (charge.updated, asynchronous "
-                                       "capture), nothing reads it and the processor fee is never booked")
 def test_a_balance_transaction_that_appears_later_is_recorded(client, fake_stripe):
     fake_stripe.settle_immediately = False
     campaign = keep_it_all(goal=100_000, title="Fournil coopératif")

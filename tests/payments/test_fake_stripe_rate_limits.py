@@ -97,7 +97,10 @@ def test_the_limiter_refuses_the_26th_request_in_a_second_reads_included(fake_st
 def test_the_provider_reports_a_rate_limit_as_a_retryable_failure(fake_stripe, stripe_provider):
     from tests.payments.test_stripe_provider import checkout_request
 
-    fake_stripe.rate_limit_next(1, "/v1/checkout/sessions")
+    # the provider retries a 429 itself (test_collection_never_repeats covers how); once its retries
+    # are spent, the error goes up as a retryable ProviderError
+    stripe_provider.sleep = lambda seconds: None
+    fake_stripe.rate_limit_next(stripe_provider.rate_limit_retries + 1, "/v1/checkout/sessions")
     with pytest.raises(ProviderError) as caught:
         stripe_provider.create_checkout(checkout_request())
     assert caught.value.retryable is True

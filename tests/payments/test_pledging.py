@@ -451,15 +451,20 @@ def test_a_sold_out_reward_is_refused_with_a_message(client, keep_it_all):
 
 
 # -- currencies through the form --------------------------------------------------------------------------
+# The minimums follow from the settlement currency (EUR) at the day's rate plus 5 % (payments.minimums;
+# tests/payments/test_minimums.py runs every currency through the fake Stripe).
 @pytest.mark.parametrize("currency, at_minimum, below, stored", [
     ("EUR", "0.50", "0.49", 50),
-    ("USD", "0.50", "0.49", 50),
+    ("USD", "0.60", "0.59", 60),
     ("XOF", "350", "349", 350),
-    ("JPY", "50", "49", 50),
-    ("MAD", "5.00", "4.99", 500),
-    ("TND", "2.000", "1.990", 2_000),
+    ("JPY", "90", "89", 90),
+    ("MAD", "6.00", "5.99", 600),
+    ("TND", "1.800", "1.790", 1_800),
 ])
 def test_the_minimum_charge_is_accepted_and_one_unit_less_is_refused(client, currency, at_minimum, below, stored):
+    from tests.payments.support import standard_rates
+
+    standard_rates()
     campaign = live_campaign(currency)
     db.session.commit()
     refused = submit_pledge(client, campaign, below)
@@ -486,6 +491,9 @@ def test_amounts_with_more_decimals_than_the_currency_has_are_refused(client, cu
 
 def test_a_tnd_amount_the_processor_cannot_charge_is_refused(client):
     """Stripe takes TND in millimes whose last digit is 0: 2.005 TND cannot be charged."""
+    from tests.payments.support import standard_rates
+
+    standard_rates()
     campaign = live_campaign("TND")
     db.session.commit()
     response = submit_pledge(client, campaign, "2.005")
@@ -572,7 +580,8 @@ def test_the_display_currency_chooser_offers_that_currency_for_payment(client, k
 
 
 def test_a_charge_below_the_minimum_in_the_backers_currency_is_refused(client):
-    """50 JPY is a valid pledge in yen but about 0.31 EUR: below what the processor charges in euros."""
+    """50 JPY (Stripe's yen minimum) is about 0.31 EUR: below what the processor charges in euros, the
+    settlement currency; the yen minimum is therefore 0.50 EUR in yen plus 5 %, rounded up: 90 JPY."""
     campaign = live_campaign("JPY", FundingModel.KEEP_IT_ALL)
     from tests.payments.support import standard_rates
 
@@ -580,10 +589,11 @@ def test_a_charge_below_the_minimum_in_the_backers_currency_is_refused(client):
     db.session.commit()
     french = {"Accept-Language": "fr-FR"}
     response = submit_pledge(client, campaign, "50", pay_currency="EUR", headers=french)
-    assert response.status_code == 400 and "0,50\xa0€" in text(response)
+    assert response.status_code == 400 and "(≈ 0,55\xa0€)" in text(response)
     assert count(Pledge) == 0
-    assert submit_pledge(client, campaign, "82", pay_currency="EUR", headers=french).status_code == 303
-    assert fresh(the_pledge(campaign)).charge_amount == 50  # 82 JPY = 0.5018 EUR
+    assert submit_pledge(client, campaign, "89", pay_currency="EUR", headers=french).status_code == 400
+    assert submit_pledge(client, campaign, "90", pay_currency="EUR", headers=french).status_code == 303
+    assert fresh(the_pledge(campaign)).charge_amount == 55  # 90 JPY = 0.5507 EUR
 
 
 def test_a_campaign_that_takes_only_its_currency_refuses_another(client):

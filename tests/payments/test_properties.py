@@ -1,10 +1,12 @@
 """Random deliveries of processor events: duplicates, reorders, failures, refunds and disputes.
 
 Hypothesis draws, for several pledges on one campaign, what really happened at the processor (a card
-paid, a debit bounced, a checkout abandoned, refunds, a dispute), then delivers those events in a random
+paid, a debit bounced, a checkout abandoned, refunds, a dispute: an inquiry, a chargeback open, won or
+lost, with every dispute event Stripe sends), then delivers those events in a random
 order with redeliveries. After every delivery the campaign total equals the sum of the confirmed pledges
 computed here from the pledge rows, no pledge moves back, and once everything has arrived each pledge is
-where the processor's story left it.
+where the processor's story left it; the ledger balances after every event, a redelivery books
+nothing, and a dispute ends as its story says with the money back when it was won.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ from webapp.campaigns.models import FundingModel, RewardTier
 from webapp.campaigns.services import progress_of
 from webapp.extensions import db
 from webapp.payments import webhooks
-from webapp.payments.models import HOLDING_STATUSES, Pledge, PledgeEvent, PledgeStatus, ProcessedEvent
+from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
+from webapp.payments.models import HOLDING_STATUSES, Dispute, Pledge, PledgeEvent, PledgeStatus, ProcessedEvent
 
 P = PledgeStatus
 
@@ -38,8 +42,9 @@ P = PledgeStatus
 FORWARD = {
     P.PENDING: {P.PROCESSING, P.COMMITTED, P.PAID, P.FAILED, P.EXPIRED},
     P.PROCESSING: {P.PAID, P.FAILED},
-    P.COMMITTED: {P.CANCELLED, P.PAID, P.NEEDS_ACTION, P.RELEASED},
-    P.NEEDS_ACTION: {P.PAID, P.LAPSED},
+    P.COMMITTED: {P.CANCELLED, P.PAID, P.COLLECTING, P.NEEDS_ACTION, P.RELEASED},
+    P.COLLECTING: {P.PAID, P.NEEDS_ACTION},
+    P.NEEDS_ACTION: {P.PAID, P.COLLECTING, P.LAPSED},
     P.PAID: {P.REFUNDED},
 }
 
@@ -66,7 +71,8 @@ class Story:
     amount: int
     pay_currency: str
     refunds: list[int] = field(default_factory=list)  #: cumulative amounts refunded, in the charge currency
-    disputed: bool = False
+    #: None, or how a dispute goes: an inquiry (closed, no money), a chargeback still open, won or lost
+    dispute: str | None = None
 
 
 @st.composite
@@ -79,7 +85,7 @@ def stories(draw, setup: bool):
         # refunds are reported cumulatively: increasing fractions of the charge, maybe all of it
         fractions = draw(st.lists(st.integers(min_value=1, max_value=4), max_size=3, unique=True))
         story.refunds = sorted(fractions)  # quarters of the charge, turned into amounts once it is known
-        story.disputed = draw(st.booleans())
+        story.dispute = draw(st.sampled_from([None, None, "inquiry", "open", "won", "lost"]))
     return story
 
 
@@ -114,11 +120,46 @@ def events_of(pledge: Pledge, story: Story) -> list[dict]:
     }[story.kind]
     for quarter in story.refunds:
         chain.append(("charge.refunded", charge_obj(pledge, amount_refunded=refund_of(pledge, quarter))))
-    if story.disputed:
-        chain.append(("charge.dispute.created", {"id": f"dp_test_{ref}", "object": "dispute",
-                                                 "charge": f"ch_test_{ref}", "payment_intent": pi,
-                                                 "amount": pledge.charge_amount}))
+    chain += dispute_events(pledge, story.dispute)
     return [event(kind, obj, event_id=f"evt_{secrets.token_hex(10)}") for kind, obj in chain]
+
+
+DISPUTE_FEE = 1_500
+
+
+def dispute_events(pledge: Pledge, how: str | None) -> list[tuple[str, dict]]:
+    """Stripe's dispute events, each carrying the whole dispute as it stood (status, balance transactions)."""
+    if how is None:
+        return []
+    ref, currency = pledge.reference, pledge.charge_currency.lower()
+    withdrawal = {"id": f"txn_w_{ref}", "object": "balance_transaction", "amount": -pledge.charge_amount,
+                  "fee": DISPUTE_FEE, "currency": currency, "reporting_category": "dispute"}
+    reinstatement = {"id": f"txn_r_{ref}", "object": "balance_transaction", "amount": pledge.charge_amount,
+                     "fee": -DISPUTE_FEE, "currency": currency, "reporting_category": "dispute_reversal"}
+
+    def dispute(status: str, *txns: dict) -> dict:
+        return {"id": f"dp_test_{ref}", "object": "dispute", "charge": f"ch_test_{ref}",
+                "payment_intent": f"pi_test_{ref}", "amount": pledge.charge_amount, "currency": currency,
+                "status": status, "reason": "fraudulent", "balance_transactions": list(txns)}
+
+    if how == "inquiry":
+        return [("charge.dispute.created", dispute("warning_needs_response")),
+                ("charge.dispute.closed", dispute("warning_closed"))]
+    opened = [("charge.dispute.created", dispute("needs_response", withdrawal)),
+              ("charge.dispute.funds_withdrawn", dispute("needs_response", withdrawal))]
+    if how == "open":
+        return opened
+    if how == "lost":
+        return opened + [("charge.dispute.closed", dispute("lost", withdrawal))]
+    return opened + [("charge.dispute.closed", dispute("won", withdrawal, reinstatement)),
+                     ("charge.dispute.funds_reinstated", dispute("won", withdrawal, reinstatement))]
+
+
+def dispute_net(pledge_id: int) -> int:
+    """What disputes took from the campaign for this pledge, less what they gave back, in the ledger."""
+    rows = db.session.execute(select(LedgerEntry.kind, LedgerEntry.amount).where(
+        LedgerEntry.cause == f"pledge:{pledge_id}", LedgerEntry.kind.in_(("dispute", "dispute_reinstated")))).all()
+    return sum(amount if kind == "dispute" else -amount for kind, amount in rows)
 
 
 def refund_of(pledge: Pledge, quarter: int) -> int:
@@ -148,6 +189,14 @@ def rows_of(campaign_id: int) -> list:
 
 def snapshot(rows) -> dict[int, tuple[PledgeStatus, int]]:
     return {row.id: (row.status, row.refunded_amount) for row in rows}
+
+
+def balances_by_currency() -> dict[str, int]:
+    """The ledger's trial balance summed per currency: zero for every currency, after every event."""
+    totals: dict[str, int] = {}
+    for (_account, currency), value in ledger.trial_balance().items():
+        totals[currency] = totals.get(currency, 0) + value
+    return totals
 
 
 def check_totals(campaign, rows) -> None:
@@ -201,18 +250,33 @@ def test_totals_equal_confirmed_pledges_whatever_the_order_of_events(data):
 
     delivered: set[str] = set()
     state = snapshot(rows_of(campaign.id))
-    for index in deliveries:
+    entries_before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    attempts = 0
+    while deliveries:
+        index = deliveries.pop(0)
+        attempts += 1
+        assert attempts <= 4 * len(all_events) + len(redeliveries), "some event is never applied"
         evt = all_events[index]
         payload = payload_of(evt)
         status, _message = webhooks.receive(payload, signature(payload))
+        if status == 503:  # a dispute before its payment's events: nothing recorded, Stripe delivers it again
+            assert evt["type"].startswith("charge.dispute.") and evt["id"] not in delivered
+            assert snapshot(rows_of(campaign.id)) == state
+            assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries_before
+            deliveries.append(index)
+            continue
         assert status == 200
         redelivery = evt["id"] in delivered
         delivered.add(evt["id"])
 
         rows = rows_of(campaign.id)
         after = snapshot(rows)
+        entries_now = db.session.scalar(select(func.count()).select_from(LedgerEntry))
         if redelivery:
             assert after == state, f"redelivered {evt['type']} changed something"
+            assert entries_now == entries_before, f"redelivered {evt['type']} booked something"
+        entries_before = entries_now
+        assert all(total == 0 for total in balances_by_currency().values())
         assert check_moves(state, after) <= 1  # one event moves at most one pledge
         state = after
 
@@ -235,4 +299,14 @@ def test_totals_equal_confirmed_pledges_whatever_the_order_of_events(data):
         check_history(pledge)  # one record per change, however often and in whatever order events came
         if story.kind in PAYS:
             assert pledge.payment_intent_id == f"pi_test_{pledge.reference}"
+        if story.dispute is not None and story.kind in PAYS:
+            [dispute] = db.session.scalars(select(Dispute).where(Dispute.pledge_id == pledge.id)).all()
+            assert dispute.outcome == {"inquiry": "closed"}.get(story.dispute, story.dispute)
+            # whatever the order: an inquiry or a won dispute leaves nothing taken; a chargeback takes what
+            # was not refunded when it was booked, and the pledge stays counted as the pledge it was
+            if story.dispute in ("inquiry", "won"):
+                assert dispute_net(pledge.id) == 0
+            elif not story.refunds:
+                assert dispute_net(pledge.id) == pledge.amount
+            assert (pledge.disputed_at is not None) == (story.dispute != "inquiry")
     assert progress_of(campaign).raised.amount == expected_total

@@ -136,8 +136,9 @@ def test_unsupported_locale_reaches_stripe_as_auto(fake_stripe, stripe_provider)
 # -- idempotency ----------------------------------------------------------------------------------
 
 def test_the_same_key_twice_creates_one_checkout_session(fake_stripe, stripe_provider):
-    first = stripe_provider.create_checkout(checkout_request())
-    second = stripe_provider.create_checkout(checkout_request())
+    request = checkout_request()  # once: its expires_at must not tick to the next second between calls
+    first = stripe_provider.create_checkout(request)
+    second = stripe_provider.create_checkout(request)
 
     assert first == second
     assert fake_stripe.count("checkout.session") == 1
@@ -146,8 +147,9 @@ def test_the_same_key_twice_creates_one_checkout_session(fake_stripe, stripe_pro
 
 
 def test_the_same_key_twice_in_setup_mode_creates_one_customer_and_one_session(fake_stripe, stripe_provider):
-    first = stripe_provider.create_checkout(checkout_request(mode="setup"))
-    second = stripe_provider.create_checkout(checkout_request(mode="setup"))
+    request = checkout_request(mode="setup")  # once: its expires_at must not tick to the next second between calls
+    first = stripe_provider.create_checkout(request)
+    second = stripe_provider.create_checkout(request)
 
     assert first == second
     assert fake_stripe.count("customer") == 1 and fake_stripe.count("checkout.session") == 1

@@ -208,3 +208,16 @@ def test_nothing_is_ever_mailed_to_a_deleted_members_placeholder(world, signed_i
     db.session.commit()
 
     assert mail_outbox == []
+
+
+def test_the_ledger_never_holds_a_backers_name_since_its_rows_outlive_an_erasure():
+    from sqlalchemy import select
+
+    from tests.factories import PledgeFactory
+    from webapp.payments import bookkeeping
+
+    pledge = PledgeFactory(display_name="Afi D.", message="From Lyon")
+    bookkeeping.book_charge(pledge)
+    db.session.flush()
+    memos = db.session.scalars(select(LedgerEntry.memo)).all()
+    assert memos and not [m for m in memos if m and ("Afi" in m or "Lyon" in m)]

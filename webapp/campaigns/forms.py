@@ -8,11 +8,11 @@ from babel.numbers import get_territory_currencies
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, MonthField, SelectField, StringField, TextAreaField
+from wtforms import DateField, MonthField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
-from webapp.forms import BaseForm, CountryField, MoneyField, RegionField, currency_choices
+from webapp.forms import BaseForm, BoundedIntegerField, CountryField, MoneyField, RegionField, currency_choices
 
 
 def default_currency(country: str | None) -> str:
@@ -62,7 +62,7 @@ class TierForm(BaseForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("What the backer receives"), validators=[Optional(), Length(max=2000)])
     minimum = MoneyField(_l("Minimum pledge"), validators=[DataRequired()], currency_field=None)
-    quantity_limit = IntegerField(_l("How many are available (leave empty for no limit)"),
+    quantity_limit = BoundedIntegerField(_l("How many are available (leave empty for no limit)"),
                                   validators=[Optional(), NumberRange(min=1, max=1_000_000)])
     delivery_month = MonthField(_l("Estimated delivery (month)"), validators=[Optional()])
 
@@ -89,4 +89,4 @@ class RevisionDecisionForm(BaseForm):
     reason = TextAreaField(_l("Reason (required to refuse; the organizer reads it)"),
                            validators=[Optional(), Length(max=2000)])
     #: the version of the revision the moderator read: a decision on an older one is refused
-    version = IntegerField(validators=[DataRequired(message=_l("Reload the page: the version is missing."))])
+    version = BoundedIntegerField(minimum=1, validators=[DataRequired(message=_l("Reload the page: the version is missing."))])

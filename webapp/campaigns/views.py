@@ -25,6 +25,7 @@ from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING
 from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
+from webapp.ids import MAX_ID, MAX_PAGE, parse_int
 from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
@@ -54,10 +55,7 @@ def _filters() -> services.Filters:
     category = args.get("category", "")
     if category and category not in {c.value for c in Category}:
         category = ""
-    try:
-        page = max(1, min(int(args.get("page", 1)), 10_000))
-    except ValueError:
-        page = 1
+    page = min(parse_int(args.get("page", "1"), 1, MAX_ID) or 1, MAX_PAGE)
     sort = args.get("sort", "newest")
     return services.Filters(q=args.get("q", "")[:100], category=category, country=args.get("country", "")[:2],
                             region=args.get("region", "")[:10], sort=sort if sort in services.SORTS else "newest",

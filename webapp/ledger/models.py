@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, event
+from sqlalchemy import DDL, BigInteger, CheckConstraint, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from webapp.clock import utcnow
@@ -22,6 +22,9 @@ class LedgerEntry(db.Model):
         CheckConstraint("debit_account <> credit_account", name="two_accounts"),
         Index("ix_ledger_entries_debit", "debit_account", "currency"),
         Index("ix_ledger_entries_credit", "credit_account", "currency"),
+        # rows are only ever inserted: PostgreSQL refuses UPDATE and DELETE (see the trigger below);
+        # the tests' cleanup empties such tables with TRUNCATE
+        {"info": {"append_only": True}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,3 +70,24 @@ def _refuse_bulk_changes(state):
     """`session.execute(update(LedgerEntry)...)` skips the per-row hooks above: refuse it here."""
     if (state.is_update or state.is_delete) and any(m.class_ is LedgerEntry for m in state.all_mappers):
         raise LedgerImmutable("ledger entries cannot be updated or deleted in bulk; book correcting entries")
+
+
+# -- PostgreSQL holds the rule itself, for raw SQL and every other client --------------------------
+#: kept identical in the migration that creates it on existing databases
+REFUSE_CHANGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_entries_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'ledger entries are never changed: ' || TG_OP || ' refused; book a correcting entry',
+        ERRCODE = 'integrity_constraint_violation';
+END
+$$
+"""
+IMMUTABLE_TRIGGER = """
+CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries
+FOR EACH ROW EXECUTE FUNCTION ledger_entries_refuse_change()
+"""
+
+# metadata.create_all (the tests' schema) creates it too; migrations do on real databases
+event.listen(LedgerEntry.__table__, "after_create", DDL(REFUSE_CHANGE_FUNCTION).execute_if(dialect="postgresql"))
+event.listen(LedgerEntry.__table__, "after_create", DDL(IMMUTABLE_TRIGGER).execute_if(dialect="postgresql"))

@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FloatField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp import geo
-from webapp.forms import BaseForm, CountryField, MoneyField, RegionField, currency_choices
+from webapp.forms import BaseForm, BoundedIntegerField, CountryField, MoneyField, RegionField, coerce_id, currency_choices
 from webapp.i18n import locale_code
 from webapp.mutual_aid.labels import CATEGORY_LABELS, EVENT_KIND_LABELS, SEVERITY_LABELS, URGENCY_LABELS
 from webapp.mutual_aid.services.events import MAX_RADIUS_KM, MIN_RADIUS_KM
@@ -38,7 +37,7 @@ class EventForm(BaseForm):
     kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in EVENT_KIND_LABELS.items()])
     severity = SelectField(_l("Severity"), choices=[(s.value, label) for s, label in SEVERITY_LABELS.items()])
     starts_on = DateField(_l("Start date"), validators=[DataRequired()])
-    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=int,
+    relief_organization_id = SelectField(_l("Relief organization (receives the emergency fund)"), coerce=coerce_id,
                                          validate_choice=False)
     public_message = TextAreaField(_l("Public message (opens every call)"),
                                    validators=[DataRequired(), Length(max=500)])
@@ -83,7 +82,7 @@ class OfferForm(PlaceFields, BaseForm):
     category = SelectField(_l("What you offer"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
     title = StringField(_l("In a few words"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)])
-    capacity = IntegerField(_l("Capacity (people for lodging and transport, units otherwise)"), default=1,
+    capacity = BoundedIntegerField(_l("Capacity (people for lodging and transport, units otherwise)"), default=1,
                             validators=[InputRequired(), NumberRange(1, 1000)])
     remote = BooleanField(_l("I can help from afar (translation, calling relatives...)"))
     available_from = DateField(_l("Available from (optional)"), validators=[Optional()])
@@ -97,7 +96,7 @@ class OfferForm(PlaceFields, BaseForm):
 class RequestForm(PlaceFields, BaseForm):
     category = SelectField(_l("What you need"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()])
     urgency = SelectField(_l("How urgent"), choices=[(u.value, label) for u, label in URGENCY_LABELS.items()])
-    household_size = IntegerField(_l("People in your household"), default=1,
+    household_size = BoundedIntegerField(_l("People in your household"), default=1,
                                   validators=[InputRequired(), NumberRange(1, 100)])
     description = TextAreaField(_l("What would help (do not write your address here)"),
                                 validators=[Optional(), Length(max=2000)])

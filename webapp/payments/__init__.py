@@ -7,7 +7,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Plug payments into the lower domains: campaign totals now come from confirmed pledges."""
     from webapp.campaigns.progress import install_reader
-    from webapp.payments import display
+    from webapp.payments import display, minimums
     from webapp.payments.commands import campaigns_group, fx_group, ledger_group
     from webapp.payments import webhooks
     from webapp.payments.matching.views import blueprint as funds
@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from webapp.payments.views.backer import blueprint
     from webapp.payments.views.organizer import blueprint as money
 
+    minimums.check_settings(app.config)  # a wrong settlement currency stops the start, not a pledge
     # Sandbox events reach the webhook's unit of work after the caller's commit, as Stripe's would.
     sandbox_provider.install(app, webhooks.receive)
     install_reader(app, PledgeTotals())

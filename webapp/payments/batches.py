@@ -48,45 +48,61 @@ def close_due_campaigns(now=None) -> list[int]:
 @dataclass
 class CollectionReport:
     charged: int = 0
+    #: bank debits on their way (the processor answered `processing`)
+    collecting: int = 0
     needs_action: int = 0
     released: int = 0
     skipped: int = 0
 
 
+class Pacer:
+    """At most `rate` processor requests a second from this worker: wait() before each request."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        if self.last is not None:
+            spare = self.interval - (time.monotonic() - self.last)
+            if spare > 0:
+                time.sleep(spare)
+        self.last = time.monotonic()
+
+
 def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | None = None) -> CollectionReport:
     """Charge (campaign succeeded) or release (failed) every committed pledge, one transaction each.
 
-    Resumable: a pledge leaves COMMITTED in the same commit as its charge's result, and the charge's
-    idempotency key is fixed by the number of attempts already committed, so a crash between the
-    processor's answer and our commit replays the same request and the processor answers the same.
+    Resumable: a pledge leaves COMMITTED in the same commit as its charge's result, and before each
+    attempt the processor is asked what earlier attempts did, so a crash between the processor's
+    answer and our commit never charges twice. Bounded: each pledge is visited at most once per run
+    (the batches walk up the ids), so one the processor keeps refusing, or whose money is on its way
+    (COLLECTING, never selected), can never be charged again and again within a run.
     """
     cfg = current_app.config
     batch_size = batch_size or cfg["CHARGE_BATCH_SIZE"]
-    pause = 1.0 / cfg["CHARGE_RATE_PER_SECOND"]
+    pacer = Pacer(cfg["CHARGE_RATE_PER_SECOND"])
     report = CollectionReport()
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.status not in (CampaignStatus.SUCCEEDED, CampaignStatus.FAILED):
         return report
-    batches = 0
+    succeeded = campaign.status == CampaignStatus.SUCCEEDED
+    batches, after = 0, 0
     while max_batches is None or batches < max_batches:
         ids = list(db.session.scalars(
-            select(Pledge.id).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED)
+            select(Pledge.id).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED,
+                                    Pledge.id > after)
             .order_by(Pledge.id).limit(batch_size)))
         db.session.rollback()  # end the read; each pledge gets its own transaction
         if not ids:
             break
-        batches += 1
+        batches, after = batches + 1, ids[-1]
         for pledge_id in ids:
-            started = time.monotonic()
-            _collect_one(pledge_id, campaign.status == CampaignStatus.SUCCEEDED, report)
-            # Stay under the processor's rate limit.
-            spare = pause - (time.monotonic() - started)
-            if spare > 0:
-                time.sleep(spare)
+            _collect_one(pledge_id, succeeded, report, pacer)
     return report
 
 
-def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport) -> None:
+def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport, pacer: Pacer) -> None:
     pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COMMITTED)
                                .with_for_update(skip_locked=True))
     if pledge is None:  # another worker has it, or it is done
@@ -95,18 +111,44 @@ def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport) -> N
         return
     try:
         if succeeded:
-            collection.charge_committed(pledge)
+            collection.charge_committed(pledge, before_request=pacer.wait)
             report.charged += pledge.status == P.PAID
+            report.collecting += pledge.status == P.COLLECTING
             report.needs_action += pledge.status == P.NEEDS_ACTION
         else:
+            pacer.wait()
             collection.release(pledge)
             report.released += 1
         db.session.commit()
     except (ProviderError, DomainError):
-        # One pledge the processor (or a rule) refuses must not stop the collection of the others.
+        # One pledge the processor (or a rule) refuses must not stop the collection of the others; a
+        # rate limit that outlasted the provider's retries is no attempt: the next run tries again.
         db.session.rollback()
         log.exception("pledge %s could not be collected; it stays committed for the next run", pledge_id)
         report.skipped += 1
+
+
+# -- money on its way for too long --------------------------------------------------------------
+def recheck_collecting(now: datetime | None = None) -> dict[str, int]:
+    """Ask the processor again about every debit in flight for longer than banks take; one transaction each."""
+    seen: dict[str, int] = {}
+    ids = collection.collecting_too_long(now)
+    db.session.rollback()
+    for pledge_id in ids:
+        pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COLLECTING)
+                                   .with_for_update(skip_locked=True))
+        if pledge is None:
+            db.session.rollback()
+            continue
+        try:
+            status = collection.recheck_collecting(pledge) or "unknown"
+            db.session.commit()
+        except ProviderError:
+            db.session.rollback()
+            log.exception("pledge %s: could not ask the processor; next time", pledge_id)
+            status = "unreachable"
+        seen[status] = seen.get(status, 0) + 1
+    return seen
 
 
 # -- paying out ---------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def close_due_command() -> None:
     for campaign_id in closed + [c for c in collection.campaigns_left_to_collect() if c not in closed]:
         report = batches.collect(campaign_id)
         click.echo(f"campaign {campaign_id}: {report.charged} charged, {report.needs_action} need the backer, "
-                   f"{report.released} released, {report.skipped} skipped")
+                   f"{report.released} released, {report.collecting} bank debits on their way, "
+                   f"{report.skipped} skipped")
     if not closed:
         click.echo("no campaign was due")
 

@@ -1,4 +1,4 @@
-"""The processor's per-currency rules: decimals sent, minimum charge, our maximum pledge."""
+"""The processor's per-currency rules: decimals sent, each currency's own floor, our maximum pledge."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,12 +16,13 @@ THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 @dataclass(frozen=True)
 class CurrencyRule:
-    minimum: int  #: smallest charge the processor accepts, minor units
+    #: the currency's own floor, minor units: Stripe's minimum where the currency is one Stripe settles in,
+    #: else one unit. The minimum a backer sees is derived from the settlement currency (payments.minimums).
+    minimum: int
     maximum: int  #: largest pledge we accept, minor units (a typo and fraud guard)
 
 
-#: Minimums follow Stripe's published minimum charge (about 0.50 USD where Stripe lists none);
-#: maximums are about 10,000 EUR, and never above Stripe's 8-digit amount limit (99,999,999).
+#: Maximums are about 10,000 EUR, and never above Stripe's 8-digit amount limit (99,999,999).
 RULES: dict[str, CurrencyRule] = {
     "EUR": CurrencyRule(50, 1_000_000),
     "USD": CurrencyRule(50, 1_100_000),
@@ -29,14 +30,14 @@ RULES: dict[str, CurrencyRule] = {
     "CAD": CurrencyRule(50, 1_500_000),
     "CHF": CurrencyRule(50, 1_000_000),
     "JPY": CurrencyRule(50, 1_600_000),
-    "XOF": CurrencyRule(350, 6_500_000),
-    "XAF": CurrencyRule(350, 6_500_000),
-    "MAD": CurrencyRule(500, 11_000_000),
-    "TND": CurrencyRule(2_000, 33_000_000),
-    "KES": CurrencyRule(7_000, 99_999_999),
-    "NGN": CurrencyRule(80_000, 99_999_999),
-    "RWF": CurrencyRule(700, 14_000_000),
-    "UGX": CurrencyRule(2_000, 40_000_000),
+    "XOF": CurrencyRule(1, 6_500_000),
+    "XAF": CurrencyRule(1, 6_500_000),
+    "MAD": CurrencyRule(1, 11_000_000),
+    "TND": CurrencyRule(10, 33_000_000),
+    "KES": CurrencyRule(1, 99_999_999),
+    "NGN": CurrencyRule(1, 99_999_999),
+    "RWF": CurrencyRule(1, 14_000_000),
+    "UGX": CurrencyRule(1, 40_000_000),
 }
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from webapp.i18n import locale_code
 from webapp.money import Money
-from webapp.payments import currencies, fx
+from webapp.payments import currencies, fx, minimums
 from webapp.payments.matching import services as matching
 from webapp.payments.models import PledgeStatus
 from webapp.payments.totals import latest_supporters
@@ -57,6 +57,20 @@ def approx(money: Money | None, target: str | None = None) -> Markup:
         figure=figure, note=note)
 
 
+def minimum_note(currency: str) -> str:
+    """'At least F CFA 350 (≈ €0.53).': the processor's minimum in `currency`, worth in the settlement currency."""
+    locale = locale_code()
+    try:
+        minimum = minimums.minimum_charge(currency)
+    except fx.RateUnavailable:
+        return _("We have no exchange rate for %(c)s at the moment: pledges in it wait until there is one.",
+                 c=currency)
+    if minimum.amount.currency == minimum.settlement.currency:
+        return _("At least %(min)s.", min=minimum.amount.format(locale))
+    return _("At least %(min)s (≈ %(approx)s).", min=minimum.amount.format(locale),
+             approx=minimum.in_settlement.format(locale))
+
+
 def pledge_status_label(status: PledgeStatus) -> str:
     return {
         PledgeStatus.PENDING: _("waiting for payment"), PledgeStatus.PROCESSING: _("payment on its way"),
@@ -65,7 +79,18 @@ def pledge_status_label(status: PledgeStatus) -> str:
         PledgeStatus.CANCELLED: _("cancelled"), PledgeStatus.REFUNDED: _("refunded"),
         PledgeStatus.NEEDS_ACTION: _("waiting for the backer to complete the payment"),
         PledgeStatus.LAPSED: _("lapsed: never charged"), PledgeStatus.RELEASED: _("released: never charged"),
+        PledgeStatus.COLLECTING: _("bank debit on its way"),
     }[PledgeStatus(status)]
+
+
+def dispute_label(outcome: str) -> str:
+    return {
+        "inquiry": _("inquiry: the bank asks questions; no money has moved"),
+        "open": _("open: the money and the dispute fee are withheld until the bank decides"),
+        "won": _("won: the money is back"),
+        "lost": _("lost: the money went back to the backer's bank"),
+        "closed": _("closed without a chargeback: no money moved"),
+    }[outcome]
 
 
 def register(app) -> None:
@@ -73,5 +98,6 @@ def register(app) -> None:
     def payment_helpers() -> dict:
         return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
                 "match_offers": matching.offers_for,
-                "pledge_status_label": pledge_status_label,
+                "pledge_status_label": pledge_status_label, "minimum_note": minimum_note,
+                "dispute_label": dispute_label,
                 "supported_currencies": current_app.config["SUPPORTED_CURRENCIES"]}

@@ -27,13 +27,16 @@ class PledgeStatus(enum.StrEnum):
     NEEDS_ACTION = "needs_action"  #: the charge at success was declined or needs the backer to authenticate
     LAPSED = "lapsed"  #: needed action for 7 days and got none: never charged
     RELEASED = "released"  #: the campaign failed: the saved method is forgotten, nobody charged
+    #: charged at success and the processor answered `processing` (a bank debit on its way): never charged again
+    COLLECTING = "collecting"
 
 
 #: Pledges whose money counts in a campaign's totals.
-CONFIRMED_STATUSES = frozenset({PledgeStatus.COMMITTED, PledgeStatus.NEEDS_ACTION, PledgeStatus.PAID})
+CONFIRMED_STATUSES = frozenset({PledgeStatus.COMMITTED, PledgeStatus.COLLECTING, PledgeStatus.NEEDS_ACTION,
+                                PledgeStatus.PAID})
 #: Pledges that hold (or have taken) a reward unit.
 HOLDING_STATUSES = frozenset({PledgeStatus.PENDING, PledgeStatus.PROCESSING, PledgeStatus.COMMITTED,
-                              PledgeStatus.NEEDS_ACTION, PledgeStatus.PAID})
+                              PledgeStatus.COLLECTING, PledgeStatus.NEEDS_ACTION, PledgeStatus.PAID})
 
 
 class ChargeTiming(enum.StrEnum):
@@ -100,6 +103,10 @@ class Pledge(db.Model):
 
     #: off-session charge attempts made at success; part of each attempt's idempotency key
     charge_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: since when the money of a COLLECTING pledge has been on its way (the recheck job reads it after a while)
+    collecting_since: Mapped[datetime | None]
+    #: the last hosted page opened for the backer to complete the payment: expired before another opens
+    completion_session_id: Mapped[str | None] = mapped_column(String(255))
     #: when the backer was first asked to complete the payment, and last reminded
     needs_action_since: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
@@ -266,3 +273,79 @@ class Transfer(db.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+class Installation(db.Model):
+    """This installation's identity towards the processor: one row, created by the migration (or on first use).
+
+    Its random prefix starts every idempotency key we send, so two installations sharing one
+    processor account never send each other's keys.
+    """
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: random, URL-safe; never changes once created
+    key_prefix: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessorCustomer(db.Model):
+    """A member's customer at the processor, created once and reused for all their pledges and saved methods."""
+
+    __tablename__ = "processor_customers"
+    __table_args__ = (UniqueConstraint("user_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: dispute statuses by how far the case has gone: an older event never moves a dispute back
+DISPUTE_STAGE = {"warning_needs_response": 1, "warning_under_review": 1, "needs_response": 2, "under_review": 2,
+                 "warning_closed": 3, "won": 4, "lost": 4, "prevented": 4}
+
+
+class Dispute(db.Model):
+    """A backer's bank questioning a charge: an inquiry (no money moves) or a chargeback, and how it ended."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    processor_dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: the processor's status, the furthest one seen (needs_response, under_review, won, lost, warning_*)
+    status: Mapped[str] = mapped_column(String(40))
+    #: the bank's reason as the processor names it (fraudulent, product_not_received, ...)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    #: what is disputed, in the charge's currency, minor units
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the processor took the money back, and gave it back (a won chargeback)
+    withdrawn_at: Mapped[datetime | None]
+    reinstated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    pledge: Mapped[Pledge] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def inquiry(self) -> bool:
+        return self.status.startswith("warning_")
+
+    @property
+    def outcome(self) -> str:
+        """open, won or lost for a chargeback; inquiry while an inquiry is open; closed when one ended without one."""
+        if self.status in ("won", "lost"):
+            return self.status
+        if self.status in ("warning_closed", "prevented"):
+            return "closed"
+        return "inquiry" if self.inquiry else "open"

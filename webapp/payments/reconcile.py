@@ -14,8 +14,11 @@ and compared pledge by pledge:
   net + fee when the processor converted), and in the campaign's currency for refunds and disputes
   (converted as the webhooks convert them, so one minor unit of rounding is tolerated there).
 
-Balance transactions that concern no pledge (an adjustment, a payout) must match a ledger entry
-whose processor_ref names them, or they are listed too.
+Balance transactions that concern no pledge (a transfer to an organization and its reversals, a
+payout to the platform's bank and its failure, an adjustment) must match a ledger entry against
+the processor's account whose processor_ref names them (the transfer, the reversal, the payout's
+balance transaction), or they are listed too. Refunds, disputes and fees are compared net: a won
+dispute's reinstatement offsets its withdrawal on both sides.
 
 Movements near the edges of the period are paired across a margin (a day by default), so a
 charge booked at 23:59:59 that the processor dated 00:00:01 the next day is not a difference.
@@ -43,8 +46,9 @@ AMOUNT_DIFFERS = "amount_differs"
 CHARGE_TYPES = frozenset({"charge", "payment"})
 REFUND_TYPES = frozenset({"refund", "payment_refund", "refund_failure", "payment_failure_refund"})
 #: ledger kinds that move money at the processor, and what they are there
-LEDGER_MOVEMENT = {"charge": "charge", "tip": "charge", "processor_fee": "fee", "refund": "refund",
-                   "tip_refund": "refund", "dispute": "dispute", "tip_dispute": "dispute"}
+LEDGER_MOVEMENT = {"charge": "charge", "tip": "charge", "processor_fee": "fee", "processor_fee_return": "fee",
+                   "refund": "refund", "tip_refund": "refund", "dispute": "dispute", "tip_dispute": "dispute",
+                   "dispute_reinstated": "dispute", "tip_dispute_reinstated": "dispute"}
 
 
 @dataclass(frozen=True)
@@ -248,9 +252,9 @@ def _fees(pledge: Pledge, movements: list[Movement], entries: list[LedgerEntry])
             processor[movement.currency] += movement.fee
             refs[movement.currency].append(movement.txn_id)
     ledger: dict[str, int] = defaultdict(int)
-    for entry in entries:
+    for entry in entries:  # a fee the processor took, less one it gave back (a won dispute's)
         money = _processor_money(entry)
-        ledger[money.currency] += money.amount
+        ledger[money.currency] += money.amount * _outwards(entry)
     found = []
     for currency in sorted(set(processor) | set(ledger)):
         theirs, ours = processor.get(currency, 0), ledger.get(currency, 0)
@@ -268,8 +272,12 @@ def _fees(pledge: Pledge, movements: list[Movement], entries: list[LedgerEntry])
 
 
 def _takebacks(pledge: Pledge, what: str, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
-    """Refunds or disputes, per pledge, in the campaign's currency as the ledger books them."""
-    ours = sum(e.amount for e in entries)
+    """Refunds or disputes, per pledge, in the campaign's currency as the ledger books them.
+
+    Both sides are net: a won dispute's reinstatement (money back into the processor's balance)
+    offsets its withdrawal on each side.
+    """
+    ours = sum(e.amount * _outwards(e) for e in entries)
     ref = ",".join(m.txn_id for m in movements) or pledge.charge_id
     if not movements:
         if not ours:
@@ -292,6 +300,11 @@ def _takebacks(pledge: Pledge, what: str, movements: list[Movement], entries: li
     if abs(theirs - ours) > slack:
         return [Difference(AMOUNT_DIFFERS, what, pledge.id, ref, ledger=Money(ours, pledge.currency), processor=shown)]
     return []
+
+
+def _outwards(entry: LedgerEntry) -> int:
+    """+1 for an entry that takes money out of the processor's balance (credits it), -1 for one that brings it in."""
+    return 1 if entry.credit_account.startswith("processor:") else -1
 
 
 def _in_charge_currency(pledge: Pledge, movement: Movement) -> int | None:

@@ -55,9 +55,18 @@ def chase_needs_action() -> tuple[int, int]:
     return result
 
 
+@celery.task(name="payments.recheck_collecting")
+def recheck_collecting() -> dict:
+    """Bank debits of collected pledges still `processing` after PROCESSING_RECHECK_DAYS: ask Stripe again."""
+    from webapp.payments import batches
+
+    return batches.recheck_collecting()
+
+
 periodic("payments.close_due_campaigns", 60)
 periodic("payments.resume_collections", 300)
 periodic("payments.chase_needs_action", 3600)
+periodic("payments.recheck_collecting", 6 * 3600)
 
 
 @celery.task(name="payments.pay_out_due")
@@ -69,3 +78,16 @@ def pay_out_due() -> int:
 
 
 periodic("payments.pay_out_due", 3600)
+
+
+@celery.task(name="payments.record_late_settlements")
+def record_late_settlements() -> tuple[int, int]:
+    """Paid pledges whose balance transaction was not ready when their events came: read them again."""
+    from webapp.payments import settlements
+
+    result = settlements.record_missing()
+    db.session.commit()
+    return result
+
+
+periodic("payments.record_late_settlements", 900)

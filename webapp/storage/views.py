@@ -14,7 +14,7 @@ blueprint = Blueprint("storage", __name__)
 def upload(key: str):
     try:
         data = get_storage().read(key)
-    except (FileNotFoundError, ValueError, IsADirectoryError):
+    except (OSError, ValueError):  # missing, a directory, a name too long for the filesystem, a NUL
         abort(404)
     mime = mimetypes.guess_type(key)[0] or "application/octet-stream"
     response = Response(data, mimetype=mime)

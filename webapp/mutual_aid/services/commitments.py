@@ -172,7 +172,7 @@ def start_saving_method(commitment: StandingCommitment, user: User, locale: str,
               "gift of up to %(amount)s; only your confirmation charges this card.",
               region=geo.region_name(commitment.region_code, locale), amount=commitment.max.format(locale))
     session = saved_methods.start_setup(owner_key(commitment), user.email, commitment.currency, terms, locale,
-                                        success_url, cancel_url)
+                                        success_url, cancel_url, user=user)
     commitment.checkout_session_id = session.id[:255]
     db.session.flush()
     return session.url

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
+from webapp.ids import parse_id
 from webapp.mutual_aid.errors import ContactHidden, EventNotTakingPosts, MatchRefused, PostingTooFast
 
 blueprint = Blueprint("mutual_aid", __name__, url_prefix="/aid")
@@ -53,10 +54,9 @@ def act(operation, message, to, category: str = "success"):
 
 
 def get_or_404(model, ident):
-    try:
-        found = db.session.get(model, int(ident))
-    except (TypeError, ValueError):
-        found = None
+    """The row an id names (from the URL, or a form's value in ASCII digits within range), or a 404."""
+    ident = ident if isinstance(ident, int) else parse_id(ident)
+    found = db.session.get(model, ident) if ident is not None else None
     if found is None:
         abort(404)
     return found

@@ -12,6 +12,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.errors import DomainError, InvalidTransition
 from webapp.extensions import db
+from webapp.ids import parse_int
 from webapp.mutual_aid.errors import InvalidEvent
 from webapp.mutual_aid.forms import ActivateForm, EventForm
 from webapp.mutual_aid.models import (
@@ -162,10 +163,7 @@ def coordinate(slug: str):
 def event_calls(slug: str):
     """Each call and its state on each channel, a page at a time (no names: ids and states)."""
     event = _event(slug)
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = parse_int(request.args.get("page", "1"), 1, 10**9) or 1  # an offset within BIGINT
     state = request.args.get("state") or None
     q = select(SolidarityCall).where(SolidarityCall.event_id == event.id)
     if state:

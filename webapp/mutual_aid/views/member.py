@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.ids import parse_id
 from webapp.mutual_aid.forms import OfferForm, PreferencesForm, ReportForm, RequestForm
 from webapp.mutual_aid.models import (
     Channel,
@@ -342,9 +343,9 @@ def match_action(match_id: int, action: str):
 @login_required
 def report_post():
     form = ReportForm()
-    offer = db.session.get(Offer, int(request.form["offer_id"])) if request.form.get("offer_id", "").isdigit() else None
-    req = (db.session.get(HelpRequest, int(request.form["request_id"]))
-           if request.form.get("request_id", "").isdigit() else None)
+    offer_id, request_id = parse_id(request.form.get("offer_id")), parse_id(request.form.get("request_id"))
+    offer = db.session.get(Offer, offer_id) if offer_id is not None else None
+    req = db.session.get(HelpRequest, request_id) if request_id is not None else None
     if (offer is None) == (req is None):
         abort(400, _("Report one post at a time."))
     if not form.validate_on_submit():

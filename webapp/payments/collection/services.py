@@ -6,9 +6,10 @@ campaign or pledge are in webapp.payments.batches.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from webapp.payments.pledging import services
 from webapp.payments.pledging import states
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.payments.providers import get_provider
+from webapp.payments.providers.base import PaymentAttempt
 
 log = logging.getLogger(__name__)
 P = PledgeStatus
@@ -66,26 +68,106 @@ def _tell_outcome(campaign: Campaign, result: CampaignStatus) -> None:
 
 
 # -- collecting the committed pledges of a closed campaign --------------------------------------
-def charge_committed(pledge: Pledge) -> None:
+#: PaymentIntent statuses (https://docs.stripe.com/payments/paymentintents/lifecycle) of an earlier attempt
+#: that forbid a new one: the money is taken or on its way ...
+TAKEN, IN_FLIGHT = "succeeded", frozenset({"processing", "requires_capture"})
+#: ... or waits for the backer, who completes it on-session. (requires_payment_method and canceled: the
+#: earlier attempt is over and took nothing, a new one may be made.)
+WAITS_FOR_BACKER = frozenset({"requires_action", "requires_confirmation"})
+
+
+def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda: None) -> None:
+    """Charge a committed pledge off-session, unless an earlier attempt already took or is taking the money.
+
+    The processor is asked first (one read) for every payment it holds for this pledge, so an
+    attempt whose answer we lost — the worker died between Stripe's answer and our commit, maybe
+    days ago, beyond Stripe's 24-hour memory of idempotency keys — is recorded, not repeated. A
+    bank debit answers `processing`: the pledge becomes COLLECTING, which collection never selects
+    again; payment_intent.succeeded / payment_failed end it. `before_request` paces the caller.
+    """
     provider = get_provider()
-    attempt = pledge.charge_attempts + 1
     if not pledge.payment_method_id or not pledge.customer_id:
         needs_action(pledge, "no saved payment method", "collect")
         return
+    before_request()
+    earlier = provider.payment_attempts(pledge.customer_id, pledge.id, pledge.created_at)
+    if _follow_earlier(pledge, earlier):
+        return
+    attempt = max([pledge.charge_attempts] + [a.attempt or 0 for a in earlier]) + 1
+    before_request()
     result = provider.charge_off_session(
         pledge.customer_id, pledge.payment_method_id, pledge.charge,
-        idempotency_key=f"pledge-{pledge.id}-charge-{attempt}",
-        metadata=services.processor_metadata(pledge),
+        idempotency_key=services.pledge_key(pledge, f"charge-{attempt}"),
+        metadata={**services.processor_metadata(pledge), "charge_attempt": str(attempt)},
         description=f"Harambee pledge {pledge.reference}", transfer_group=f"campaign-{pledge.campaign_id}")
     pledge.charge_attempts = attempt
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id
     if result.status == "succeeded":
         states.move(pledge, P.PAID, f"charge attempt {attempt}")
-    elif result.status == "processing":
-        log.info("pledge %s: a bank debit is on its way", pledge.id)  # payment_intent.succeeded will follow
+    elif result.status in IN_FLIGHT:
+        collecting(pledge, f"charge attempt {attempt}: processing")
     else:
         pledge.failure_reason = result.failure_message or result.failure_code
         needs_action(pledge, result.failure_code or "failed", f"charge attempt {attempt}")
+
+
+def _follow_earlier(pledge: Pledge, earlier: list[PaymentAttempt]) -> bool:
+    """Record what an earlier attempt already did; True when no new attempt may be made."""
+    for statuses, outcome in ((frozenset({TAKEN}), "taken"), (IN_FLIGHT, "in flight"), (WAITS_FOR_BACKER, "backer")):
+        found = next((a for a in earlier if a.status in statuses), None)
+        if found is None:
+            continue
+        log.warning("pledge %s: earlier payment %s is %s; no new attempt", pledge.id, found.payment_intent_id,
+                    found.status)
+        pledge.payment_intent_id = found.payment_intent_id
+        pledge.charge_attempts = max(pledge.charge_attempts, found.attempt or 0)
+        cause = f"earlier payment {found.payment_intent_id} {found.status}"
+        if outcome == "taken":
+            states.move(pledge, P.PAID, cause)
+        elif outcome == "in flight":
+            collecting(pledge, cause)
+        else:
+            pledge.failure_reason = found.failure_message or found.failure_code or "authentication_required"
+            needs_action(pledge, found.failure_code or found.status, cause)
+        return True
+    return False
+
+
+def collecting(pledge: Pledge, cause: str) -> None:
+    """The money is on its way (a bank debit): nobody charges this pledge again until the processor answers."""
+    if states.move(pledge, P.COLLECTING, cause):
+        pledge.collecting_since = utcnow()
+    log.info("pledge %s: a bank debit is on its way", pledge.id)
+
+
+def debit_failed(pledge: Pledge, why: str, cause: str) -> None:
+    """The bank refused a collected pledge's debit: ask the backer, as for a declined card."""
+    pledge.collecting_since = None
+    needs_action(pledge, why, cause)
+
+
+def recheck_collecting(pledge: Pledge) -> str | None:
+    """Ask the processor about a debit in flight for longer than banks take (a lost webhook); its status."""
+    found = get_provider().payment_attempt(pledge.payment_intent_id) if pledge.payment_intent_id else None
+    if found is None:
+        log.error("pledge %s is collecting but the processor knows no payment %s", pledge.id, pledge.payment_intent_id)
+        return None
+    if found.status == TAKEN:
+        states.move(pledge, P.PAID, f"recheck: {found.payment_intent_id} succeeded")
+    elif found.status in ("requires_payment_method", "canceled") or found.status in WAITS_FOR_BACKER:
+        pledge.failure_reason = found.failure_message or found.failure_code or found.status
+        debit_failed(pledge, found.failure_code or found.status, f"recheck: {found.payment_intent_id}")
+    else:
+        log.info("pledge %s: %s still %s", pledge.id, found.payment_intent_id, found.status)
+    return found.status
+
+
+def collecting_too_long(now=None) -> list[int]:
+    """COLLECTING pledges whose debit has been on its way longer than PROCESSING_RECHECK_DAYS."""
+    now = now or utcnow()
+    since = now - timedelta(days=current_app.config["PROCESSING_RECHECK_DAYS"])
+    return list(db.session.scalars(select(Pledge.id).where(Pledge.status == P.COLLECTING,
+                                                           Pledge.collecting_since <= since).order_by(Pledge.id)))
 
 
 def needs_action(pledge: Pledge, why: str, cause: str) -> None:
@@ -129,6 +211,7 @@ def chase_needs_action(now=None) -> tuple[int, int]:
 
 def start_completion(pledge: Pledge) -> str:
     """An on-session checkout for a pledge that needs the backer: returns the hosted page's URL."""
+    db.session.refresh(pledge, with_for_update=True)  # two clicks at once open one page after the other
     if pledge.status != P.NEEDS_ACTION:
         raise DomainError(_("This pledge does not need anything from you."))
     session = services.open_completion_checkout(pledge)

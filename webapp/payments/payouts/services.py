@@ -78,9 +78,9 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
         return None
     still_open = db.session.scalar(select(Pledge.id).where(
         Pledge.campaign_id == campaign.id,
-        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.NEEDS_ACTION))).limit(1))
+        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.COLLECTING, PledgeStatus.NEEDS_ACTION))).limit(1))
     if still_open is not None:
-        return None  # the collection is not over
+        return None  # the collection is not over (a bank debit on its way counts: its money is not in yet)
     transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id).with_for_update())
     if transfer is not None and transfer.status == TransferStatus.SENT:
         return transfer
@@ -112,7 +112,35 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
                 credit=ledger.organization_account(campaign.organization_id), money=amount,
                 cause=f"transfer:{transfer.id}", campaign_id=campaign.id, processor_ref=transfer.processor_transfer_id,
                 memo="Transfer to the organization")
+    # the same money leaves the processor's balance for the organization's own account (reconciliation)
+    ledger.book(key=f"transfer_out:campaign:{campaign.id}", kind="transfer_out",
+                debit=ledger.organization_bank(campaign.organization_id), credit=ledger.processor(get_provider().name),
+                money=amount, cause=f"transfer:{transfer.id}", processor_ref=transfer.processor_transfer_id,
+                memo="Sent to the organization's account")
     return transfer
+
+
+def transfer_reversed(obj: dict) -> None:
+    """transfer.reversed: each reversal brings money back from the organization's account to the campaign's."""
+    transfer = db.session.scalar(select(Transfer).where(Transfer.processor_transfer_id == obj.get("id")))
+    if transfer is None:
+        log.warning("transfer.reversed for a transfer we do not know: %s", obj.get("id"))
+        return
+    reversals = (obj.get("reversals") or {}).get("data") or []
+    for reversal in reversals:
+        if not isinstance(reversal, dict) or not reversal.get("id") or not reversal.get("amount"):
+            continue
+        money = Money(int(reversal["amount"]), str(reversal.get("currency") or transfer.currency).upper())
+        ledger.book(key=f"transfer_reversal:{reversal['id']}", kind="transfer_reversal",
+                    debit=ledger.organization_account(transfer.organization_id),
+                    credit=ledger.campaign_account(transfer.campaign_id), money=money,
+                    cause=f"transfer:{transfer.id}", campaign_id=transfer.campaign_id, processor_ref=reversal["id"],
+                    memo="Transfer reversed: back with the campaign")
+        ledger.book(key=f"transfer_reversal_in:{reversal['id']}", kind="transfer_reversal_in",
+                    debit=ledger.processor(get_provider().name),
+                    credit=ledger.organization_bank(transfer.organization_id), money=money,
+                    cause=f"transfer:{transfer.id}", processor_ref=reversal["id"],
+                    memo="Back from the organization's account")
 
 
 def status_for(campaign: Campaign) -> str:

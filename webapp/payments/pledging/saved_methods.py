@@ -14,12 +14,14 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 
+from webapp.accounts.models import User
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments import currencies
 from webapp.payments.pledging import services
+from webapp.payments.pledging.customers import customer_for
 from webapp.payments.pledging.states import move
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.payments.providers import get_provider
@@ -37,15 +39,19 @@ def on_method_saved(prefix: str, listener: Callable[[str, str | None, str | None
 
 
 def start_setup(owner_key: str, email: str, currency: str, terms: str, locale: str, success_url: str,
-                cancel_url: str) -> CheckoutSession:
-    """Open the processor's hosted page in setup mode for this owner; nothing is charged."""
+                cancel_url: str, user: User | None = None) -> CheckoutSession:
+    """Open the processor's hosted page in setup mode for this owner; nothing is charged.
+
+    A member's method is saved on the member's one customer (pledging.customers), like their pledges'.
+    """
     minimum = Money(currencies.rule(currency).minimum, currency)
+    customer_id = customer_for(user) if user is not None else None
     return get_provider().create_checkout(CheckoutRequest(
         pledge_id=0, reference=owner_key.replace(":", "-"), mode="setup", charge=minimum, email=email,
         description=terms, terms=terms, locale=locale, success_url=success_url, cancel_url=cancel_url,
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
         idempotency_key=f"setup-{owner_key.replace(':', '-')}-{int(utcnow().timestamp())}",
-        metadata={METADATA_KEY: owner_key}))
+        metadata={METADATA_KEY: owner_key}, customer_id=customer_id))
 
 
 def owner_of(obj: dict) -> str | None:
@@ -71,15 +77,19 @@ def charge_saved_method(req: services.PledgeRequest, customer_id: str, payment_m
     if pledge.status != PledgeStatus.PENDING:
         return pledge
     result = get_provider().charge_off_session(
-        customer_id, payment_method_id, pledge.charge, idempotency_key=f"pledge-{pledge.id}-charge-1",
-        metadata=services.processor_metadata(pledge),
+        customer_id, payment_method_id, pledge.charge, idempotency_key=services.pledge_key(pledge, "charge-1"),
+        metadata={**services.processor_metadata(pledge), "charge_attempt": "1"},
         description=f"Harambee pledge {pledge.reference}")
     pledge.charge_attempts = 1
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id
     pledge.customer_id, pledge.payment_method_id = customer_id, payment_method_id
     if result.status == "succeeded":
         move(pledge, PledgeStatus.PAID, "charged on the saved method")
-    elif result.status != "processing":
+    elif result.status == "processing":
+        # A bank debit on its way: its hold must not expire (that would release it for nothing);
+        # payment_intent.succeeded or payment_failed ends it.
+        move(pledge, PledgeStatus.PROCESSING, "debited on the saved method")
+    else:
         pledge.failure_reason = result.failure_message or result.failure_code
         log.info("pledge %s: the saved method needs the backer (%s)", pledge.id, result.failure_code)
     db.session.flush()

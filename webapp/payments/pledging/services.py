@@ -17,8 +17,9 @@ from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.money import Money
-from webapp.payments import currencies, fx
+from webapp.payments import currencies, fx, minimums
 from webapp.payments.models import ChargeTiming, Pledge, PledgeEvent, PledgeStatus
+from webapp.payments.pledging.customers import customer_for
 from webapp.payments.pledging.states import move
 from webapp.payments.providers import get_provider
 from webapp.payments.providers.base import CheckoutRequest
@@ -30,6 +31,14 @@ P = PledgeStatus
 def processor_metadata(pledge: Pledge) -> dict[str, str]:
     """What the processor's objects for a pledge carry, so that their events find the pledge again."""
     return {"pledge_id": str(pledge.id), "pledge_reference": pledge.reference, "campaign_id": str(pledge.campaign_id)}
+
+
+def pledge_key(pledge: Pledge, action: str) -> str:
+    """The idempotency key of a processor request for a pledge; the provider puts the installation's prefix first.
+
+    The random reference keeps it unique where pledge ids repeat (a database restored from an old dump).
+    """
+    return f"pledge-{pledge.id}-{pledge.reference}-{action}"
 
 
 class PledgeRefused(DomainError):
@@ -63,10 +72,23 @@ def charge_timing(campaign: Campaign) -> ChargeTiming:
 
 
 def minimum_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
-    floor = Money(currencies.rule(campaign.currency).minimum, campaign.currency)
+    """The smallest pledge: the processor's minimum in the campaign's currency, or the reward's if higher.
+
+    Raises PledgeRefused when the minimum cannot be known (no exchange rate for the currency).
+    """
+    floor = minimum_charge(campaign.currency).amount
     if tier is not None and tier.minimum > floor:
         return tier.minimum
     return floor
+
+
+def minimum_charge(currency: str) -> minimums.Minimum:
+    """The processor's minimum in `currency`, or a refusal that says why it is unknown."""
+    try:
+        return minimums.minimum_charge(currency)
+    except fx.RateUnavailable:
+        raise PledgeRefused(_("We have no exchange rate for %(c)s at the moment, so we cannot tell the smallest "
+                              "payment our processor accepts in it. Please try again later.", c=currency)) from None
 
 
 def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> None:
@@ -78,6 +100,11 @@ def check_pledge(campaign: Campaign, tier: RewardTier | None, amount: Money) -> 
         raise PledgeRefused(_("Choose a reward of this campaign."))
     floor = minimum_pledge(campaign, tier)
     if amount < floor:
+        processor = minimum_charge(campaign.currency)
+        if floor == processor.amount and processor.amount.currency != processor.settlement.currency:
+            raise PledgeRefused(_("The smallest pledge here is %(min)s (≈ %(approx)s), what our payment processor "
+                                  "accepts.", min=floor.format(_locale()),
+                                  approx=processor.in_settlement.format(_locale())))
         raise PledgeRefused(_("The smallest pledge here is %(min)s.", min=floor.format(_locale())))
     ceiling = Money(currencies.rule(campaign.currency).maximum, campaign.currency)
     if amount > ceiling:
@@ -136,8 +163,8 @@ def start_pledge(req: PledgeRequest) -> Pledge:
         locale=req.locale,
         success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
         cancel_url=url_for("payments.checkout_cancelled", reference=pledge.reference, _external=True),
-        expires_at=session_expires, idempotency_key=f"pledge-{pledge.id}-checkout",
-        metadata=processor_metadata(pledge)))
+        expires_at=session_expires, idempotency_key=pledge_key(pledge, "checkout"),
+        metadata=processor_metadata(pledge), customer_id=customer_for(req.user) if req.user else None))
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
     pledge.customer_id = session.customer_id
     db.session.flush()
@@ -166,7 +193,7 @@ def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[M
         raise PledgeRefused(_("We have no exchange rate for %(c)s today; pay in %(d)s.",
                               c=pay_currency, d=campaign.currency)) from None
     charge = currencies.processor_charge(amount.to_decimal() * conversion.quote.rate, pay_currency)
-    minimum = Money(currencies.rule(pay_currency).minimum, pay_currency)
+    minimum = minimum_charge(pay_currency).amount
     if charge < minimum:
         raise PledgeRefused(_("In %(c)s the smallest payment is %(min)s.", c=pay_currency, min=minimum.format(_locale())))
     return charge, conversion
@@ -220,9 +247,19 @@ def pledges_of(user: User) -> list[Pledge]:
 
 
 # -- completing a pledge that needs the backer ----------------------------------------------------
+class AlreadyPaying(DomainError):
+    """The backer already paid on an earlier completion page; its confirmation is on its way."""
+
+
 def open_completion_checkout(pledge: Pledge):
-    """A hosted on-session payment for a pledge whose charge at success needed the backer."""
+    """A hosted on-session payment for a pledge whose charge at success needed the backer.
+
+    Only one page can be paid: the one opened before (another tab, a second click) is expired
+    first, and if the backer already paid on it, no new one opens.
+    """
     provider = get_provider()
+    if pledge.completion_session_id and provider.expire_checkout(pledge.completion_session_id) == "complete":
+        raise AlreadyPaying(_("You have already paid: we are confirming it and will email you the receipt."))
     attempt = pledge.charge_attempts + 1
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
@@ -230,9 +267,10 @@ def open_completion_checkout(pledge: Pledge):
         success_url=url_for("payments.receipt", reference=pledge.reference, _external=True) + "?checkout=done",
         cancel_url=url_for("payments.receipt", reference=pledge.reference, _external=True),
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
-        idempotency_key=f"pledge-{pledge.id}-complete-{attempt}",
+        idempotency_key=pledge_key(pledge, f"complete-{attempt}"),
         metadata=processor_metadata(pledge),
         customer_id=pledge.customer_id))
     pledge.charge_attempts = attempt
     pledge.checkout_session_id, pledge.checkout_url = session.id, session.url
+    pledge.completion_session_id = session.id
     return session

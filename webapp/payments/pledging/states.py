@@ -21,8 +21,11 @@ P = PledgeStatus
 TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
     P.PENDING: frozenset({P.PROCESSING, P.COMMITTED, P.PAID, P.FAILED, P.EXPIRED}),
     P.PROCESSING: frozenset({P.PAID, P.FAILED}),
-    P.COMMITTED: frozenset({P.CANCELLED, P.PAID, P.NEEDS_ACTION, P.RELEASED}),
-    P.NEEDS_ACTION: frozenset({P.PAID, P.LAPSED}),
+    P.COMMITTED: frozenset({P.CANCELLED, P.PAID, P.COLLECTING, P.NEEDS_ACTION, P.RELEASED}),
+    # A debit on its way is never charged again: the processor's answer makes it paid, or asks the backer.
+    P.COLLECTING: frozenset({P.PAID, P.NEEDS_ACTION}),
+    # The backer completes it on-session; with a bank debit the money is on its way again.
+    P.NEEDS_ACTION: frozenset({P.PAID, P.COLLECTING, P.LAPSED}),
     P.PAID: frozenset({P.REFUNDED}),
     P.FAILED: frozenset(),
     # The processor took the money after our hold ran out (a webhook delayed by an outage): the

@@ -11,9 +11,10 @@ def get_provider() -> PaymentProvider:
     if provider is None:
         name = current_app.config["PAYMENT_PROVIDER"]
         if name == "stripe":
+            from webapp.payments.installation import key_prefix
             from webapp.payments.providers.stripe import StripeProvider
 
-            provider = StripeProvider.from_config(current_app.config)
+            provider = StripeProvider.from_config(current_app.config, key_prefix=key_prefix)
         elif name == "sandbox":
             from webapp.payments.providers.sandbox import SandboxProvider
 

@@ -26,7 +26,8 @@ class CheckoutRequest:
     expires_at: datetime
     idempotency_key: str
     metadata: dict[str, str] = field(default_factory=dict)
-    #: charge a known customer on-session (completing a pledge that needed the backer)
+    #: the backer's customer at the processor (a member's, or the one a pledge already has): payment mode
+    #: charges it (completing a pledge that needed the backer), setup mode saves the method on it
     customer_id: str | None = None
 
 
@@ -56,6 +57,21 @@ class ChargeResult:
     failure_message: str | None = None  #: the processor's explanation, for logs and the organizer
 
 
+@dataclass(frozen=True)
+class PaymentAttempt:
+    """What the processor says now of a payment made for a pledge (an off-session charge or a checkout's)."""
+
+    payment_intent_id: str
+    #: Stripe's PaymentIntent status: requires_payment_method, requires_confirmation, requires_action,
+    #: processing, requires_capture, succeeded or canceled
+    status: str
+    #: our attempt number (metadata charge_attempt) for off-session charges; None for a checkout's payment
+    attempt: int | None = None
+    created: int = 0  #: seconds since the epoch
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
 class PaymentProvider(Protocol):
     """Every method the payments domain calls on a processor; Stripe and the sandbox implement all of them.
 
@@ -73,8 +89,12 @@ class PaymentProvider(Protocol):
         """Open the processor's hosted page for a pledge (payment or setup mode)."""
         ...
 
-    def expire_checkout(self, session_id: str) -> None:
-        """Close a hosted page the backer left, so it cannot be paid any more."""
+    def expire_checkout(self, session_id: str) -> str | None:
+        """Close a hosted page the backer left, so it cannot be paid any more.
+
+        Returns how the page ended: "expired", or "complete" when the backer paid on it first (None:
+        the provider cannot tell).
+        """
         ...
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:
@@ -86,6 +106,22 @@ class PaymentProvider(Protocol):
                            metadata: Mapping[str, str], *, description: str | None = None,
                            transfer_group: str | None = None) -> ChargeResult:
         """Charge a saved method without the backer; a success is also confirmed by payment_intent.succeeded."""
+        ...
+
+    def payment_attempts(self, customer_id: str, pledge_id: int, created_since: datetime) -> list[PaymentAttempt]:
+        """Every payment the processor holds for this pledge on this customer (newest first): one read.
+
+        The collector asks before every new attempt, so an attempt whose answer was lost (a crash
+        between the processor's answer and our commit) is found instead of being made again.
+        """
+        ...
+
+    def payment_attempt(self, payment_intent_id: str) -> PaymentAttempt | None:
+        """One payment as the processor has it now; None when it does not know it."""
+        ...
+
+    def create_customer(self, email: str, metadata: Mapping[str, str], idempotency_key: str) -> str:
+        """A customer at the processor (a member's, reused for all their pledges); returns its id."""
         ...
 
     def detach_payment_method(self, payment_method_id: str) -> None:

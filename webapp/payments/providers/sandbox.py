@@ -26,7 +26,7 @@ from webapp.errors import ProviderError
 from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments.models import Pledge, PledgeEvent, PledgeStatus, Refund, RefundStatus
-from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, PaymentAttempt, Settlement
 from webapp.payments.webhooks.signatures import sign
 
 _QUEUED = "harambee_sandbox_queued"  #: events of the open transaction
@@ -44,21 +44,25 @@ class SandboxProvider:
 
     def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
         if req.metadata.get("setup_for"):  # a method saved ahead of any pledge: the session carries its terms
+            customer = req.customer_id or f"cus_sandbox_{req.reference}"
             token = setup_signer().dumps({"owner": req.metadata["setup_for"], "email": req.email,
                                            "currency": req.charge.currency, "terms": req.terms or "",
-                                           "success": req.success_url, "cancel": req.cancel_url})
+                                           "success": req.success_url, "cancel": req.cancel_url,
+                                           "customer": customer})
             session_id = f"cs_sandbox_setup_{token}"
             return CheckoutSession(id=session_id, url=url_for("sandbox.setup", session_id=session_id, _external=True),
-                                   customer_id=f"cus_sandbox_{req.reference}")
+                                   customer_id=customer)
         session_id = f"cs_sandbox_{req.reference}"
-        customer = f"cus_sandbox_{req.reference}" if req.mode == "setup" else None
+        customer = req.customer_id or (f"cus_sandbox_{req.reference}" if req.mode == "setup" else None)
         return CheckoutSession(id=session_id, url=url_for("sandbox.checkout", session_id=session_id, _external=True),
                                customer_id=customer)
 
-    def expire_checkout(self, session_id: str) -> None:
+    def expire_checkout(self, session_id: str) -> str | None:
+        """The sandbox's pages hold no state of their own: it cannot tell whether one was paid (None)."""
         pledge = pledge_for(session_id)
         if pledge is not None and pledge.status == PledgeStatus.PENDING:
             deliver("checkout.session.expired", _session_object(pledge, status="expired"))
+        return None
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:
         pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
@@ -84,6 +88,16 @@ class SandboxProvider:
                                              "amount": charge.amount, "currency": charge.currency.lower(),
                                              "customer": customer_id, "metadata": dict(metadata)})
         return ChargeResult("succeeded", intent)
+
+    def payment_attempts(self, customer_id: str, pledge_id: int, created_since: datetime) -> list[PaymentAttempt]:
+        """The sandbox answers every charge at once and keeps nothing: there is never an earlier one in flight."""
+        return []
+
+    def payment_attempt(self, payment_intent_id: str) -> PaymentAttempt | None:
+        return None
+
+    def create_customer(self, email: str, metadata, idempotency_key: str) -> str:
+        return f"cus_sandbox_{idempotency_key}"
 
     def detach_payment_method(self, payment_method_id: str) -> None:
         """Nothing is stored in the sandbox: forgetting a method is a no-op."""

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Mapping
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 from flask_babel import gettext as _
@@ -14,9 +16,10 @@ from flask_babel import gettext as _
 from webapp.errors import InvalidMoney, ProviderError
 from webapp.money import Money
 from webapp.payments.currencies import processor_amount
-from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, Settlement
+from webapp.payments.providers.base import ChargeResult, CheckoutRequest, CheckoutSession, PaymentAttempt, Settlement
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Locales Stripe Checkout can display; anything else lets Checkout follow the browser ("auto").
 CHECKOUT_LOCALES = frozenset({
@@ -39,17 +42,56 @@ class StripeProvider:
 
     name = "stripe"
 
-    def __init__(self, api_key: str, api_base: str = stripe.DEFAULT_API_BASE, *, max_network_retries: int = 2):
+    def __init__(self, api_key: str, api_base: str = stripe.DEFAULT_API_BASE, *, max_network_retries: int = 2,
+                 key_prefix: Callable[[], str] | None = None, rate_limit_retries: int = 4,
+                 rate_limit_backoff: float = 0.5, rate_limit_backoff_cap: float = 8.0,
+                 sleep: Callable[[float], None] = time.sleep):
         if not api_key:
             raise RuntimeError("STRIPE_SECRET_KEY is not set: the stripe payment provider cannot start")
         self.api_base = api_base.rstrip("/")
+        # The library retries connection errors, 409s, 5xx and the 429s Stripe marks Stripe-Should-Retry
+        # (lock timeouts), each with the same idempotency key; a plain 429 (rate_limit) it raises at
+        # once, and _rate_limited retries it here, with backoff.
         self.client = stripe.StripeClient(
             api_key, base_addresses={"api": self.api_base}, max_network_retries=max_network_retries
         )
+        #: the installation's prefix (webapp.payments.installation), read at each call that carries a key
+        self.key_prefix = key_prefix
+        self.rate_limit_retries = rate_limit_retries
+        self.rate_limit_backoff, self.rate_limit_backoff_cap = rate_limit_backoff, rate_limit_backoff_cap
+        self.sleep = sleep
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> StripeProvider:
-        return cls(config.get("STRIPE_SECRET_KEY", ""), config.get("STRIPE_API_BASE") or stripe.DEFAULT_API_BASE)
+    def from_config(cls, config: Mapping[str, Any], key_prefix: Callable[[], str] | None = None) -> StripeProvider:
+        return cls(config.get("STRIPE_SECRET_KEY", ""), config.get("STRIPE_API_BASE") or stripe.DEFAULT_API_BASE,
+                   max_network_retries=int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)), key_prefix=key_prefix,
+                   rate_limit_retries=int(config.get("STRIPE_RATE_LIMIT_RETRIES", 4)),
+                   rate_limit_backoff=float(config.get("STRIPE_RATE_LIMIT_BACKOFF_SECONDS", 0.5)),
+                   rate_limit_backoff_cap=float(config.get("STRIPE_RATE_LIMIT_BACKOFF_CAP_SECONDS", 8.0)))
+
+    def _key(self, key: str) -> str:
+        """Our key, behind this installation's prefix (Stripe keys are at most 255 characters)."""
+        prefix = self.key_prefix() if self.key_prefix else ""
+        return f"{prefix}-{key}"[:255] if prefix else key
+
+    def _rate_limited(self, request: Callable[[], T]) -> T:
+        """Run `request`; a 429 is retried after an exponential, fully jittered, bounded pause.
+
+        Every request we retry is a read or carries its idempotency key, so a retry never does
+        anything twice. After the last retry the RateLimitError goes up (a retryable ProviderError):
+        it is never a decline, and the caller counts no attempt for it.
+        """
+        for retry in range(self.rate_limit_retries + 1):
+            try:
+                return request()
+            except stripe.RateLimitError:
+                if retry == self.rate_limit_retries:
+                    raise
+                ceiling = min(self.rate_limit_backoff_cap, self.rate_limit_backoff * 2 ** retry)
+                pause = random.uniform(0, ceiling)  # "full jitter": workers that collided spread out
+                log.info("Stripe rate limit: retry %d in %.2f s", retry + 1, pause)
+                self.sleep(pause)
+        raise AssertionError("unreachable")
 
     # -- hosted checkout ----------------------------------------------------------------------
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
@@ -86,48 +128,47 @@ class StripeProvider:
             params["payment_intent_data"] = {"metadata": metadata, "description": request.description}
         else:
             # A saved method needs a customer to belong to, so off-session charges can use it later.
-            with _stripe_errors("create a customer"):
-                customer = self.client.v1.customers.create(
-                    params={"email": request.email, "metadata": metadata},
-                    options={"idempotency_key": f"{request.idempotency_key}-customer"},
-                )
-            customer_id = customer.id
+            if not customer_id:  # a guest: a customer for this pledge
+                customer_id = self.create_customer(request.email, metadata, f"{request.idempotency_key}-customer")
             params["customer"] = customer_id
             params["currency"] = request.charge.currency.lower()
             params["setup_intent_data"] = {"metadata": metadata, "description": request.description}
             if request.terms:
                 params["custom_text"] = {"submit": {"message": request.terms[:MAX_SUBMIT_MESSAGE]}}
         with _stripe_errors("create a checkout session"):
-            session = self.client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": request.idempotency_key}
-            )
+            session = self._rate_limited(lambda: self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": self._key(request.idempotency_key)}
+            ))
         return CheckoutSession(id=session.id, url=session.url, customer_id=customer_id)
 
-    def expire_checkout(self, session_id: str) -> None:
-        """Close an open checkout so nobody can pay on it; one that already ended is left alone."""
+    def expire_checkout(self, session_id: str) -> str | None:
+        """Close an open checkout so nobody can pay on it; one that already ended is left alone.
+
+        Returns the session's status: "expired", or "complete" when it was paid (or saved) first.
+        """
         try:
-            self.client.v1.checkout.sessions.expire(session_id)
+            return self._rate_limited(lambda: self.client.v1.checkout.sessions.expire(session_id)).status
         except stripe.InvalidRequestError as exc:
             status = self._session_status(session_id)
             if status in ("expired", "complete"):
                 log.info("checkout session %s was already %s; not expiring it", session_id, status)
-                return
+                return status
             _raise_provider_error("expire a checkout session", exc)
         except stripe.StripeError as exc:
             _raise_provider_error("expire a checkout session", exc)
 
     def _session_status(self, session_id: str) -> str | None:
         try:
-            return self.client.v1.checkout.sessions.retrieve(session_id).status
+            return self._rate_limited(lambda: self.client.v1.checkout.sessions.retrieve(session_id)).status
         except stripe.StripeError:
             return None
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:
         """The net and fee of the intent's charge, once Stripe has booked it to the balance."""
         with _stripe_errors("read a payment's settlement"):
-            intent = self.client.v1.payment_intents.retrieve(
+            intent = self._rate_limited(lambda: self.client.v1.payment_intents.retrieve(
                 payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
-            ).to_dict()
+            )).to_dict()
         charge = intent.get("latest_charge")
         if not isinstance(charge, dict) or charge.get("status") != "succeeded":
             return None
@@ -160,9 +201,9 @@ class StripeProvider:
         if transfer_group:
             params["transfer_group"] = transfer_group
         try:
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key}
-            ).to_dict()
+            intent = self._rate_limited(lambda: self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": self._key(idempotency_key)}
+            )).to_dict()
         except stripe.CardError as exc:
             error = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
             pi = error.get("payment_intent") or {}
@@ -172,6 +213,38 @@ class StripeProvider:
         except stripe.StripeError as exc:
             _raise_provider_error("charge a saved payment method", exc)
         return _charge_result(intent)
+
+    def payment_attempts(self, customer_id: str, pledge_id: int, created_since: datetime) -> list[PaymentAttempt]:
+        """The customer's PaymentIntents for this pledge (metadata pledge_id), newest first.
+
+        A list filtered by customer and creation time (GET /v1/payment_intents, which is consistent
+        at once, unlike the search API's index); a member's other pledges are skipped here.
+        """
+        params: dict[str, Any] = {"customer": customer_id, "limit": 100,
+                                  "created": {"gte": _unix(created_since, ceil=False) - 60}}
+        with _stripe_errors("read the earlier payments of a pledge"):
+            page = self._rate_limited(lambda: self.client.v1.payment_intents.list(params=params))
+            intents = [intent.to_dict() for intent in page.auto_paging_iter()]
+        return [_attempt(intent) for intent in intents
+                if str((intent.get("metadata") or {}).get("pledge_id", "")) == str(pledge_id)]
+
+    def payment_attempt(self, payment_intent_id: str) -> PaymentAttempt | None:
+        try:
+            intent = self._rate_limited(lambda: self.client.v1.payment_intents.retrieve(payment_intent_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            _raise_provider_error("read a payment", exc)
+        except stripe.StripeError as exc:
+            _raise_provider_error("read a payment", exc)
+        return _attempt(intent.to_dict())
+
+    def create_customer(self, email: str, metadata: Mapping[str, str], idempotency_key: str) -> str:
+        with _stripe_errors("create a customer"):
+            customer = self._rate_limited(lambda: self.client.v1.customers.create(
+                params={"email": email, "metadata": dict(metadata)},
+                options={"idempotency_key": self._key(idempotency_key)}))
+        return customer.id
 
     def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str,
                metadata: Mapping[str, str], *, reason: str | None = None) -> str:
@@ -188,13 +261,14 @@ class StripeProvider:
         if reason in ("duplicate", "fraudulent", "requested_by_customer"):
             params["reason"] = reason
         with _stripe_errors("refund a payment"):
-            refund = self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+            refund = self._rate_limited(lambda: self.client.v1.refunds.create(
+                params=params, options={"idempotency_key": self._key(idempotency_key)}))
         return refund.id
 
     def detach_payment_method(self, payment_method_id: str) -> None:
         """Forget a saved method (a failed campaign releases its backers); an already detached one is fine."""
         try:
-            self.client.v1.payment_methods.detach(payment_method_id)
+            self._rate_limited(lambda: self.client.v1.payment_methods.detach(payment_method_id))
         except stripe.InvalidRequestError as exc:
             if self._is_detached(payment_method_id):
                 log.info("payment method %s was already detached", payment_method_id)
@@ -205,24 +279,24 @@ class StripeProvider:
 
     def _is_detached(self, payment_method_id: str) -> bool:
         try:
-            return self.client.v1.payment_methods.retrieve(payment_method_id).customer is None
+            return self._rate_limited(lambda: self.client.v1.payment_methods.retrieve(payment_method_id)).customer is None
         except stripe.StripeError:
             return False
 
     # -- Connect: organizations' accounts and transfers -----------------------------------------
     def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
         with _stripe_errors("create the organization's payout account"):
-            account = self.client.v1.accounts.create(
+            account = self._rate_limited(lambda: self.client.v1.accounts.create(
                 params={"type": "express", "email": email, "country": country,
                         "capabilities": {"transfers": {"requested": True}}},
-                options={"idempotency_key": idempotency_key})
+                options={"idempotency_key": self._key(idempotency_key)}))
         return account.id
 
     def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
         with _stripe_errors("open the payout account's onboarding"):
-            link = self.client.v1.account_links.create(params={
+            link = self._rate_limited(lambda: self.client.v1.account_links.create(params={
                 "account": account_id, "refresh_url": refresh_url, "return_url": return_url,
-                "type": "account_onboarding"})
+                "type": "account_onboarding"}))
         return link.url
 
     def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
@@ -233,10 +307,10 @@ class StripeProvider:
         except ValueError as exc:
             raise InvalidMoney(str(exc)) from None
         with _stripe_errors("transfer the money to the organization"):
-            transfer = self.client.v1.transfers.create(
+            transfer = self._rate_limited(lambda: self.client.v1.transfers.create(
                 params={"amount": value, "currency": amount.currency.lower(), "destination": destination,
                         "transfer_group": transfer_group, "metadata": dict(metadata)},
-                options={"idempotency_key": idempotency_key})
+                options={"idempotency_key": self._key(idempotency_key)}))
         return transfer.id
 
     def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
@@ -251,7 +325,7 @@ class StripeProvider:
         if expand_sources:
             params["expand"] = ["data.source"]
         with _stripe_errors("read the balance history"):
-            page = self.client.v1.balance_transactions.list(params=params)
+            page = self._rate_limited(lambda: self.client.v1.balance_transactions.list(params=params))
             return [txn.to_dict() for txn in page.auto_paging_iter()]
 
 
@@ -277,6 +351,14 @@ def _charge_result(intent: dict) -> ChargeResult:
         return ChargeResult("requires_action", intent["id"], error.get("code") or "authentication_required",
                             error.get("message"))
     return ChargeResult("failed", intent["id"], error.get("code") or status, error.get("message"))
+
+
+def _attempt(intent: dict) -> PaymentAttempt:
+    error = intent.get("last_payment_error") or {}
+    attempt = str((intent.get("metadata") or {}).get("charge_attempt", ""))
+    return PaymentAttempt(payment_intent_id=intent["id"], status=intent.get("status") or "",
+                          attempt=int(attempt) if attempt.isdigit() else None, created=int(intent.get("created") or 0),
+                          failure_code=error.get("code"), failure_message=error.get("message"))
 
 
 def _unix(moment: datetime | int, *, ceil: bool = True) -> int:

@@ -42,7 +42,10 @@ def pledge(slug: str):
         form.client_token.data = secrets.token_urlsafe(24)
         chosen = tiers.get(request.args.get("tier", ""))
         form.tier.data = str(chosen.id) if chosen else ""
-        form.amount.data = services.minimum_pledge(campaign, chosen)
+        try:
+            form.amount.data = services.minimum_pledge(campaign, chosen)
+        except services.PledgeRefused:
+            form.amount.data = None  # no rate for the currency: the form says so next to the field
         form.pay_currency.data = campaign.currency
         if not guest:
             form.display_name.data = current_user.name

@@ -20,7 +20,7 @@ from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.payments import batches, refunds
+from webapp.payments import batches, disputes, refunds
 from webapp.payments.collection import services as collection
 from webapp.payments.payouts import services as payouts
 from webapp.payments.pledging import services
@@ -46,9 +46,12 @@ def statement(campaign: Campaign) -> dict[str, Money]:
     flows = ledger.flows(campaign.id, campaign.currency)
     net = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency)
     # a match given back (refund, lapse) is no longer money of the campaign: the lines add up to `net`
-    return {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"], "fees": flows["processor_fee"],
-            "refunds": flows["refund"], "disputes": flows["dispute"], "platform_fee": flows["platform_fee"],
-            "transfers": flows["transfer"], "net": net}
+    # a won dispute gives back what it took, and the dispute fee when the processor returns it
+    return {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"],
+            "fees": flows["processor_fee"] - flows["processor_fee_return"],
+            "refunds": flows["refund"], "disputes": flows["dispute"] - flows["dispute_reinstated"],
+            "platform_fee": flows["platform_fee"],
+            "transfers": flows["transfer"] - flows["transfer_reversal"], "net": net}
 
 
 @blueprint.route("/manage/campaigns/<slug>/money")
@@ -66,7 +69,7 @@ def dashboard(slug: str):
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
                            payout_status=payouts.status_for(campaign), account=account,
                            progress=campaigns.progress_of(campaign), collection=collection.collection_progress(campaign),
-                           pledges=pledges, refunds=refunds)
+                           pledges=pledges, refunds=refunds, disputes=disputes.disputes_of(campaign.id))
 
 
 @blueprint.route("/manage/campaigns/<slug>/payout-account", methods=["POST"])
@@ -118,7 +121,8 @@ def transparency(slug: str):
         abort(404)
     return render_template("payments/transparency.html", campaign=campaign, figures=statement(campaign),
                            days=ledger.daily_inflows(campaign.id, campaign.currency),
-                           entries=[e for e in ledger.entries_for(campaign.id) if e.kind != "charge"])
+                           entries=[e for e in ledger.entries_for(campaign.id) if e.kind != "charge"],
+                           disputes=disputes.disputes_of(campaign.id))
 
 
 @blueprint.route("/pledges/<reference>/complete", methods=["GET", "POST"])
@@ -136,6 +140,9 @@ def complete_payment(reference: str):
         except ProviderError as exc:
             db.session.rollback()
             return render_template("errors.html", code=502, message=str(exc)), 502
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template("errors.html", code=409, message=str(exc)), 409
         return redirect(url, code=303)
     return render_template("payments/complete.html", pledge=pledge, campaign=pledge.campaign,
                            deadline=(pledge.needs_action_since or utcnow()) + collection.NEEDS_ACTION_LAPSE)

@@ -87,7 +87,7 @@ def setup(session_id: str):
             error, status = _("This is a test checkout: use one of the test cards listed below."), 400
         else:
             ref = secrets.token_hex(6)
-            customer = f"cus_sandbox_{data['owner'].replace(':', '-')}"
+            customer = data.get("customer") or f"cus_sandbox_{data['owner'].replace(':', '-')}"
             metadata = {"setup_for": data["owner"]}
             sandbox.deliver("checkout.session.completed", {"id": f"cs_sandbox_setup_{ref}",
                                                            "object": "checkout.session", "mode": "setup",

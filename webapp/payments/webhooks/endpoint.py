@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.payments.models import ProcessedEvent
 from webapp.payments.providers import get_provider
-from webapp.payments.webhooks.handlers import HANDLERS
+from webapp.payments.webhooks import versions
+from webapp.payments.webhooks.handlers import HANDLERS, NotYet
 from webapp.payments.webhooks.signatures import BadSignature, verify
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
     except (ValueError, KeyError, TypeError):
         return 400, "not a JSON event"
+    refused = versions.refusal(event)
+    if refused is not None:
+        return 400, refused
     provider = get_provider().name
     if db.session.scalar(select(ProcessedEvent.id).where(
             ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
@@ -44,6 +48,10 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
         else:
             handler(obj, f"{event_type}:{event_id}")
         db.session.commit()
+    except NotYet as exc:
+        db.session.rollback()
+        log.warning("webhook %s not applied yet, the processor will deliver it again: %s", event_id, exc)
+        return 503, "not yet: deliver again later"
     except IntegrityError:
         db.session.rollback()
         if db.session.scalar(select(ProcessedEvent.id).where(

@@ -7,13 +7,11 @@ from collections.abc import Callable
 from sqlalchemy import or_, select
 
 from webapp.extensions import db
-from webapp.clock import utcnow
-from webapp.payments import bookkeeping, refunds
+from webapp.payments import bookkeeping, disputes, refunds, settlements
 from webapp.payments.matching import services as matching
 from webapp.payments.pledging import saved_methods
 from webapp.payments.pledging.states import move_if_allowed
 from webapp.payments.models import Pledge, PledgeStatus
-from webapp.payments.providers import get_provider
 
 log = logging.getLogger(__name__)
 P = PledgeStatus
@@ -31,6 +29,11 @@ def _find(obj: dict, **keys: str | None) -> Pledge | None:
     if not conditions:
         return None
     return db.session.scalar(select(Pledge).where(or_(*conditions)).with_for_update())
+
+
+class NotYet(Exception):
+    """The event is about something we cannot find yet (its payment's events are still on their way):
+    nothing is recorded and the processor is asked to deliver it again later."""
 
 
 def _missing(kind: str, obj: dict, cause: str) -> None:
@@ -55,6 +58,10 @@ def checkout_completed(obj: dict, cause: str) -> None:
     if obj.get("payment_status") == "paid":
         move_if_allowed(pledge, P.PAID, cause)
         _record_settlement(pledge)
+    elif pledge.status == P.NEEDS_ACTION:  # completed on-session with a bank debit: on its way, never lapses
+        from webapp.payments.collection import services as collection
+
+        collection.collecting(pledge, cause)
     else:  # a bank debit: the money arrives (or not) days later
         move_if_allowed(pledge, P.PROCESSING, cause)
 
@@ -73,6 +80,11 @@ def checkout_async_failed(obj: dict, cause: str) -> None:
     if pledge is None:
         return _missing("checkout session", obj, cause)
     pledge.failure_reason = pledge.failure_reason or "bank debit failed"
+    if pledge.status == P.COLLECTING:  # the backer's debit completing a pledge bounced: ask again
+        from webapp.payments.collection import services as collection
+
+        collection.debit_failed(pledge, "bank debit failed", cause)
+        return
     move_if_allowed(pledge, P.FAILED, cause)
 
 
@@ -116,11 +128,11 @@ def payment_intent_failed(obj: dict, cause: str) -> None:
     # During an open checkout the backer may still try another card: only a debit in flight fails here.
     if pledge.status == P.PROCESSING:
         move_if_allowed(pledge, P.FAILED, cause)
-    elif pledge.status == P.COMMITTED and pledge.payment_intent_id == obj.get("id"):
+    elif pledge.status in (P.COMMITTED, P.COLLECTING) and pledge.payment_intent_id == obj.get("id"):
         # The charge at success was a bank debit and it bounced: ask the backer, as for a declined card.
         from webapp.payments.collection import services as collection
 
-        collection.needs_action(pledge, error.get("code") or "failed", cause)
+        collection.debit_failed(pledge, error.get("code") or "failed", cause)
 
 
 def charge_refunded(obj: dict, cause: str) -> None:
@@ -146,39 +158,34 @@ def charge_refunded(obj: dict, cause: str) -> None:
         move_if_allowed(pledge, P.REFUNDED, cause)
 
 
-def dispute_created(obj: dict, cause: str) -> None:
-    pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
-    if pledge is None:
-        return _missing("dispute", obj, cause)
-    if pledge.disputed_at is None:
-        pledge.disputed_at = utcnow()
-        bookkeeping.book_dispute(pledge, _dispute_fee(obj))
-        bookkeeping.book_tip_return(pledge, "dispute")  # the chargeback takes the whole charge back
+def dispute_event(event_type: str) -> Callable[[dict, str], None]:
+    """created, updated, funds_withdrawn, funds_reinstated, closed: each says where the dispute stands."""
+    def handle(obj: dict, cause: str) -> None:
+        pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
+        if pledge is None:
+            # A dispute names only the charge and the intent, which we learn from the payment's own events;
+            # after an outage Stripe may deliver it first. Acknowledging it would lose it: ask for it again.
+            raise NotYet(f"{cause}: no pledge yet for charge {_id(obj.get('charge'))}")
+        disputes.apply(pledge, obj, event_type)
 
-
-def _dispute_fee(obj: dict):
-    """The processor's dispute fee, from the balance transactions the dispute carries (None if none)."""
-    from webapp.money import Money
-
-    txns = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict) and t.get("fee")]
-    if not txns:
-        return None
-    return Money(sum(int(t["fee"]) for t in txns), str(txns[0]["currency"]).upper())
+    handle.__name__ = f"dispute_{event_type.rsplit('.', 1)[-1]}"
+    return handle
 
 
 def _record_settlement(pledge: Pledge) -> None:
-    if not pledge.payment_intent_id or pledge.settled_amount is not None:
+    settlements.record(pledge)
+
+
+def charge_updated(obj: dict, cause: str) -> None:
+    """A charge's balance transaction appeared after the payment events (asynchronous capture)."""
+    if not obj.get("balance_transaction") or obj.get("status") != "succeeded":
         return
-    try:
-        settlement = get_provider().settlement(pledge.payment_intent_id)
-    except Exception:  # the pledge is paid either way; the figures can be read again later
-        log.exception("could not read the settlement of %s", pledge.payment_intent_id)
-        return
-    if settlement is not None:
-        pledge.settled_amount, pledge.settled_fee = settlement.amount.amount, settlement.fee.amount
-        pledge.settled_currency = settlement.amount.currency
-        pledge.charge_id = settlement.charge_id or pledge.charge_id
-        bookkeeping.book_processor_fee(pledge)
+    pledge = _find(obj, payment_intent_id=_id(obj.get("payment_intent")), charge_id=obj.get("id"))
+    if pledge is None:
+        return _missing("charge", obj, cause)
+    if pledge.status in settlements.SETTLING:
+        pledge.payment_intent_id = pledge.payment_intent_id or _id(obj.get("payment_intent"))
+        settlements.record(pledge)
 
 
 def _id(value) -> str | None:
@@ -193,6 +200,25 @@ def account_updated(obj: dict, cause: str) -> None:
     payouts.account_updated(obj)
 
 
+#: the dispute events to enable on the webhook endpoint (README)
+DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn",
+                  "charge.dispute.funds_reinstated", "charge.dispute.closed")
+
+def transfer_reversed(obj: dict, cause: str) -> None:
+    from webapp.payments.payouts import services as payouts
+
+    payouts.transfer_reversed(obj)
+
+
+def payout_changed(obj: dict, cause: str) -> None:
+    from webapp.payments.payouts import bank
+
+    bank.payout_changed(obj)
+
+
+#: the payout events to enable (payouts of the platform's balance to its bank)
+PAYOUT_EVENTS = ("payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled")
+
 HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "account.updated": account_updated,
     "checkout.session.completed": checkout_completed,
@@ -203,5 +229,8 @@ HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "payment_intent.succeeded": payment_intent_succeeded,
     "payment_intent.payment_failed": payment_intent_failed,
     "charge.refunded": charge_refunded,
-    "charge.dispute.created": dispute_created,
+    "charge.updated": charge_updated,
+    **{name: dispute_event(name) for name in DISPUTE_EVENTS},
+    "transfer.reversed": transfer_reversed,
+    **{name: payout_changed for name in PAYOUT_EVENTS},
 }

@@ -13,7 +13,7 @@ from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments.matching.models import MatchFund
-from webapp.payments.models import Pledge, Refund
+from webapp.payments.models import Pledge, ProcessorCustomer, Refund
 from webapp.privacy.registry import exporter, row
 
 
@@ -39,6 +39,10 @@ def export_payments(user: User) -> dict[str, list]:
                 cancelled_at=p.cancelled_at)
             for p, c in pledges],
         "saved_payment_methods": methods,
+        "processor_customers": [
+            row(processor=c.provider, customer_reference=c.customer_id, created_at=c.created_at)
+            for c in db.session.scalars(select(ProcessorCustomer).where(ProcessorCustomer.user_id == user.id)
+                                        .order_by(ProcessorCustomer.id))],
         "match_funds_managed": [
             row(name=f.name, institution=f.institution, budget=f.budget_money, currency=f.currency,
                 starts_on=f.starts_on, ends_on=f.ends_on, created_at=f.created_at) for f in funds],

@@ -33,7 +33,7 @@ from webapp.mutual_aid.models import (
 )
 from webapp.mutual_aid.services import matching, posts
 from webapp.organizations.models import Invitation, Membership, Organization, OrgRole
-from webapp.payments.models import Pledge
+from webapp.payments.models import Pledge, ProcessorCustomer
 from webapp.privacy.models import AccountErasure, ErasureReason
 
 PLACEHOLDER_NAME = "Deleted member"
@@ -163,6 +163,10 @@ def _erase_pledges(user: User, address: str, placeholder: str) -> None:
     db.session.execute(update(Pledge).where(or_(Pledge.user_id == user.id, Pledge.email == address)).values(
         email=placeholder, display_name=None, message=None, anonymous=True)
         .execution_options(synchronize_session=False))
+    # The link to the member's processor customer goes; committed pledges keep their own customer
+    # and saved method, so they are still charged if their campaign succeeds.
+    db.session.execute(delete(ProcessorCustomer).where(ProcessorCustomer.user_id == user.id)
+                       .execution_options(synchronize_session=False))
 
 
 def _erase_organizations(user: User, address: str, placeholder: str) -> None:
