@@ -28,6 +28,21 @@ def is_region(code: str | None, country: str | None = None) -> bool:
     return country is None or sub.country_code == country.upper()
 
 
+#: Region names that pycountry's translations get wrong, by language then ISO 3166-2 code, checked against the
+#: country's own official name. Keep it short and say where each name comes from.
+REGION_NAME_FIXES: dict[str, dict[str, str]] = {
+    "fr": {
+        "BJ-LI": "Littoral",  # Benin's département du Littoral (Cotonou); pycountry's French says "Litoral"
+        "CM-LT": "Littoral",  # Cameroon's région du Littoral (Douala); same misspelling
+    },
+}
+
+
+def _localized_region(code: str, name: str, locale: str) -> str:
+    fixed = REGION_NAME_FIXES.get(locale.split("_")[0], {}).get(code)
+    return fixed or _region_translations(locale).gettext(name)
+
+
 @lru_cache(maxsize=64)
 def _region_translations(locale: str) -> gettext.NullTranslations:
     return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[locale], fallback=True)
@@ -49,7 +64,7 @@ def region_name(code: str | None, locale: str = "en") -> str:
     sub = pycountry.subdivisions.get(code=code.upper())
     if sub is None:
         return code
-    return _region_translations(locale).gettext(sub.name)
+    return _localized_region(sub.code, sub.name, locale)
 
 
 @lru_cache(maxsize=512)
@@ -64,8 +79,8 @@ def regions_of(country: str | None, locale: str = "en") -> list[tuple[str, str]]
     """(code, localized name) of a country's top-level subdivisions, sorted by name."""
     if not country:
         return []
-    tr = _region_translations(locale)
-    return sorted(((code, tr.gettext(name)) for code, name in _regions_of(country)), key=lambda p: p[1])
+    return sorted(((code, _localized_region(code, name, locale)) for code, name in _regions_of(country)),
+                  key=lambda p: p[1])
 
 
 def country_choices(locale: str = "en") -> list[tuple[str, str]]:

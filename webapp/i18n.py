@@ -1,12 +1,24 @@
 """Locale choice and the template helpers that format money, dates and places for the viewer."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 
 from babel import Locale
+from babel.dates import get_date_format, get_datetime_format, get_time_format
+from babel.languages import get_official_languages
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+    gettext,
+    to_user_timezone,
+)
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from webapp import geo
 from webapp.clock import utcnow
@@ -36,6 +48,17 @@ def locale_code() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def language_of_country(country: str | None) -> str:
+    """The language the site speaks that a country uses: its first official (or de facto) language among LANGUAGES,
+    else the site's first language. For what is written for an organization rather than for one reader."""
+    languages = current_app.config["LANGUAGES"]
+    if country:
+        for language in get_official_languages(country.upper(), de_facto=True):
+            if language in languages:
+                return language
+    return languages[0]
+
+
 def text_direction(locale: str | None = None) -> str:
     loc = Locale.parse(locale or locale_code())
     return "rtl" if loc.character_order == "right-to-left" else "ltr"
@@ -52,15 +75,96 @@ def days_left(ends_at: datetime) -> int:
     return max(0, int(-(-seconds // 86400)))  # a part-day counts as a day
 
 
+NAMED_FORMATS = ("short", "medium", "long", "full")
+#: Languages that write the first day of a month as an ordinal: "le 1er décembre", never "le 1 décembre".
+FIRST_DAY_ORDINALS = {"fr": "er"}
+
+
+def _ordinal_first(pattern: str, suffix: str) -> str:
+    """The pattern with `suffix` after its day-of-month field `d` (not `dd`, not inside quoted text)."""
+    parts = pattern.split("'")
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        parts[i] = re.sub(r"(?<!d)d(?!d)", f"d'{suffix}'", parts[i])
+    return "'".join(parts)
+
+
+def _day_of(value: date | datetime) -> int:
+    return to_user_timezone(value).day if isinstance(value, datetime) else value.day
+
+
+def _first_day_suffix(value: date | datetime) -> str | None:
+    return FIRST_DAY_ORDINALS.get(get_locale().language) if _day_of(value) == 1 else None
+
+
+def format_day(value: date | datetime | None, fmt: str = "medium") -> str:
+    """A date in the viewer's language; in French the first of the month is "1er"."""
+    if not value:
+        return ""
+    suffix = _first_day_suffix(value)
+    if suffix is None:
+        return format_date(value, fmt)
+    pattern = get_date_format(fmt, get_locale()).pattern if fmt in NAMED_FORMATS else fmt
+    return format_date(value, _ordinal_first(pattern, suffix))
+
+
+def _format_moment(value: datetime, fmt: str) -> str:
+    suffix = _first_day_suffix(value)
+    if suffix is None:
+        return format_datetime(value, fmt)
+    locale = get_locale()
+    if fmt in NAMED_FORMATS:
+        fmt = (get_datetime_format(fmt, locale).replace("{1}", get_date_format(fmt, locale).pattern)
+               .replace("{0}", get_time_format(fmt, locale).pattern))
+    return format_datetime(value, _ordinal_first(fmt, suffix))
+
+
+def datetime_with_zone(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment in the viewer's time zone, which the text names: "12/1/26, 8:30 AM UTC".
+
+    Members come from several time zones and the site shows UTC (BABEL_DEFAULT_TIMEZONE): a bare "8:30" would read
+    as local time in Cotonou, Lyon or Montréal.
+    """
+    if not value:
+        return ""
+    return f"{_format_moment(value, fmt)}\u00a0{get_timezone()}"
+
+
+def exchange_rate(value) -> str:
+    """An exchange rate to six decimals at most, in the viewer's locale: "0,001524" in French, "0.001524" in English."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.######")
+
+
+def with_colon(label: str) -> str:
+    """A label followed by its colon, as the language writes it: "Area:" in English, "Zone :" in French
+    (a narrow no-break space before the colon), so that templates never glue a bare ':' after a translation."""
+    return gettext("%(label)s:", label=label)
+
+
+def phone_link(number: str | None) -> Markup | str:
+    """A phone number as a `tel:` link that a phone dials on a tap; the text shows as the member wrote it."""
+    if not number:
+        return ""
+    # A dialler reads digits and a leading +; spaces, dots, dashes and brackets are only for the eye.
+    digits = "".join(ch for ch in number if ch.isdigit() and ch.isascii())
+    if not digits:
+        return escape(number)
+    plus = "+" if number.strip().startswith("+") else ""
+    return Markup('<a href="tel:{}{}">{}</a>').format(plus, digits, number)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         minor_units=lambda amount, currency: money(Money(int(amount or 0), currency)),
-        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
-        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+        date=format_day,
+        datetime=datetime_with_zone,
         country=lambda code: geo.country_name(code, locale_code()),
         region=lambda code: geo.region_name(code, locale_code()),
         days_left=days_left,
+        tel=phone_link,
+        rate=exchange_rate,
     )
 
     @app.context_processor
@@ -69,6 +173,7 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "current_locale": code,
             "text_direction": text_direction(code),
+            "with_colon": with_colon,
             "languages": [(lang, Locale.parse(lang).get_display_name(lang).capitalize())
                           for lang in app.config["LANGUAGES"]],
         }

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.core import UnknownLocaleError
+from babel.numbers import get_territory_currencies
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, MonthField, SelectField, StringField, TextAreaField
@@ -10,6 +13,24 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_LABELS
 from webapp.forms import BaseForm, BoundedIntegerField, CountryField, MoneyField, RegionField, currency_choices
+
+
+def default_currency(country: str | None) -> str:
+    """The currency a new campaign starts in: its organization's country's own, where the platform takes it.
+
+    A cooperative in Benin counts in francs CFA, not in the first currency of the list; a country whose legal tender
+    is not supported (or no country) falls back to the first supported currency.
+    """
+    supported = current_app.config["SUPPORTED_CURRENCIES"]
+    if country:
+        try:
+            local = get_territory_currencies(country.upper(), date.today(), tender=True, non_tender=False)
+        except (KeyError, ValueError, UnknownLocaleError):  # a code Babel does not know
+            local = []
+        for code in local:
+            if code in supported:
+                return code
+    return supported[0]
 
 
 class CampaignForm(BaseForm):
@@ -55,8 +76,9 @@ class TierForm(BaseForm):
 
 
 class UpdateForm(BaseForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
-    body = TextAreaField(_l("News for your backers"), validators=[DataRequired(), Length(max=20_000)])
+    # Own ids: the form sits on the campaign's editing page next to the campaign form's own title field.
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)], id="update-title")
+    body = TextAreaField(_l("News for your backers"), validators=[DataRequired(), Length(max=20_000)], id="update-body")
 
 
 class ReviewForm(BaseForm):

@@ -13,8 +13,15 @@ from webapp import geo
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import diffing, revisions, services
-from webapp.campaigns.forms import CampaignForm, ReviewForm, RevisionDecisionForm, TierForm, UpdateForm
-from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS
+from webapp.campaigns.forms import (
+    CampaignForm,
+    ReviewForm,
+    RevisionDecisionForm,
+    TierForm,
+    UpdateForm,
+    default_currency,
+)
+from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS, charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
@@ -35,7 +42,7 @@ moderation = Blueprint("moderation", __name__, url_prefix="/moderation")
 @blueprint.app_context_processor
 def campaign_labels() -> dict:
     return {"category_labels": CATEGORY_LABELS, "funding_model_labels": FUNDING_MODEL_LABELS,
-            "funding_model_help": FUNDING_MODEL_HELP,
+            "funding_model_help": FUNDING_MODEL_HELP, "charge_terms": charge_terms,
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
             "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None}
@@ -72,8 +79,7 @@ def show(slug: str):
         abort(404)
     can_edit = organizations.can_edit(current_user, campaign.organization_id)
     return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
-                           updates=services.updates_of(campaign), can_edit=can_edit,
-                           update_form=UpdateForm() if can_edit else None)
+                           updates=services.updates_of(campaign), can_edit=can_edit)
 
 
 @blueprint.route("/organizations/<slug>")
@@ -159,6 +165,7 @@ def new_campaign(org_slug: str):
     if request.method == "GET":
         today = date.today()
         form.country.data, form.region.data = org.country, org.region
+        form.currency.data = default_currency(org.country)
         form.start_date.data, form.end_date.data = today, date.fromordinal(today.toordinal() + 29)
         form._country_hint = org.country
         form.region._country = org.country
@@ -182,12 +189,7 @@ def new_campaign(org_slug: str):
 def edit_campaign(slug: str):
     campaign = _editable_campaign(slug)
     reviewed = campaign.status in revisions.REVIEWED
-    # Once approved, the form shows the pending proposal if there is one, so that the next edit builds on it.
-    form = CampaignForm(obj=_working_content(campaign) if reviewed else campaign)
-    if request.method == "GET":
-        form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
-        form.start_date.data = campaign.starts_at.date()
-        form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    form = _edit_form(campaign, submitted=request.method == "POST")
     draft = _validated_draft(form) if not reviewed else _live_draft(form, campaign)
     if draft is not None and reviewed:
         result = _propose_edit(form, campaign, draft)
@@ -212,7 +214,21 @@ def edit_campaign(slug: str):
     return _edit_page(campaign, form), 400 if form.errors else 200
 
 
-def _edit_page(campaign: Campaign, form: CampaignForm) -> str:
+def _edit_form(campaign: Campaign, submitted: bool = False) -> CampaignForm:
+    """The campaign form as the editing page shows it; `submitted`, as the organizer sent it in this request."""
+    reviewed = campaign.status in revisions.REVIEWED
+    # Once approved, the form shows the pending proposal if there is one, so that the next edit builds on it.
+    content = _working_content(campaign) if reviewed else campaign
+    if submitted:
+        return CampaignForm(obj=content)
+    form = CampaignForm(formdata=None, obj=content)
+    form.goal.data, form.minimum.data = campaign.goal, campaign.minimum
+    form.start_date.data = campaign.starts_at.date()
+    form.end_date.data = date.fromordinal(campaign.ends_at.date().toordinal() - 1)
+    return form
+
+
+def _edit_page(campaign: Campaign, form: CampaignForm, update_form: UpdateForm | None = None) -> str:
     pending = revisions.pending_revision(campaign) if campaign.status in revisions.REVIEWED else None
     history = revisions.history(campaign)
     # The last moderator's answer, shown until the organizers propose again.
@@ -221,7 +237,8 @@ def _edit_page(campaign: Campaign, form: CampaignForm) -> str:
                            tier_form=TierForm(currency=campaign.currency),
                            chosen_tiers=_chosen(campaign), history=services.history(campaign),
                            pending=pending, pending_diff=_diff(pending) if pending else None,
-                           answered=answered, revision_history=history)
+                           answered=answered, revision_history=history,
+                           update_form=update_form or UpdateForm(formdata=None))
 
 
 def _working_content(campaign: Campaign) -> SimpleNamespace:
@@ -399,8 +416,8 @@ def post_update(slug: str):
         db.session.commit()
         flash(_("Update posted."), "success")
         return redirect(url_for("campaigns.show", slug=campaign.slug) + "#updates")
-    return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
-                           updates=services.updates_of(campaign), can_edit=True, update_form=form), 400
+    # Refused: back to the campaign's editing page, where the form lives, with the errors beside the fields.
+    return _edit_page(campaign, _edit_form(campaign), update_form=form), 400
 
 
 @manage.route("/campaigns/<slug>/revisions/<int:revision_id>", endpoint="revision")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +16,7 @@ from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
 from webapp.errors import InvalidTransition, PermissionDenied
 from webapp.extensions import db
+from webapp.i18n import language_of_country
 from webapp.money import Money
 from webapp.mutual_aid.errors import InvalidEvent
 from webapp.mutual_aid.models import (
@@ -215,12 +216,18 @@ def _open_fund(event: DisasterEvent, actor: User) -> Campaign:
 
     org = db.session.get(Organization, event.relief_organization_id)
     link = external_url("mutual_aid.show_event", slug=event.slug)
-    story = (f"{event.public_message}\n\n"
-             + _("This is the emergency fund of [%(name)s](%(link)s): everything given goes to %(org)s "
-                 "for the people hit by the disaster.", name=event.name, link=link, org=org.name))
+    # The fund is the organization's campaign: written in its language, not in the coordinator's of the moment.
+    with force_locale(language_of_country(org.country)):
+        title = _("Emergency fund: %(name)s", name=event.name)
+        story = _("This is the emergency fund of [%(name)s](%(link)s): everything given goes to %(org)s "
+                  "for the people hit by the disaster.", name=event.name, link=link, org=org.name)
+    summary = event.public_message.strip()
+    # The page shows the summary above the story: the message goes in the story only when the summary had to cut it.
+    if len(summary) > 200:
+        story = f"{summary}\n\n{story}"
     region = next((code for code in event.region_codes if code.startswith(org.country + "-")), None)
     fund = campaigns.open_emergency_fund(
-        org, actor, title=_("Emergency fund: %(name)s", name=event.name), summary=event.public_message[:200],
+        org, actor, title=title, summary=summary[:200],
         story_md=story, goal=event.fund_goal, region=region, days=int(setting("MUTUAL_AID_FUND_DAYS")))
     event.fund_campaign_id = fund.id
     return fund

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 
 from webapp.campaigns import services as campaigns
@@ -33,7 +34,9 @@ from webapp.mutual_aid.places import CELL_DEGREES, cell_centre
 
 #: The HXL hashtag row under the header of the export (https://hxlstandard.org).
 HXL_TAGS = ["#adm1+code", "#sector", "#affected", "#reached", "#value", "#currency", "#date"]
-CSV_HEADER = ["Region (ISO 3166-2)", "Sector", "People affected", "People reached", "Value", "Currency", "Date"]
+#: The header people read, in the reader's language; the HXL row under it is what machines read and never changes.
+CSV_HEADER = [_l("Region (ISO 3166-2)"), _l("Sector"), _l("People affected"), _l("People reached"), _l("Value"),
+              _l("Currency"), _l("Date")]
 REACHED = (RequestState.MATCHED, RequestState.FULFILLED)
 
 
@@ -197,7 +200,7 @@ def report_rows(event: DisasterEvent) -> list[ReportRow]:
 def report_csv(event: DisasterEvent) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(title) for title in CSV_HEADER])
     writer.writerow(HXL_TAGS)
     for row in report_rows(event):
         writer.writerow([row.region_code, row.sector,

@@ -15,8 +15,11 @@ from webapp.extensions import db
 from webapp.mutual_aid.errors import EventNotTakingPosts, PostingTooFast
 from webapp.mutual_aid.models import (
     DisasterEvent,
+    EventState,
     HelpCategory,
     HelpRequest,
+    Match,
+    MatchState,
     Offer,
     OfferState,
     RequestState,
@@ -150,7 +153,9 @@ def post_offer(event: DisasterEvent, owner: User, details: OfferDetails) -> Offe
 def wake_sleeping_offers(event: DisasterEvent) -> int:
     """Publish, for this event, a copy of every sleeping offer whose place is in the area (one INSERT ... SELECT).
 
-    The sleeping offer stays, ready for the next disaster; the copy belongs to this event only.
+    The sleeping offer stays, ready for the next disaster; the copy belongs to this event only. An offer whose copy
+    is matched in an event still running (active or in recovery) is busy helping there: it is not published again
+    until that event closes, so nobody is promised a room that a family already lives in.
     """
     from webapp.mutual_aid.services.calls import dialect_insert, lives_near
 
@@ -164,11 +169,27 @@ def wake_sleeping_offers(event: DisasterEvent) -> int:
                    c.cell_lon, c.contact_phone, c.contact_note, literal(O.PUBLISHED.value), literal(utcnow()))
             .select_from(sleeping).join(User, User.id == c.owner_id)
             .where(c.state == O.SLEEPING.value, User.suspended_at.is_(None),
-                   lives_near(event, c.region_code, c.latitude, c.longitude)))
+                   lives_near(event, c.region_code, c.latitude, c.longitude), ~_matched_elsewhere(c.id)))
     result = db.session.execute(dialect_insert(Offer).from_select(columns, rows)
                                 .on_conflict_do_nothing(index_elements=["event_id", "woken_from_id"])
                                 .execution_options(preserve_rowcount=True))
     return max(result.rowcount or 0, 0)
+
+
+def _matched_elsewhere(sleeping_id):
+    """Some copy of this sleeping offer is in a running match of an event that is not closed."""
+    copy = Offer.__table__.alias("copy")
+    return (select(Match.id).join(copy, copy.c.id == Match.offer_id)
+            .join(DisasterEvent, DisasterEvent.id == Match.event_id)
+            .where(copy.c.woken_from_id == sleeping_id, Match.state == MatchState.MATCHED,
+                   DisasterEvent.state != EventState.CLOSED)
+            .exists())
+
+
+def woken_offers_of(user: User, event: DisasterEvent) -> list[Offer]:
+    """The member's sleeping offers that this event published: what their solidarity call woke."""
+    return list(db.session.scalars(select(Offer).where(Offer.event_id == event.id, Offer.owner_id == user.id,
+                                                       Offer.woken_from_id.is_not(None)).order_by(Offer.id)))
 
 
 def move_offer(offer: Offer, target: OfferState) -> None:

@@ -57,7 +57,7 @@ def show_call(call_id: int):
     fund, progress = figures.fund_of(call.event)
     commitment = commitments.commitment_for_call(call)
     return render_template("mutual_aid/call.html", call=call, event=call.event, fund=fund, progress=progress,
-                           commitment=commitment,
+                           commitment=commitment, woken=posts.woken_offers_of(current_user, call.event),
                            offerable=commitments.offerable(commitment) if commitment else None)
 
 
