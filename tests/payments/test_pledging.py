@@ -617,3 +617,22 @@ def test_without_a_rate_the_backer_is_told_to_pay_in_the_campaign_currency(clien
     response = submit_pledge(client, keep_it_all, "25", pay_currency="USD", headers={"Accept-Language": "en-US"})
     page = _refused(response)
     assert "We have no exchange rate for USD today; pay in EUR." in page
+
+
+def test_a_minimum_and_optimum_campaign_names_its_minimum_wherever_the_terms_are_read(client, smtp_server):
+    campaign = live_campaign("EUR", FundingModel.MINIMUM_OPTIMUM, goal=200_00, minimum_amount=80_00)
+    db.session.commit()
+    with force_locale("en"):
+        day = format_date(campaign.ends_at, "long")
+    terms = f"charged only if the campaign reaches its minimum of €80.00 on {day}"
+
+    assert terms in text(client.get(url_for("payments.pledge", slug=campaign.slug)))
+    response = submit_pledge(client, campaign, "40")
+    checkout = text(client.get(checkout_path(response)))
+    assert terms in checkout and "reaches its goal" not in checkout
+    pay(client, response, SUCCEEDS)
+    pledge = fresh(the_pledge(campaign))
+    assert pledge.status == P.COMMITTED
+    assert terms in smtp_server.text_of(smtp_server.messages[0])
+    receipt = text(client.get(f"/pledges/{pledge.reference}"))
+    assert terms in receipt and "reaches its goal" not in receipt

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.campaigns import services as campaigns
+from webapp.campaigns.labels import charge_terms as campaign_charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, RewardTier
 from webapp.clock import utcnow
 from webapp.errors import DomainError
@@ -174,10 +175,8 @@ def start_pledge(req: PledgeRequest) -> Pledge:
 
 
 def charge_terms(campaign: Campaign) -> str:
-    from flask_babel import format_date
-
-    return _("You will be charged only if the campaign reaches its goal on %(date)s.",
-             date=format_date(campaign.end_date, "long"))
+    """When the backer is charged, the minimum deciding for minimum-and-optimum campaigns (Stripe's terms too)."""
+    return campaign_charge_terms(campaign)
 
 
 def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[Money, fx.Conversion | None]:
