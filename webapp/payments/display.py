@@ -19,20 +19,45 @@ from webapp.payments.totals import latest_supporters
 LANGUAGE_CURRENCY = {"fr": "EUR", "en": "USD"}
 
 
+def territory_currency(country: str | None) -> str | None:
+    """The currency a country uses today ('CA' -> 'CAD'), if we show amounts in it."""
+    if not country or len(country) != 2:
+        return None
+    try:
+        found = get_territory_currencies(country.upper())
+    except Exception:  # noqa: BLE001 - an unknown territory is no currency, never an error page
+        return None
+    return found[0] if found and found[0] in current_app.config["SUPPORTED_CURRENCIES"] else None
+
+
 def viewer_currency() -> str | None:
-    """The member's choice, else the visitor's chooser, else their browser's country, else their language."""
+    """The currency the viewer reads approximations in. In this order:
+
+    1. an explicit choice: the member's profile display currency, else the chooser's choice in the session
+       (the chooser also stores it on the member's profile). A choice someone made beats a guess, so a
+       Canadian member who picked EUR sees EUR: the issue's "residence first" is applied to everything
+       that is inferred, and nobody can be overruled by it;
+    2. the member's country of residence (a member living in Montréal sees CAD, whatever their language);
+    3. the browser's region (Accept-Language fr-CA -> CA -> CAD);
+    4. the language (fr -> EUR, en -> USD).
+    """
     supported = current_app.config["SUPPORTED_CURRENCIES"]
-    if current_user.is_authenticated and current_user.display_currency in supported:
-        return current_user.display_currency
+    member = current_user if current_user.is_authenticated else None
+    if member is not None and member.display_currency in supported:
+        return member.display_currency
     chosen = session.get("display_currency")
     if chosen in supported:
         return chosen
+    if member is not None:
+        residence = territory_currency(member.residence_country)
+        if residence:
+            return residence
     for tag, _quality in request.accept_languages:
         parts = tag.replace("_", "-").split("-")
         if len(parts) > 1 and len(parts[-1]) == 2:
-            found = get_territory_currencies(parts[-1].upper())
-            if found and found[0] in supported:
-                return found[0]
+            found = territory_currency(parts[-1])
+            if found:
+                return found
     return LANGUAGE_CURRENCY.get(locale_code())
 
 

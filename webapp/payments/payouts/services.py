@@ -17,10 +17,13 @@ from webapp.campaigns.models import Campaign, CampaignStatus, CampaignTransition
 from webapp.clock import utcnow
 from webapp.errors import ProviderError
 from webapp.extensions import db
+from webapp.i18n import format_day
 from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations.models import Organization
-from webapp.payments.models import ConnectedAccount, Pledge, PledgeStatus, Transfer, TransferStatus
+from webapp.payments.models import (
+    ConnectedAccount, Dispute, Pledge, PledgeStatus, Refund, RefundStatus, Transfer, TransferStatus,
+)
 from webapp.payments.providers import get_provider
 
 log = logging.getLogger(__name__)
@@ -143,13 +146,39 @@ def transfer_reversed(obj: dict) -> None:
                     memo="Back from the organization's account")
 
 
-def status_for(campaign: Campaign) -> str:
+def status_for(campaign: Campaign, now: datetime | None = None) -> str:
+    """One sentence for the organizer: what the campaign's payout waits for, or when it left."""
+    now = now or utcnow()
     transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id))
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
-    if transfer is None:
-        days = current_app.config["PAYOUT_HOLD_DAYS"]
-        return _("The money is held %(days)d days after success, then transferred.", days=days)
-    if transfer.status == TransferStatus.SENT:
-        return _("Transferred to the organization's account on %(date)s.", date=transfer.sent_at.date().isoformat())
-    return _("Waiting: %(why)s.", why=transfer.failure_reason or _("not sent yet"))
+    if transfer is not None and transfer.status == TransferStatus.SENT:
+        return _("Transferred to the organization’s account on %(date)s.",
+                 date=format_day(transfer.sent_at.date(), "long"))
+    account = account_of(campaign.organization)
+    if account is None:
+        return _("The payout waits for a payout account: the organization has not connected one yet.")
+    if not account.payouts_enabled:
+        return _("The payout waits for the processor to enable the organization’s payout account: "
+                 "it is connected, but not enabled yet.")
+    closed = succeeded_at(campaign)
+    if closed is not None:
+        release = closed + timedelta(days=current_app.config["PAYOUT_HOLD_DAYS"])
+        if now < release:
+            return _("The payout waits for the holding period to end, on %(date)s.",
+                     date=format_day(release.date(), "long"))
+    in_flight = db.session.scalar(select(Pledge.id).where(
+        Pledge.campaign_id == campaign.id,
+        Pledge.status.in_((PledgeStatus.COMMITTED, PledgeStatus.COLLECTING, PledgeStatus.NEEDS_ACTION))).limit(1))
+    if in_flight is not None:
+        return _("The payout waits for the bank debits and charges still in flight to arrive.")
+    pledge_ids = select(Pledge.id).where(Pledge.campaign_id == campaign.id)
+    refund = db.session.scalar(select(Refund.id).where(
+        Refund.pledge_id.in_(pledge_ids), Refund.status == RefundStatus.REQUESTED).limit(1))
+    dispute = db.session.scalar(select(Dispute.id).where(
+        Dispute.pledge_id.in_(pledge_ids), Dispute.closed_at.is_(None)).limit(1))
+    if refund is not None or dispute is not None:
+        return _("The payout is due, but refunds or disputes on this campaign are still pending.")
+    if transfer is not None and transfer.failure_reason:
+        return _("Waiting: %(why)s.", why=transfer.failure_reason)
+    return _("The payout is due: it leaves with the next payout run.")
