@@ -630,3 +630,17 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: 
         if result or time.monotonic() > deadline:
             return result
         time.sleep(interval)
+
+
+@pytest.fixture
+def signed_in(app):
+    """`signed_in(user)`: a test client with `user` signed in (the data committed first)."""
+    from tests.campaigns.helpers import sign_in
+
+    def _client(user):
+        db.session.commit()
+        client = app.test_client()
+        sign_in(client, user)
+        return client
+
+    return _client

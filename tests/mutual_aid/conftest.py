@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 
-from tests.campaigns.helpers import sign_in
 from tests.factories import OrganizationFactory, OriginRegionFactory, UserFactory
 from webapp.accounts.models import Role
 from webapp.extensions import db
@@ -82,15 +81,3 @@ def active_event(coordinator, relief_org):
     db.session.commit()
     return event
 
-
-@pytest.fixture
-def signed_in(app):
-    """`signed_in(user)`: a test client with `user` signed in (the data committed first)."""
-
-    def _client(user):
-        db.session.commit()
-        client = app.test_client()
-        sign_in(client, user)
-        return client
-
-    return _client

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import stripe
 
+from tests.fake_stripe.client import library_client
 from tests.fake_stripe import API_VERSION, FakeStripeError
 from tests.payments.test_stripe_provider import paid_intent
 from webapp.clock import utcnow
@@ -22,7 +23,7 @@ FIELDS = {"id", "object", "amount", "fee", "net", "currency", "created", "availa
 
 @pytest.fixture
 def client(fake_stripe) -> stripe.StripeClient:
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=0)
+    return library_client(fake_stripe)
 
 
 def history(provider) -> list[dict]:

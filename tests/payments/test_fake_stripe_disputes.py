@@ -10,13 +10,14 @@ import pytest
 import stripe
 
 from tests.fake_stripe import FakeStripeError
+from tests.fake_stripe.client import library_client
 from tests.payments.test_stripe_provider import paid_intent
 from webapp.money import Money
 
 
 @pytest.fixture
 def client(fake_stripe) -> stripe.StripeClient:
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=0)
+    return library_client(fake_stripe)
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from tests.fake_stripe.client import library_client
 from webapp.errors import ProviderError
 
 
 @pytest.fixture
 def client(fake_stripe) -> stripe.StripeClient:
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=2)
+    return library_client(fake_stripe, retries=2)
 
 
 def test_the_next_request_gets_stripes_rate_limit_answer(fake_stripe, client):

@@ -13,6 +13,7 @@ import pytest
 import stripe
 from stripe._object_classes import OBJECT_CLASSES
 
+from tests.fake_stripe.client import library_client
 from tests.payments.test_stripe_provider import checkout_request, paid_intent, saved_card
 from webapp.clock import utcnow
 from webapp.money import Money
@@ -39,7 +40,7 @@ def world(fake_stripe, stripe_provider):
     account = stripe_provider.create_connected_account("org@example.org", "SN", "account-1")
     fake_stripe.onboard(account)
     transfer = stripe_provider.create_transfer(Money(1000, "EUR"), account, "campaign-7", "transfer-1", {})
-    client = stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=0)
+    client = library_client(fake_stripe)
     client.v1.transfers.reversals.create(transfer, params={"amount": 100})
     fake_stripe.dispute(intent["id"], amount=1000)
     fake_stripe.automatic_payout("eur")

@@ -12,19 +12,13 @@ import pytest
 import stripe
 
 from tests.fake_stripe import API_VERSION
+from tests.fake_stripe.client import library_client, refused
 from tests.payments.test_stripe_provider import saved_card
 
 
 @pytest.fixture
 def client(fake_stripe) -> stripe.StripeClient:
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=0)
-
-
-def refused(call) -> dict:
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        call()
-    assert caught.value.http_status == 400
-    return caught.value.json_body["error"]
+    return library_client(fake_stripe)
 
 
 def test_the_pinned_library_and_the_fake_speak_the_same_version():

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import stripe
 
+from tests.fake_stripe.client import library_client, refused
 from tests.fake_stripe.params import ROUTE_PARAMS, check, params_type, validate
 from tests.fake_stripe.server import ApiError, parse_params
 from tests.payments.test_stripe_provider import checkout_request, saved_card
@@ -21,14 +22,7 @@ from webapp.money import Money
 @pytest.fixture
 def client(fake_stripe) -> stripe.StripeClient:
     """The real stripe library pointed at the fake, without retries."""
-    return stripe.StripeClient("sk_test_fake", base_addresses={"api": fake_stripe.url}, max_network_retries=0)
-
-
-def refused(call) -> dict:
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        call()
-    assert caught.value.http_status == 400
-    return caught.value.json_body["error"]
+    return library_client(fake_stripe)
 
 
 # -- the validator on its own ------------------------------------------------------------------

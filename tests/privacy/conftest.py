@@ -109,13 +109,3 @@ def world() -> World:
                "+229970000" + str(member.id).zfill(2), "Afi D.", "From Lyon", "Afiavi's Firefox"]
     return World(member, requester, helper, stranger, pledge, guest_pledge, secrets)
 
-
-@pytest.fixture
-def signed_in(app):
-    def _client(user):
-        db.session.commit()
-        client = app.test_client()
-        sign_in(client, user)
-        return client
-
-    return _client

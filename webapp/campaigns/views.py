@@ -389,6 +389,12 @@ def delete_tier(slug: str, tier_id: int):
     return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
 
 
+def _conflict(exc: DomainError):
+    """A refused operation: nothing it started is saved, and the page says why (409)."""
+    db.session.rollback()
+    return render_template("errors.html", code=409, message=str(exc)), 409
+
+
 @manage.route("/campaigns/<slug>/submit", methods=["POST"])
 @login_required
 def submit(slug: str):
@@ -396,8 +402,7 @@ def submit(slug: str):
     try:
         services.submit(campaign, current_user)
     except DomainError as exc:
-        flash(str(exc), "error")
-        return render_template("errors.html", code=409, message=str(exc)), 409
+        return _conflict(exc)
     db.session.commit()
     flash(_("Submitted. A moderator will review your campaign; you will get an email."), "success")
     return redirect(url_for("campaigns.show", slug=campaign.slug))
@@ -412,7 +417,7 @@ def post_update(slug: str):
         try:
             services.post_update(campaign, current_user, form.title.data, form.body.data)
         except DomainError as exc:
-            return render_template("errors.html", code=409, message=str(exc)), 409
+            return _conflict(exc)
         db.session.commit()
         flash(_("Update posted."), "success")
         return redirect(url_for("campaigns.show", slug=campaign.slug) + "#updates")
@@ -444,8 +449,7 @@ def withdraw_revision(slug: str):
     try:
         revisions.withdraw(campaign, current_user)
     except DomainError as exc:
-        db.session.rollback()
-        return render_template("errors.html", code=409, message=str(exc)), 409
+        return _conflict(exc)
     db.session.commit()
     flash(_("Your changes are withdrawn. The campaign keeps its approved version."), "info")
     return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
