@@ -98,6 +98,8 @@ class Config:
     #: the currency the platform's Stripe balance settles in: every charge must convert to at least
     #: Stripe's minimum in it (docs.stripe.com/currencies, "Minimum and maximum charge amounts")
     STRIPE_SETTLEMENT_CURRENCY = os.environ.get("STRIPE_SETTLEMENT_CURRENCY", "EUR").upper()
+    #: the country of the platform's Stripe account (ISO 3166-1 alpha-2): decides where Connect can pay
+    PLATFORM_COUNTRY = os.environ.get("PLATFORM_COUNTRY", "FR").upper()
     #: headroom over that minimum for other currencies, in percent: the rate Stripe converts at is not ours
     STRIPE_MINIMUM_MARGIN_PERCENT = int(os.environ.get("STRIPE_MINIMUM_MARGIN_PERCENT", 5))
     #: how many seconds a webhook signature stays valid
