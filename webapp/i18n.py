@@ -76,8 +76,9 @@ def days_left(ends_at: datetime) -> int:
 
 
 NAMED_FORMATS = ("short", "medium", "long", "full")
-#: Languages that write the first day of a month as an ordinal: "le 1er décembre", never "le 1 décembre".
-FIRST_DAY_ORDINALS = {"fr": "er"}
+#: Languages that write the first day of a month as an ordinal: "le 1er décembre", never "le 1 décembre";
+#: Brazilian Portuguese writes "1º de dezembro" (the masculine ordinal indicator U+00BA, not a degree sign).
+FIRST_DAY_ORDINALS = {"fr": "er", "pt": "\u00ba"}
 
 
 def _ordinal_first(pattern: str, suffix: str) -> str:

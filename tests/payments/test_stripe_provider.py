@@ -123,6 +123,7 @@ def test_payment_checkout_for_a_known_customer_names_the_customer_not_the_email(
 
 
 @pytest.mark.parametrize("ours, stripes", [("fr", "fr"), ("en", "en"), ("pt_BR", "pt-BR"), ("fr_BE", "fr"),
+                                           ("pt", "pt-BR"), ("pt_PT", "pt"),  # our "pt" is Brazilian
                                            ("wo", "auto"), ("", "auto")])
 def test_checkout_locale_is_ours_when_checkout_has_it_else_auto(ours, stripes):
     assert checkout_locale(ours) == stripes

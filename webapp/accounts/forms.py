@@ -81,7 +81,7 @@ class ProfileForm(BaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = [("", _l("Same as my browser")), ("en", "English"), ("fr", "Français")]
+        self.locale.choices = [("", _l("Same as my browser")), ("en", "English"), ("fr", "Français"), ("es", "Español"), ("pt", "Português")]
         self.locale.choices = [c for c in self.locale.choices if c[0] in ("", *current_app.config["LANGUAGES"])]
         self.display_currency.choices = [("", _l("My language's usual currency"))] + currency_choices()
 

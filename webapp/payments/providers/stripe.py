@@ -28,6 +28,10 @@ CHECKOUT_LOCALES = frozenset({
     "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
 })
 
+#: Our locales whose name means another variety in Checkout: our "pt" catalog is Brazilian Portuguese, while
+#: Checkout's "pt" is Portugal's (its "pt-BR" is Brazil's), as its "es" is Spain's and its "fr" France's.
+CHECKOUT_LOCALE_FOR = {"pt": "pt-BR"}
+
 #: Checkout shows at most this many characters above the submit button.
 MAX_SUBMIT_MESSAGE = 1200
 
@@ -334,6 +338,7 @@ def checkout_locale(locale: str | None) -> str:
     if not locale:
         return "auto"
     tag = locale.replace("_", "-")
+    tag = CHECKOUT_LOCALE_FOR.get(tag, tag)
     if tag in CHECKOUT_LOCALES:
         return tag
     language = tag.split("-")[0].lower()
