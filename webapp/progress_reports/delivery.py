@@ -47,7 +47,8 @@ def recipients(campaign_id: int) -> Iterator[tuple[str, str]]:
     """(address, language) once per person who backed the campaign, streamed.
 
     A person is an address: a member's current one (they may have changed it since pledging), else the
-    guest pledge's. Their language is the member's choice, else the one of their latest pledge.
+    guest pledge's. Their language is the member's choice, else the one of their latest pledge (a member's
+    pledges before guest ones).
     """
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = set(current_app.config["LANGUAGES"])
@@ -56,7 +57,8 @@ def recipients(campaign_id: int) -> Iterator[tuple[str, str]]:
         select(Pledge.email, Pledge.locale, User.email, User.locale)
         .outerjoin(User, User.id == Pledge.user_id)
         .where(Pledge.campaign_id == campaign_id, Pledge.status.in_(BACKER_STATUSES))
-        .order_by(Pledge.id.desc()).execution_options(yield_per=2000))
+        # members' pledges first: the language a member chose wins over a guest pledge from the same address
+        .order_by(Pledge.user_id.is_(None), Pledge.id.desc()).execution_options(yield_per=2000))
     for pledge_email, pledge_locale, user_email, user_locale in rows:
         email = normalize_email(user_email or pledge_email)
         if not email or email in seen or is_undeliverable(email):
