@@ -140,3 +140,28 @@ def test_the_cover_key_of_a_draft_cannot_be_guessed_from_its_title(app, campaign
     monkeypatch.setitem(app.config, "SECRET_KEY", "another secret")
 
     assert covers.cover_key(campaign) != key
+
+
+def test_a_progress_report_page_carries_its_own_preview(client, campaign, public_url):
+    from webapp.progress_reports import services
+
+    campaign.status = "succeeded"
+    report = services.post_report(campaign, _editor(campaign), "Le puits est creusé", "Il donne **20 m³** par jour.", [])
+    db.session.commit()
+
+    tags = meta_of(client.get(f"/campaigns/puits/reports/{report.id}", base_url="http://localhost")
+                   .get_data(as_text=True)).tags
+
+    assert tags["og:title"].startswith("Le puits est creusé")
+    assert tags["og:description"] == "Il donne 20 m³ par jour."
+    assert tags["og:url"] == f"{PUBLIC}campaigns/puits/reports/{report.id}"
+    assert tags["og:image"].startswith(PUBLIC + "uploads/generated-covers/")
+
+
+def _editor(campaign):
+    from tests.factories import MembershipFactory, UserFactory
+    from webapp.organizations.models import OrgRole
+
+    user = UserFactory(verified=True)
+    MembershipFactory(organization=campaign.organization, user=user, role=OrgRole.EDITOR)
+    return user
