@@ -38,6 +38,7 @@ from sqlalchemy import select, text
 import tests.mutual_aid.test_permissions as aid_table
 import tests.test_permissions as main_table
 from tests.conftest import empty_database
+from webapp.clock import utcnow
 from webapp.extensions import db, limiter
 
 # -- the malformed values ------------------------------------------------------------------------
@@ -203,8 +204,13 @@ def restore(snapshot: dict[str, list[dict]]) -> None:
     empty_database(db.engine)
     with db.engine.begin() as conn:
         for table in db.metadata.sorted_tables:
-            if snapshot[table.name]:
-                conn.execute(table.insert(), snapshot[table.name])
+            rows = snapshot[table.name]
+            if rows and table.name == "user_sessions":
+                # Seen now: a session last seen when the world was frozen is touched (written) by any request
+                # once TOUCH_EVERY has passed, and every refusal after that minute would look like a write.
+                rows = [{**row, "last_seen_at": utcnow()} for row in rows]
+            if rows:
+                conn.execute(table.insert(), rows)
         if conn.dialect.name == "postgresql":  # the ids were given: move the sequences past them
             moves = [f"""setval(pg_get_serial_sequence('"{table.name}"', '{column.name}'), """
                      f"""(SELECT max("{column.name}") FROM "{table.name}"))"""

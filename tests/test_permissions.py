@@ -156,8 +156,25 @@ def build_world() -> SimpleNamespace:
 
     #: the secrets of the links we sent about each pledge (a pledge's reference alone opens nothing)
     w.tokens = {name: access.mint(getattr(w, name).id, "receipt") for name in ("committed", "pending", "needs_action")}
+    _progress_reports(w)
     db.session.commit()
     return w
+
+
+def _progress_reports(w) -> None:
+    """A report on the live campaign, one on the draft (as if posted before a moderator sent it back), and the
+    unsubscribe link the member's report email carried."""
+    from webapp.progress_reports import services as reports
+    from webapp.progress_reports.models import ProgressReport
+
+    owner = w.users["owner"]
+    w.report = ProgressReport(campaign_id=w.live.id, author_id=owner.id, title="Seeds", body_md="Bought.",
+                              body_html="<p>Bought.</p>")
+    w.draft_report = ProgressReport(campaign_id=w.draft.id, author_id=owner.id, title="Early", body_md="Hm.",
+                                    body_html="<p>Hm.</p>")
+    db.session.add_all([w.report, w.draft_report])
+    db.session.flush()
+    w.report_unsubscribe = reports.unsubscribe_token(w.live.id, w.users["member"].email)
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -252,6 +269,20 @@ EXPECTATIONS: list[Case] = [
          data=lambda w, u: {"decision": "approve", "version": "1"}),
     Case("moderation.revision", "POST", MODERATORS, lambda w: {"revision_id": w.revision.id}, label="refuse",
          data=lambda w, u: {"decision": "refuse", "version": "1", "reason": "Keep the title."}),
+    # progress reports: everyone reads those of a public campaign; only its organization's editors post;
+    # the unsubscribe link works for whoever holds it (no sign-in), and only with its valid token
+    Case("progress_reports.show", "GET", EVERYONE, lambda w: {"slug": w.live.slug, "report_id": w.report.id}),
+    Case("progress_reports.show", "GET", PRIVATE_CAMPAIGN, label="draft",
+         values=lambda w: {"slug": w.draft.slug, "report_id": w.draft_report.id}),
+    Case("manage_reports.new", "GET", ORG_EDITORS, slug("live")),
+    Case("manage_reports.new", "POST", ORG_EDITORS, slug("live"),
+         data=lambda w, u: {"title": "The mill runs", "body": "We bought it."}),
+    Case("progress_reports.unsubscribe", "GET", EVERYONE, lambda w: {"token": w.report_unsubscribe}),
+    Case("progress_reports.unsubscribe", "POST", EVERYONE, lambda w: {"token": w.report_unsubscribe}),
+    Case("progress_reports.unsubscribe", "GET", expect(BAD), lambda w: {"token": w.report_unsubscribe[:-2] + "xx"},
+         label="forged"),
+    Case("progress_reports.unsubscribe", "POST", expect(BAD), lambda w: {"token": w.report_unsubscribe[:-2] + "xx"},
+         label="forged"),
     # organizations
     Case("organizations.create", "GET", SIGNED_IN),
     Case("organizations.create", "POST", SIGNED_IN, data=lambda w, u: {**ORG_FORM, "name": "Another cooperative"}),

@@ -23,6 +23,7 @@ MAY_COMMIT = {
     "webapp/payments/views/sandbox.py",
     "webapp/payments/matching/views.py",
     "webapp/privacy/views.py",
+    "webapp/progress_reports/views.py",
     "webapp/errorpages.py",  # a failed request's transaction is rolled back before its error page
     # the webhook endpoint's unit of work: one event, one transaction
     "webapp/payments/webhooks/endpoint.py",
@@ -32,6 +33,7 @@ MAY_COMMIT = {
     "webapp/payments/tasks.py",
     "webapp/payments/batches.py",
     "webapp/privacy/tasks.py",
+    "webapp/progress_reports/tasks.py",
     # CLI commands
     "webapp/accounts/commands.py",
     "webapp/payments/commands.py",

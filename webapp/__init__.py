@@ -37,6 +37,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_security(app)
     register_blueprints(app)
     register_payments(app)
+    register_progress_reports(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -51,6 +52,7 @@ def register_jobs(app: Flask) -> None:
     from webapp.mutual_aid import tasks as mutual_aid_tasks  # noqa: F401
     from webapp.payments import tasks as payment_tasks  # noqa: F401
     from webapp.privacy import tasks as privacy_tasks  # noqa: F401
+    from webapp.progress_reports import tasks as progress_report_tasks  # noqa: F401
 
     jobs.init_celery(app)
     if app.config["IN_PROCESS_SCHEDULER"] and not app.config["CELERY_BROKER_URL"]:
@@ -124,6 +126,12 @@ def register_payments(app: Flask) -> None:
     from webapp import payments
 
     payments.init_app(app)
+
+
+def register_progress_reports(app: Flask) -> None:
+    from webapp import progress_reports
+
+    progress_reports.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:

@@ -223,7 +223,14 @@ def load_mutual_aid() -> int:
 
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
-            "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid()}
+            "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
+            "progress reports": load_progress_reports()}
+
+
+def load_progress_reports() -> int:
+    from webapp.progress_reports.demo import load_progress_reports as load
+
+    return load()
 
 
 @demo.command("load")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 from types import SimpleNamespace
+from urllib.parse import urljoin
 
+from babel.core import Locale, UnknownLocaleError, get_global
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from webapp import geo
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
-from webapp.campaigns import diffing, revisions, services
+from webapp.campaigns import covers, diffing, revisions, services
 from webapp.campaigns.forms import (
     CampaignForm,
     ReviewForm,
@@ -30,6 +32,7 @@ from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 from webapp.organizations.models import Organization
+from webapp.public_url import public_base_url
 from webapp.storage import get_storage
 from webapp.money import Money
 from webapp.storage.images import reencode_image
@@ -45,7 +48,28 @@ def campaign_labels() -> dict:
             "funding_model_help": FUNDING_MODEL_HELP, "charge_terms": charge_terms,
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
             "revision_label": revisions.status_label, "money_of": Money,
-            "upload_url": lambda key: get_storage().url(key) if key else None}
+            "upload_url": lambda key: get_storage().url(key) if key else None,
+            "cover_url": cover_url, "absolute_url": absolute_url, "og_locale": og_locale}
+
+
+def cover_url(campaign: Campaign) -> str:
+    """The campaign's cover, or the one drawn for it from its title and organization (campaigns/covers.py)."""
+    return get_storage().url(campaign.cover_key or covers.generated_cover(campaign))
+
+
+def og_locale() -> str:
+    """The page's language as Open Graph writes it (language_TERRITORY), from CLDR's likely territory."""
+    code = locale_code()
+    try:
+        likely = Locale.parse(get_global("likely_subtags").get(code, code))
+    except (ValueError, UnknownLocaleError):
+        return code
+    return f"{likely.language}_{likely.territory}" if likely.territory else likely.language
+
+
+def absolute_url(url: str) -> str:
+    """An address for another site to follow (Open Graph): from PUBLIC_URL, never from the request's Host."""
+    return urljoin(public_base_url(), url.lstrip("/")) if url.startswith("/") else url
 
 
 # -- public -------------------------------------------------------------------------------------

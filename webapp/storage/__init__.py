@@ -13,6 +13,8 @@ class Storage(Protocol):
     """What the application needs of a file store; an object store can replace the disk."""
 
     def save(self, data: bytes, prefix: str, extension: str) -> str: ...
+    def put(self, key: str, data: bytes) -> None: ...
+    def exists(self, key: str) -> bool: ...
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def url(self, key: str) -> str: ...
@@ -30,12 +32,19 @@ class LocalStorage:
 
     def save(self, data: bytes, prefix: str, extension: str) -> str:
         key = f"{prefix}/{secrets.token_hex(12)}.{extension}"
+        self.put(key, data)
+        return key
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write under a key the caller chose (derived files: a generated cover); atomic, last writer wins."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
         tmp.write_bytes(data)
         tmp.replace(path)
-        return key
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()

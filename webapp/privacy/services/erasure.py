@@ -35,6 +35,7 @@ from webapp.mutual_aid.services import matching, posts
 from webapp.organizations.models import Invitation, Membership, Organization, OrgRole
 from webapp.payments.models import Pledge, ProcessorCustomer
 from webapp.privacy.models import AccountErasure, ErasureReason
+from webapp.progress_reports.models import ReportDelivery, ReportUnsubscribe
 
 PLACEHOLDER_NAME = "Deleted member"
 #: RFC 2606 reserves .invalid: no mail can ever be delivered there
@@ -108,6 +109,7 @@ def erase_account(user: User, reason: ErasureReason, *, tell_member: bool) -> Ac
     placeholder = placeholder_email(user)
     _erase_mutual_aid(user)
     _erase_pledges(user, address, placeholder)
+    _erase_progress_report_mail(address)
     _erase_organizations(user, address, placeholder)
     _erase_profile(user, placeholder)
     erasure = AccountErasure(user_id=user.id, reason=reason, erased_at=utcnow())
@@ -167,6 +169,14 @@ def _erase_pledges(user: User, address: str, placeholder: str) -> None:
     # and saved method, so they are still charged if their campaign succeeds.
     db.session.execute(delete(ProcessorCustomer).where(ProcessorCustomer.user_id == user.id)
                        .execution_options(synchronize_session=False))
+
+
+def _erase_progress_report_mail(address: str) -> None:
+    """The record of report emails sent to the address, and its opt-outs: its pledges now name no address, so
+    no report reaches it again either way."""
+    lowered = (address or "").strip().lower()
+    for model in (ReportDelivery, ReportUnsubscribe):
+        db.session.execute(delete(model).where(model.email == lowered).execution_options(synchronize_session=False))
 
 
 def _erase_organizations(user: User, address: str, placeholder: str) -> None:
