@@ -496,16 +496,6 @@ def _params() -> list:
     return params
 
 
-@pytest.fixture(autouse=True)
-def sessions_not_touched(monkeypatch):
-    """The world is restored with its sign-in times of when it was built; a run longer than TOUCH_EVERY (a busy
-    machine) would otherwise see a refused request "change the database" by refreshing a session's last_seen_at."""
-    from datetime import timedelta
-
-    from webapp.accounts import sessions
-    monkeypatch.setattr(sessions, "TOUCH_EVERY", timedelta(days=365))
-
-
 @pytest.fixture
 def no_rate_limits():
     was = limiter.enabled
