@@ -37,6 +37,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_security(app)
     register_blueprints(app)
     register_payments(app)
+    register_membership(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -124,6 +125,12 @@ def register_payments(app: Flask) -> None:
     from webapp import payments
 
     payments.init_app(app)
+
+
+def register_membership(app: Flask) -> None:
+    from webapp import membership
+
+    membership.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:
