@@ -203,8 +203,14 @@ def charge_for(support: RecurringSupport, period: str, kind: str) -> RecurringCh
 def advance(support: RecurringSupport, paid_period: str) -> None:
     """The period is paid (or on its way): the next one is due. Only ever one step, from the period paid."""
     if support.next_period != paid_period:
-        return  # already advanced past it (a replayed event)
-    support.next_period = schedule.following(paid_period, support.interval)
+        return  # already advanced past it (a replayed event), or a later period's event came first
+    period = schedule.following(paid_period, support.interval)
+    taken = set(db.session.scalars(select(RecurringCharge.period).where(
+        RecurringCharge.support_id == support.id, RecurringCharge.period >= period,
+        RecurringCharge.status.in_((C.SUCCEEDED, C.PROCESSING)))))
+    while period in taken:  # events that arrived out of order already paid the periods after it
+        period = schedule.following(period, support.interval)
+    support.next_period = period
     _set_due(support)
 
 
