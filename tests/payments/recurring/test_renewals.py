@@ -118,8 +118,8 @@ def test_authentication_on_renewal_asks_the_supporter_in_their_language_then_the
     user = supporter(locale="fr")
     support = start_gift(fake_stripe, user, association())
     second = support.next_period
-    method = recurring.saved_method(user.id)
-    fake_stripe.fail_card(method.payment_method_id, "authentication_required")
+    first_card = recurring.saved_method(user.id).payment_method_id
+    fake_stripe.fail_card(first_card, "authentication_required")
 
     assert batches.renew_due(after_due(support)).needs_action == 1
     db.session.refresh(support)
@@ -136,7 +136,7 @@ def test_authentication_on_renewal_asks_the_supporter_in_their_language_then_the
     assert support.state == S.ACTIVE and charges(support)[second] == "succeeded"
     assert support.next_period == schedule.following(second, support.interval)
     new_method = recurring.saved_method(user.id)
-    assert new_method.payment_method_id != method.payment_method_id  # the new card, for all gifts
+    assert new_method.payment_method_id != first_card  # the new card, for all gifts
 
     assert batches.renew_due(after_due(support)).charged == 1  # charged on the new card
 
