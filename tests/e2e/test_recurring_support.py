@@ -116,3 +116,39 @@ def test_a_diaspora_member_gives_monthly_in_cad_changes_the_card_then_cancels(pa
     page.goto("/support/statement/" + str(charges[0].paid_at.year))
     expect(page.locator("main")).to_contain_text("Ganvié")
     screenshot("statement")
+
+
+def test_recurring_and_membership_pages_are_never_wider_than_a_phone(page: Page, live_server, screenshot):
+    with live_server.app.app_context():
+        demo.load_all()
+        db.session.commit()
+    too_wide: list[str] = []
+
+    def check(url: str, name: str) -> None:
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
+            response = page.goto(url)
+            assert response is not None and response.ok, url
+            screenshot(f"{name}-{width}")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                too_wide.append(f"{url} is {scroll} px wide at {width} px")
+
+    sign_in(page, EMAIL)
+    page.goto(f"/organizations/{ORG}/support")
+    page.locator("#amount").fill("25")
+    page.locator("#currency").select_option("CAD")
+    page.locator("main form button").click()
+    page.locator("#card").fill("4242 4242 4242 4242")
+    page.locator("button[name=action][value=pay]").click()
+    page.wait_for_url("**/support/mine**")
+    check("/support/mine", "my-support")
+    check(f"/organizations/{ORG}/support", "start")
+    check("/memberships/mine", "my-memberships")
+    check(f"/organizations/{ORG}/transparency", "transparency")
+    page.locator("header form[action$='/account/logout'] button").click()
+    sign_in(page, "claire@harambee.test")  # the Lyon bakery's owner: its members, their cash dues
+    check("/manage/organizations/scop-pain-lyon/members", "members")
+    check("/manage/organizations/scop-pain-lyon/recurring", "income")
+    check("/organizations/scop-pain-lyon/membership", "classes")
+    assert not too_wide, "\n".join(too_wide)

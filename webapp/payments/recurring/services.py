@@ -24,6 +24,7 @@ from webapp.campaigns.models import Campaign, CampaignStatus
 from webapp.clock import utcnow
 from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
+from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
 from webapp.mail import queue_email
 from webapp.money import Money
@@ -111,8 +112,15 @@ def processor_metadata(support: RecurringSupport, period: str) -> dict[str, str]
 
 
 # -- starting a gift -------------------------------------------------------------------------
+def _rule(currency: str) -> currencies.CurrencyRule:
+    try:
+        return currencies.rule(currency)
+    except currencies.UnsupportedCurrency:
+        raise SupportRefused(_("This currency cannot be charged.")) from None
+
+
 def minimum(currency: str) -> Money:
-    return Money(currencies.rule(currency).minimum, currency)
+    return Money(_rule(currency).minimum, currency)
 
 
 def check_amount(amount: Money) -> None:
@@ -125,7 +133,10 @@ def check_amount(amount: Money) -> None:
     floor = minimum(amount.currency)
     if amount < floor:
         raise SupportRefused(_("The smallest gift in %(currency)s is %(amount)s.", currency=amount.currency,
-                               amount=floor.format()))
+                               amount=floor.format(locale_code())))
+    if amount.amount > _rule(amount.currency).maximum:
+        raise SupportRefused(_("The largest gift in %(currency)s is %(amount)s.", currency=amount.currency,
+                               amount=Money(_rule(amount.currency).maximum, amount.currency).format(locale_code())))
 
 
 def start(user: User, organization: Organization, amount: Money, interval: SupportInterval, timezone: str,
