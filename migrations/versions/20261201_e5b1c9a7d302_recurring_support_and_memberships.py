@@ -1,9 +1,13 @@
-"""recurring support and memberships
+"""recurring support and memberships (issue 12): gifts renewed monthly or yearly, their charges per period,
+the one saved method per supporter; membership classes, an organization's members, cash dues; campaigns.ongoing
 
 Revision ID: e5b1c9a7d302
 Revises: c4e7a1d2f903
 Create Date: 2026-12-01 11:08:35.792750
 
+recurring_charges is unique on (support_id, period): a period is charged at most once. org_members is
+unique on (organization_id, user_id): one membership per person and organization. cash_dues refuses
+a confirmation by the editor who recorded the cash.
 """
 from alembic import op
 import sqlalchemy as sa
