@@ -191,3 +191,34 @@ def test_a_yearly_gift_gets_its_notice_once_before_renewing(fake_stripe, outbox,
     assert recurring.send_yearly_notices(inside + timedelta(hours=1)) == 0
     db.session.commit()
     assert "renews on" in outbox.last(to=user.email).subject
+
+
+def test_a_declined_renewal_needs_the_supporter_and_is_never_retried_behind_their_back(fake_stripe, outbox):
+    user = supporter(locale="en")
+    support = start_gift(fake_stripe, user, association())
+    fake_stripe.fail_card(recurring.saved_method(user.id).payment_method_id, "card_declined",
+                          decline_code="generic_decline")
+    due = after_due(support)
+    assert batches.renew_due(due).needs_action == 1
+    assert "Your bank declined the payment." in outbox.last(to=user.email).body
+    before = fake_stripe.count("payment_intent")
+    for hours in (1, 24, 72):
+        batches.renew_due(due + timedelta(hours=hours))
+    assert fake_stripe.count("payment_intent") == before  # only the supporter's completion pays it now
+
+
+def test_paused_months_are_never_charged_and_resuming_renews_from_the_next_date(fake_stripe):
+    user = supporter()
+    support = start_gift(fake_stripe, user, association())
+    recurring.pause(support, user)
+    db.session.commit()
+    later = after_due(support) + timedelta(days=62)
+    assert batches.renew_due(later).charged == 0
+    recurring.resume(support, user, now=later)
+    db.session.commit()
+    db.session.refresh(support)
+    # no catching up on the paused months: the first date not yet past, on the supporter's calendar
+    assert support.state == S.ACTIVE and support.next_charge_on >= schedule.local_today(support.timezone, later)
+    assert support.next_charge_on - schedule.local_today(support.timezone, later) <= timedelta(days=31)
+    assert batches.renew_due(support.next_charge_at + timedelta(minutes=1)).charged == 1
+    assert len(booked(support)) == 2
