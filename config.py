@@ -123,6 +123,11 @@ class Config:
     PROCESSING_RECHECK_DAYS = int(os.environ.get("PROCESSING_RECHECK_DAYS", 10))
     #: days between a campaign's success and the transfer to its organization (refunds, disputes)
     PAYOUT_HOLD_DAYS = int(os.environ.get("PAYOUT_HOLD_DAYS", 7))
+    #: recurring support (payments.recurring): days a renewal may wait for the supporter before the gift
+    #: pauses, hours between reminders, and days before a yearly renewal that its notice is emailed
+    RECURRING_PAUSE_AFTER_DAYS = int(os.environ.get("RECURRING_PAUSE_AFTER_DAYS", 14))
+    RECURRING_REMINDER_HOURS = int(os.environ.get("RECURRING_REMINDER_HOURS", 48))
+    RECURRING_YEARLY_NOTICE_DAYS = int(os.environ.get("RECURRING_YEARLY_NOTICE_DAYS", 30))
     #: the platform's share of what a campaign received, in percent (0: the platform lives on tips)
     PLATFORM_FEE_PERCENT = int(os.environ.get("PLATFORM_FEE_PERCENT", 0))
     #: where a production job may fetch the ECB reference rates; never called in tests

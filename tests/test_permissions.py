@@ -64,6 +64,9 @@ FUNDERS = expect(FORBIDDEN, anonymous=LOGIN, funder=OK, admin=OK)
 #: Blueprints whose routes are decided in a table of their own, which fails on a route without a row.
 DECIDED_ELSEWHERE = {
     "mutual_aid.": "tests/mutual_aid/test_permissions.py",  # its roles: requester, helper, coordinator
+    # their roles: the supporter whose gift it is, an organization's member, its editors
+    "recurring.": "tests/payments/recurring/test_permissions.py",
+    "membership.": "tests/payments/recurring/test_permissions.py",
 }
 
 
@@ -200,6 +203,15 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.endpoint}-{self.method}" + (f"-{self.label}" if self.label else "")
+
+
+def _recurring_session() -> str:
+    from webapp.payments.providers.sandbox import recurring_signer
+
+    return recurring_signer().dumps({
+        "metadata": {"recurring_support_id": "999999", "recurring_period": "2026-12"}, "email": "a@example.org",
+        "amount": 2500, "currency": "CAD", "description": "Monthly support", "success": "http://harambee.test/",
+        "cancel": "http://harambee.test/", "customer": "cus_sandbox_x"})
 
 
 def slug(attr):
@@ -378,6 +390,11 @@ EXPECTATIONS: list[Case] = [
          lambda w: {"reference": w.committed.reference}),
     Case("money.dashboard", "GET", MONEY_MANAGERS, slug("live")),
     Case("money.connect_payout_account", "POST", MONEY_MANAGERS, slug("live")),
+    Case("sandbox.recurring", "GET", EVERYONE, lambda w: {"session_id": "cs_sandbox_recurring_1_ab",
+                                                          "data": _recurring_session()}),
+    Case("sandbox.recurring", "POST", EVERYONE, lambda w: {"session_id": "cs_sandbox_recurring_1_ab",
+                                                           "data": _recurring_session()},
+         data=lambda w, u: {"card": "4242424242424242", "action": "pay"}),
     Case("sandbox.onboarding", "GET", EVERYONE, lambda w: {"account_id": "acct_sandbox_test"}),
     Case("sandbox.onboarding", "POST", EVERYONE, lambda w: {"account_id": "acct_sandbox_test"}),
     Case("money.refund", "POST", MONEY_MANAGERS, lambda w: {"reference": w.paid.reference},

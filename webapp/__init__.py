@@ -38,6 +38,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_blueprints(app)
     register_payments(app)
     register_progress_reports(app)
+    register_membership(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -132,6 +133,12 @@ def register_progress_reports(app: Flask) -> None:
     from webapp import progress_reports
 
     progress_reports.init_app(app)
+
+
+def register_membership(app: Flask) -> None:
+    from webapp import membership
+
+    membership.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:

@@ -221,10 +221,38 @@ def load_mutual_aid() -> int:
     return load()
 
 
+def load_memberships() -> int:
+    """The Lyon bakery cooperative's membership: a free class open to all, and its members' yearly share.
+
+    Maria is a friend of the bakery; Claire, a member-worker, paid her yearly dues in cash (recorded, waiting
+    for a second editor's confirmation); Afiavi asked to join as a member and waits for an editor.
+    """
+    from webapp.membership import services as membership
+    from webapp.membership.models import Admission, MembershipClass
+    from webapp.money import Money
+    from webapp.payments.recurring.models import SupportInterval
+
+    org = db.session.scalar(select(Organization).where(Organization.slug == "scop-pain-lyon"))
+    if org is None or db.session.scalar(select(MembershipClass.id).where(MembershipClass.organization_id == org.id)):
+        return 0
+    claire = _user("claire@harambee.test")
+    friends = membership.create_class(org, claire, "Ami du fournil", None, None, Admission.OPEN, "EUR")
+    members = membership.create_class(org, claire, "Sociétaire", Money(5_000, "EUR"), SupportInterval.YEARLY,
+                                      Admission.APPROVAL, "EUR")
+    membership.join(_user("member@harambee.test"), friends)
+    worker = membership.join(claire, members)
+    worker.decided_by_id = claire.id
+    today = utcnow().date()
+    membership.record_cash(worker, org, claire, Money(5_000, "EUR"), today, today + timedelta(days=364))
+    membership.join(_user("nurse@harambee.test"), members)
+    db.session.flush()
+    return 3
+
+
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
-            "progress reports": load_progress_reports()}
+            "progress reports": load_progress_reports(), "members": load_memberships()}
 
 
 def load_progress_reports() -> int:

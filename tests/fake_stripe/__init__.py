@@ -194,6 +194,17 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
             return [self.event("checkout.session.completed", session)]
         self.charge_succeeded(intent)
         session["payment_status"] = "paid"
+        if data.get("setup_future_usage") in ("off_session", "on_session"):
+            # "If a Customer has been provided or Checkout creates a new Customer, Checkout will attach the
+            # payment method to the Customer" (payment_intent_data.setup_future_usage); the card is then
+            # authenticated for later off-session use, so only cards that always ask fail off-session.
+            intent["setup_future_usage"] = data["setup_future_usage"]
+            if session["customer"]:
+                method["customer"] = session["customer"]
+            if number in AUTHENTICATE_ALWAYS:
+                self.card_failures[method["id"]] = AUTHENTICATION_REQUIRED
+            elif number in SAVED_THEN_DECLINED:
+                self.card_failures[method["id"]] = DECLINES[number]
         return [self.event("checkout.session.completed", session), self.event("payment_intent.succeeded", intent)]
 
     def _refuse(self, intent: dict, method: dict, failure: tuple) -> None:

@@ -5,6 +5,7 @@ import enum
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import true as sa_true
+from sqlalchemy import false as sa_false
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,6 +84,8 @@ class Campaign(db.Model):
     #: backers may pay in their own currency (converted at the day's rate) where the processor allows it
     accepts_backer_currency: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    #: open-ended: besides one-off pledges, it takes monthly and yearly support (payments.recurring)
+    ongoing: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: UTC; the campaign goes live at this moment once approved
     starts_at: Mapped[datetime]
     #: UTC; the deadline

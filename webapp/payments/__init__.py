@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(fx_group)
     app.cli.add_command(campaigns_group)
     app.cli.add_command(ledger_group)
+    from webapp.payments.recurring import init_app as init_recurring
+
+    init_recurring(app)
     if app.config["PAYMENT_PROVIDER"] == "sandbox":
         from webapp.payments.views.sandbox import blueprint as sandbox
 

@@ -165,3 +165,50 @@ def pay_out_due(now: datetime | None = None) -> int:
             sent += 1
         db.session.commit()
     return sent
+
+
+# -- renewing recurring support -----------------------------------------------------------------
+@dataclass
+class RenewalReport:
+    charged: int = 0
+    processing: int = 0
+    needs_action: int = 0
+    skipped: int = 0
+
+
+def renew_due(now: datetime | None = None, only: int | None = None) -> RenewalReport:
+    """Renew every active gift whose period has come: one transaction each, the support's row locked.
+
+    A second worker at the same moment skips the rows the first holds (SKIP LOCKED), then finds them
+    moved to their next period; a crash between the processor's answer and the commit is found by
+    asking the processor first (recurring.renew). `only` renews one gift (the demo's "next month").
+    """
+    from webapp.payments.recurring import services as recurring
+    from webapp.payments.recurring.models import ChargeStatus, RecurringSupport, SupportState
+
+    now = now or utcnow()
+    report = RenewalReport()
+    pacer = Pacer(current_app.config["CHARGE_RATE_PER_SECOND"])
+    ids = [i for i in recurring.due(now) if only is None or i == only]
+    db.session.rollback()
+    for support_id in ids:
+        support = db.session.scalar(select(RecurringSupport).where(
+            RecurringSupport.id == support_id, RecurringSupport.state == SupportState.ACTIVE,
+            RecurringSupport.next_charge_at <= now).with_for_update(skip_locked=True))
+        if support is None:  # another worker has it, or it was renewed, paused or cancelled meanwhile
+            db.session.rollback()
+            report.skipped += 1
+            continue
+        try:
+            charge = recurring.renew(support, before_request=pacer.wait)
+            db.session.commit()
+        except (ProviderError, DomainError):
+            db.session.rollback()
+            log.exception("recurring support %s could not be renewed; the next run tries again", support_id)
+            report.skipped += 1
+            continue
+        status = charge.status if charge is not None else None
+        report.charged += status == ChargeStatus.SUCCEEDED
+        report.processing += status == ChargeStatus.PROCESSING
+        report.needs_action += status == ChargeStatus.NEEDS_ACTION
+    return report

@@ -91,3 +91,27 @@ def record_late_settlements() -> tuple[int, int]:
 
 
 periodic("payments.record_late_settlements", 900)
+
+
+@celery.task(name="payments.renew_recurring")
+def renew_recurring() -> dict:
+    """Monthly and yearly gifts whose period has come: charged off-session, at most once per period."""
+    from webapp.payments import batches
+
+    return batches.renew_due().__dict__
+
+
+@celery.task(name="payments.chase_recurring")
+def chase_recurring() -> tuple[int, int, int]:
+    """Renewals waiting for the supporter: reminders, then a pause; and the notices before yearly renewals."""
+    from webapp.payments.recurring import services as recurring
+
+    reminded, paused = recurring.chase()
+    db.session.commit()
+    notices = recurring.send_yearly_notices()
+    db.session.commit()
+    return reminded, paused, notices
+
+
+periodic("payments.renew_recurring", 600)
+periodic("payments.chase_recurring", 3600)

@@ -29,6 +29,8 @@ class CheckoutRequest:
     #: the backer's customer at the processor (a member's, or the one a pledge already has): payment mode
     #: charges it (completing a pledge that needed the backer), setup mode saves the method on it
     customer_id: str | None = None
+    #: payment mode: also save the method on the customer for off-session charges later (recurring support)
+    save_for_off_session: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,13 @@ class PaymentProvider(Protocol):
 
         The collector asks before every new attempt, so an attempt whose answer was lost (a crash
         between the processor's answer and our commit) is found instead of being made again.
+        """
+        ...
+
+    def attempts_with(self, customer_id: str, metadata: Mapping[str, str], created_since: datetime) -> list[PaymentAttempt]:
+        """Every payment on this customer whose metadata carries all of `metadata` (newest first): one read.
+
+        Recurring support asks it before each renewal, with the support and the period.
         """
         ...
 

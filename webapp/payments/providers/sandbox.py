@@ -43,6 +43,15 @@ class SandboxProvider:
     name = "sandbox"
 
     def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        if req.metadata.get("recurring_support_id"):  # a recurring gift's payment: its page carries it, signed
+            customer = req.customer_id or f"cus_sandbox_{req.reference}"
+            token = recurring_signer().dumps({"metadata": dict(req.metadata), "email": req.email,
+                                              "amount": req.charge.amount, "currency": req.charge.currency,
+                                              "description": req.description, "success": req.success_url,
+                                              "cancel": req.cancel_url, "customer": customer})
+            session_id = f"cs_sandbox_recurring_{req.metadata['recurring_support_id']}_{secrets.token_hex(4)}"
+            return CheckoutSession(id=session_id, customer_id=customer,
+                                   url=url_for("sandbox.recurring", session_id=session_id, data=token, _external=True))
         if req.metadata.get("setup_for"):  # a method saved ahead of any pledge: the session carries its terms
             customer = req.customer_id or f"cus_sandbox_{req.reference}"
             token = setup_signer().dumps({"owner": req.metadata["setup_for"], "email": req.email,
@@ -94,6 +103,9 @@ class SandboxProvider:
 
     def payment_attempts(self, customer_id: str, pledge_id: int, created_since: datetime) -> list[PaymentAttempt]:
         """The sandbox answers every charge at once and keeps nothing: there is never an earlier one in flight."""
+        return []
+
+    def attempts_with(self, customer_id: str, metadata, created_since: datetime) -> list[PaymentAttempt]:
         return []
 
     def payment_attempt(self, payment_intent_id: str) -> PaymentAttempt | None:
@@ -317,6 +329,10 @@ def return_urls(signed: str | None) -> dict[str, str] | None:
     except BadSignature:
         return None
     return urls if isinstance(urls, dict) else None
+
+
+def recurring_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="harambee.sandbox.recurring")
 
 
 def setup_signer() -> URLSafeSerializer:

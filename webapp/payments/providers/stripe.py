@@ -130,6 +130,10 @@ class StripeProvider:
                 "quantity": 1,
             }]
             params["payment_intent_data"] = {"metadata": metadata, "description": request.description}
+            if request.save_for_off_session:
+                # Checkout attaches the method to the customer and authenticates it for later charges
+                # without the supporter (https://docs.stripe.com/payments/checkout/save-during-payment)
+                params["payment_intent_data"]["setup_future_usage"] = "off_session"
         else:
             # A saved method needs a customer to belong to, so off-session charges can use it later.
             if not customer_id:  # a guest: a customer for this pledge
@@ -231,6 +235,17 @@ class StripeProvider:
             intents = [intent.to_dict() for intent in page.auto_paging_iter()]
         return [_attempt(intent) for intent in intents
                 if str((intent.get("metadata") or {}).get("pledge_id", "")) == str(pledge_id)]
+
+    def attempts_with(self, customer_id: str, metadata: Mapping[str, str], created_since: datetime) -> list[PaymentAttempt]:
+        """The customer's PaymentIntents since then whose metadata carries all of `metadata`, newest first."""
+        params: dict[str, Any] = {"customer": customer_id, "limit": 100,
+                                  "created": {"gte": _unix(created_since, ceil=False) - 60}}
+        with _stripe_errors("read the earlier payments of a recurring gift"):
+            page = self._rate_limited(lambda: self.client.v1.payment_intents.list(params=params))
+            intents = [intent.to_dict() for intent in page.auto_paging_iter()]
+        wanted = {key: str(value) for key, value in metadata.items()}
+        return [_attempt(intent) for intent in intents
+                if all(str((intent.get("metadata") or {}).get(k, "")) == v for k, v in wanted.items())]
 
     def payment_attempt(self, payment_intent_id: str) -> PaymentAttempt | None:
         try:

@@ -113,3 +113,39 @@ def cancel(session_id: str):
         abort(404)
     returns = sandbox.return_urls(request.args.get("back"))
     return redirect(returns["cancel"] if returns else url_for("payments.checkout_cancelled", reference=pledge.reference))
+
+
+@blueprint.route("/recurring/<session_id>", methods=["GET", "POST"])
+def recurring(session_id: str):
+    """The hosted page of a recurring gift's payment: paid now, the card saved for the next periods."""
+    try:
+        data = sandbox.recurring_signer().loads(request.args.get("data", ""))
+    except BadSignature:
+        abort(404)
+    if not isinstance(data, dict) or not session_id.startswith("cs_sandbox_recurring_"):
+        abort(404)
+    error, status = None, 200
+    if request.method == "POST":
+        card = _digits(request.form.get("card", ""))
+        if request.form.get("action") == "cancel":
+            return redirect(data["cancel"])
+        if card not in sandbox.TEST_CARDS:
+            error, status = _("This is a test checkout: use one of the test cards listed below."), 400
+        elif card == sandbox.DECLINED:
+            error, status = _("Your card was declined. Try another card."), 402
+        else:
+            ref = secrets.token_hex(6)
+            metadata = data["metadata"]
+            sandbox.deliver("checkout.session.completed", {
+                "id": session_id, "object": "checkout.session", "mode": "payment", "status": "complete",
+                "payment_status": "paid", "customer": data["customer"], "payment_intent": f"pi_sandbox_{ref}",
+                "metadata": metadata})
+            sandbox.deliver("payment_intent.succeeded", {
+                "id": f"pi_sandbox_{ref}", "object": "payment_intent", "status": "succeeded",
+                "amount": data["amount"], "currency": data["currency"].lower(), "customer": data["customer"],
+                "payment_method": f"pm_sandbox_{card[-4:]}_{ref}", "setup_future_usage": "off_session",
+                "latest_charge": f"ch_sandbox_{ref}", "metadata": metadata})
+            db.session.commit()
+            return redirect(data["success"])
+    return render_template("payments/sandbox_recurring.html", data=data, error=error,
+                           test_cards=sandbox.TEST_CARDS), status

@@ -15,6 +15,7 @@ from webapp.payments import bookkeeping, disputes, refunds, settlements
 from webapp.payments.matching import services as matching
 from webapp.payments.pledging import saved_methods
 from webapp.payments.pledging.states import move_if_allowed
+from webapp.payments.recurring import services as recurring
 from webapp.payments.models import Pledge, PledgeStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def _missing(kind: str, obj: dict, cause: str) -> None:
 
 # -- handlers -----------------------------------------------------------------------------------
 def checkout_completed(obj: dict, cause: str) -> None:
+    if recurring.is_recurring(obj):
+        return  # the payment's own payment_intent.succeeded records it, whichever comes first
     owner = saved_methods.owner_of(obj)
     if owner and obj.get("mode") == "setup":  # a method saved ahead of any pledge
         saved_methods.method_saved(owner, _id(obj.get("customer")), None)
@@ -93,6 +96,8 @@ def checkout_async_failed(obj: dict, cause: str) -> None:
 
 
 def checkout_expired(obj: dict, cause: str) -> None:
+    if recurring.is_recurring(obj):
+        return recurring.checkout_expired(obj, cause)
     pledge = _find(obj, checkout_session_id=obj.get("id"))
     if pledge is None:
         return _missing("checkout session", obj, cause)
@@ -114,6 +119,8 @@ def setup_intent_succeeded(obj: dict, cause: str) -> None:
 
 
 def payment_intent_succeeded(obj: dict, cause: str) -> None:
+    if recurring.is_recurring(obj):
+        return recurring.payment_succeeded(obj, cause)
     pledge = _find(obj, payment_intent_id=obj.get("id"))
     if pledge is None:
         return _missing("payment intent", obj, cause)
@@ -124,6 +131,8 @@ def payment_intent_succeeded(obj: dict, cause: str) -> None:
 
 
 def payment_intent_failed(obj: dict, cause: str) -> None:
+    if recurring.is_recurring(obj):
+        return recurring.payment_failed(obj, cause)
     pledge = _find(obj, payment_intent_id=obj.get("id"))
     if pledge is None:
         return _missing("payment intent", obj, cause)

@@ -102,6 +102,9 @@ def list_of(item: Spec, *, max_items: int = 100) -> Spec:
 METADATA = obj({
     "pledge_id": text(nullable=False, valid=lambda v: parse_int(v, 0, MAX_ID) is not None),  # 0: no pledge (setup)
     "setup_for": text(nullable=False, valid=is_owner_key),
+    # a recurring gift's payment (payments.recurring): its support and period ("2026-12" or "2026")
+    "recurring_support_id": text(nullable=False, valid=lambda v: parse_int(v, 1, MAX_ID) is not None),
+    "recurring_period": text(nullable=False, max_length=7, pattern=re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2]))?")),
 }, string_values=True)
 
 _COMMON = {"id": processor_id(required=True), "metadata": METADATA}
@@ -129,7 +132,8 @@ SCHEMAS: dict[str, Spec] = {
     "checkout.session.async_payment_failed": obj(_SESSION, required=True),
     "checkout.session.expired": obj(_SESSION, required=True),
     "setup_intent.succeeded": obj({**_COMMON, "customer": ref(), "payment_method": ref()}, required=True),
-    "payment_intent.succeeded": obj({**_COMMON, "customer": ref(), "latest_charge": ref()}, required=True),
+    "payment_intent.succeeded": obj({**_COMMON, "customer": ref(), "latest_charge": ref(), "payment_method": ref(),
+                                     "setup_future_usage": one_of("off_session", "on_session")}, required=True),
     "payment_intent.payment_failed": obj({
         **_COMMON, "last_payment_error": obj({"message": text(max_length=5000), "code": text(max_length=255)})},
         required=True),

@@ -1,0 +1,105 @@
+"""The events of recurring support, replayed and reordered: whatever the order and however often they arrive,
+each period is booked once, the gift ends active on the period after the last one paid, and the card saved
+is the one the events name."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from tests.payments.recurring.helpers import association, supporter
+from tests.payments.support import signature
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
+from webapp.money import Money
+from webapp.payments import webhooks
+from webapp.payments.recurring import schedule
+from webapp.payments.recurring import services as recurring
+from webapp.payments.recurring.models import RecurringCharge, SupportInterval, SupportState
+
+_counter = iter(range(10**9))
+
+
+def _event(kind: str, obj: dict) -> dict:
+    return {"id": f"evt_rec_{next(_counter)}", "object": "event", "type": kind, "created": 1_790_000_000,
+            "livemode": False, "data": {"object": obj}}
+
+
+def events_of(support, periods: list[str]) -> list[dict]:
+    """What the processor sends for a first period paid on Checkout and renewals paid off-session."""
+    out = []
+    for i, period in enumerate(periods):
+        metadata = recurring.processor_metadata(support, period)
+        intent = {"id": f"pi_rec_{support.id}_{period}", "object": "payment_intent", "status": "succeeded",
+                  "amount": support.amount, "currency": support.currency.lower(), "customer": "cus_rec_1",
+                  "payment_method": "pm_rec_first" if i == 0 else "pm_rec_first",
+                  "latest_charge": f"ch_rec_{support.id}_{period}", "metadata": metadata}
+        if i == 0:
+            intent["setup_future_usage"] = "off_session"
+            out.append(_event("checkout.session.completed", {
+                "id": support.checkout_session_id or f"cs_rec_{support.id}", "object": "checkout.session",
+                "mode": "payment", "status": "complete", "payment_status": "paid", "customer": "cus_rec_1",
+                "payment_intent": intent["id"], "metadata": metadata}))
+        out.append(_event("payment_intent.succeeded", intent))
+    return out
+
+
+def receive(evt: dict) -> int:
+    payload = json.dumps(evt).encode()
+    status, _ = webhooks.receive(payload, signature(payload))
+    return status
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_each_period_is_booked_once_whatever_the_order_and_repeats(data):
+    n = data.draw(st.integers(1, 4), label="periods paid")
+    user, org = supporter(email=f"p{next(_counter)}@example.org"), _org() or association()
+    support = recurring.start(user, org, Money(3_000, "EUR"), SupportInterval.MONTHLY, "Europe/Paris", "fr")
+    db.session.commit()
+    periods = [support.next_period]
+    for _ in range(n - 1):
+        periods.append(schedule.following(periods[-1], support.interval))
+    evts = events_of(support, periods)
+    order = data.draw(st.permutations(range(len(evts))), label="order")
+    repeats = data.draw(st.lists(st.tuples(st.integers(0, len(evts) - 1), st.integers(0, len(evts))), max_size=5),
+                        label="redeliveries")
+    deliveries = list(order)
+    for index, position in repeats:
+        deliveries.insert(position, index)
+
+    seen: set[str] = set()
+    for index in deliveries:
+        entries_before = _entries(support)
+        assert receive(evts[index]) == 200
+        if evts[index]["id"] in seen:
+            assert _entries(support) == entries_before  # a redelivery books nothing
+        seen.add(evts[index]["id"])
+        balances: dict[str, int] = {}
+        for (_account, currency), value in ledger.trial_balance().items():
+            balances[currency] = balances.get(currency, 0) + value
+        assert all(v == 0 for v in balances.values())
+
+    db.session.expire_all()
+    support = db.session.get(type(support), support.id)
+    assert support.state == SupportState.ACTIVE
+    assert support.next_period == schedule.following(periods[-1], support.interval)
+    statuses = dict(db.session.execute(select(RecurringCharge.period, RecurringCharge.status)
+                                       .where(RecurringCharge.support_id == support.id)).all())
+    assert statuses == {p: "succeeded" for p in periods}
+    assert _entries(support) == n
+    assert recurring.saved_method(user.id).payment_method_id == "pm_rec_first"
+
+
+def _org():
+    from webapp.organizations.models import Organization
+
+    return db.session.scalar(select(Organization).where(Organization.slug == "ganvie-solidarite"))
+
+
+def _entries(support) -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry)
+                             .where(LedgerEntry.cause == f"recurring:{support.id}"))

@@ -1,0 +1,82 @@
+"""Figures of recurring support, all read from the ledger: income per month, a supporter's yearly statement."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import extract, func, or_, select
+
+from webapp.accounts.models import User
+from webapp.campaigns.models import Campaign
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
+from webapp.money import Money
+from webapp.organizations.models import Organization
+from webapp.payments.recurring.models import RecurringSupport, SupportState
+
+KIND = "recurring_charge"
+
+
+def _org_accounts(organization_id: int):
+    """Credited to the organization itself, or to one of its (ongoing) campaigns."""
+    return or_(LedgerEntry.credit_account == ledger.organization_account(organization_id),
+               LedgerEntry.campaign_id.in_(select(Campaign.id).where(Campaign.organization_id == organization_id)))
+
+
+def income_by_month(organization_id: int) -> list[tuple[str, Money, int]]:
+    """(“2026-12”, total, number of renewals) per month and currency, newest first (one query)."""
+    year, month = extract("year", LedgerEntry.occurred_at), extract("month", LedgerEntry.occurred_at)
+    rows = db.session.execute(
+        select(year, month, LedgerEntry.currency, func.sum(LedgerEntry.amount), func.count(LedgerEntry.id))
+        .where(LedgerEntry.kind == KIND, _org_accounts(organization_id))
+        .group_by(year, month, LedgerEntry.currency).order_by(year.desc(), month.desc(), LedgerEntry.currency))
+    return [(f"{int(y):04d}-{int(m):02d}", Money(int(total), currency), int(n)) for y, m, currency, total, n in rows]
+
+
+def campaign_income(organization_id: int) -> list[tuple[Money, int]]:
+    """What the organization's campaigns raised (pledges), per currency, to show recurring support apart."""
+    rows = db.session.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount), func.count(LedgerEntry.id))
+        .join(Campaign, Campaign.id == LedgerEntry.campaign_id)
+        .where(Campaign.organization_id == organization_id, LedgerEntry.kind == "charge")
+        .group_by(LedgerEntry.currency).order_by(LedgerEntry.currency))
+    return [(Money(int(total), currency), int(n)) for currency, total, n in rows]
+
+
+def active_counts(organization_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(RecurringSupport.state, func.count()).where(
+        RecurringSupport.organization_id == organization_id).group_by(RecurringSupport.state))
+    return {state.value: n for state, n in rows}
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    organization: str
+    total: Money
+    renewals: int
+
+
+def statement(user: User, year: int) -> list[StatementLine]:
+    """What the supporter gave to whom that year, per organization and currency: ledger sums."""
+    supports = {s.id: s for s in db.session.scalars(select(RecurringSupport).where(RecurringSupport.user_id == user.id))}
+    if not supports:
+        return []
+    causes = {f"recurring:{sid}": sid for sid in supports}
+    rows = db.session.execute(
+        select(LedgerEntry.cause, LedgerEntry.currency, func.sum(LedgerEntry.amount), func.count(LedgerEntry.id))
+        .where(LedgerEntry.kind == KIND, LedgerEntry.cause.in_(list(causes)),
+               extract("year", LedgerEntry.occurred_at) == year)
+        .group_by(LedgerEntry.cause, LedgerEntry.currency))
+    totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for cause, currency, total, n in rows:
+        org_id = supports[causes[cause]].organization_id
+        totals[(org_id, currency)][0] += int(total)
+        totals[(org_id, currency)][1] += int(n)
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(
+        Organization.id.in_({k[0] for k in totals}))).all())
+    return sorted((StatementLine(names[org_id], Money(total, currency), n)
+                   for (org_id, currency), (total, n) in totals.items()), key=lambda line: line.organization)
+
+
+__all__ = ["income_by_month", "campaign_income", "statement", "active_counts", "SupportState"]

@@ -1,0 +1,241 @@
+"""Routes of recurring support: start a gift, "My support" (amount, card, pause, cancel), completing a renewal,
+the yearly statement, the organization's recurring income, and the development-only "next month"."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.accounts.models import Role
+from webapp.campaigns.models import Campaign
+from webapp.clock import utcnow
+from webapp.errors import DomainError, PermissionDenied, ProviderError
+from webapp.extensions import db
+from webapp.i18n import locale_code
+from webapp.organizations import services as organizations
+from webapp.organizations.models import Organization
+from webapp.payments import batches
+from webapp.payments.recurring import reports, services
+from webapp.payments.recurring.forms import StartSupportForm, AmountForm
+from webapp.payments.recurring.models import SupportInterval, SupportState
+
+blueprint = Blueprint("recurring", __name__)
+
+
+def _organization(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        abort(404)
+    return org
+
+
+def _mine(reference: str):
+    support = services.by_reference(reference)
+    if support is None:
+        abort(404)
+    if support.user_id != current_user.id:
+        abort(403)  # only the supporter changes their gift
+    return support
+
+
+def _refused(exc: Exception, code: int = 409):
+    db.session.rollback()
+    return render_template("errors.html", code=code, message=str(exc)), code
+
+
+@blueprint.route("/organizations/<slug>/support", methods=["GET", "POST"])
+@login_required
+def start(slug: str):
+    org = _organization(slug)
+    campaign = None
+    if request.args.get("campaign"):
+        campaign = db.session.scalar(select(Campaign).where(Campaign.slug == request.args["campaign"],
+                                                            Campaign.organization_id == org.id))
+        if campaign is None:
+            abort(404)
+    form = StartSupportForm()
+    if request.method == "GET":
+        form.currency.data = current_user.display_currency or "EUR"
+        form.timezone.data = current_user_timezone()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            support = services.start(current_user, org, form.amount.money, SupportInterval(form.interval.data),
+                                     form.timezone.data, locale_code(), campaign=campaign)
+            url = services.open_checkout(
+                support, success_url=url_for("recurring.mine", started=support.reference, _external=True),
+                cancel_url=url_for("recurring.start", slug=org.slug, _external=True))
+        except ProviderError as exc:
+            return _refused(exc, 503 if exc.retryable else 502)
+        except DomainError as exc:
+            db.session.rollback()
+            form.amount.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            return redirect(url, code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("recurring/start.html", form=form, org=org, campaign=campaign), status
+
+
+def current_user_timezone() -> str:
+    """A sensible first choice from where the member lives; they can change it."""
+    by_country = {"CA": "America/Toronto", "FR": "Europe/Paris", "GB": "Europe/London", "BE": "Europe/Brussels",
+                  "US": "America/New_York", "BJ": "Africa/Porto-Novo", "SN": "Africa/Dakar", "MA": "Africa/Casablanca"}
+    return by_country.get(getattr(current_user, "residence_country", None) or "", "Europe/Paris")
+
+
+@blueprint.route("/support/mine")
+@login_required
+def mine():
+    supports = services.supports_of(current_user)
+    method = services.saved_method(current_user.id)
+    return render_template("recurring/mine.html", supports=supports, method=method, S=SupportState,
+                           started=request.args.get("started"), year=utcnow().year,
+                           demo_tools=current_app.config["DEMO_TOOLS"])
+
+
+@blueprint.route("/support/<reference>/amount", methods=["POST"])
+@login_required
+def change_amount(reference: str):
+    support = _mine(reference)
+    form = AmountForm(currency=support.currency)
+    if not form.validate_on_submit():
+        return render_template("errors.html", code=400, message=" ".join(form.amount.errors)
+                               or _("Give an amount.")), 400
+    try:
+        services.change_amount(support, current_user, form.amount.money)
+    except DomainError as exc:
+        return _refused(exc, 400)
+    db.session.commit()
+    flash(_("From the next renewal on, your gift is %(amount)s.", amount=support.money.format(locale_code())), "success")
+    return redirect(url_for("recurring.mine"))
+
+
+@blueprint.route("/support/<reference>/pause", methods=["POST"])
+@login_required
+def pause(reference: str):
+    support = _mine(reference)
+    try:
+        services.pause(support, current_user)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Your gift is paused: nothing is charged until you resume it."), "success")
+    return redirect(url_for("recurring.mine"))
+
+
+@blueprint.route("/support/<reference>/resume", methods=["POST"])
+@login_required
+def resume(reference: str):
+    support = _mine(reference)
+    try:
+        services.resume(support, current_user)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Your gift renews again on %(date)s.", date=support.next_charge_on.isoformat()), "success")
+    return redirect(url_for("recurring.mine"))
+
+
+@blueprint.route("/support/<reference>/cancel", methods=["POST"])
+@login_required
+def cancel(reference: str):
+    support = _mine(reference)
+    try:
+        services.cancel(support, current_user)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(_("Your gift is cancelled. Nothing more will be charged."), "success")
+    return redirect(url_for("recurring.mine"))
+
+
+@blueprint.route("/support/card", methods=["POST"])
+@login_required
+def change_card():
+    try:
+        url = services.start_card_change(current_user, locale_code(),
+                                         success_url=url_for("recurring.mine", card="saved", _external=True),
+                                         cancel_url=url_for("recurring.mine", _external=True))
+    except ProviderError as exc:
+        return _refused(exc, 503 if exc.retryable else 502)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return redirect(url, code=303)
+
+
+@blueprint.route("/support/<reference>/complete", methods=["GET", "POST"])
+@login_required
+def complete(reference: str):
+    support = _mine(reference)
+    if request.method == "POST":
+        if support.state != SupportState.NEEDS_ACTION:
+            return _refused(DomainError(_("This gift does not need anything from you.")))
+        try:
+            url = services.open_checkout(support, success_url=url_for("recurring.mine", _external=True),
+                                         cancel_url=url_for("recurring.complete", reference=reference, _external=True))
+        except ProviderError as exc:
+            return _refused(exc, 503 if exc.retryable else 502)
+        except DomainError as exc:
+            return _refused(exc)
+        db.session.commit()
+        return redirect(url, code=303)
+    pause_on = None
+    if support.needs_action_since:
+        pause_on = support.needs_action_since + timedelta(days=current_app.config["RECURRING_PAUSE_AFTER_DAYS"])
+    return render_template("recurring/complete.html", support=support, why=services.explain(support.failure_code),
+                           pause_on=pause_on, S=SupportState)
+
+
+@blueprint.route("/support/statement/<int:year>")
+@login_required
+def statement(year: int):
+    if not 2000 <= year <= 2200:
+        abort(404)
+    return render_template("recurring/statement.html", year=year, lines=reports.statement(current_user, year),
+                           user=current_user)
+
+
+@blueprint.route("/manage/organizations/<slug>/recurring")
+@login_required
+def income(slug: str):
+    org = _organization(slug)
+    if not (organizations.can_edit(current_user, org) or current_user.has_role(Role.ADMIN)):
+        abort(403)
+    return render_template("recurring/income.html", org=org, months=reports.income_by_month(org.id),
+                           counts=reports.active_counts(org.id))
+
+
+@blueprint.route("/organizations/<slug>/transparency")
+def transparency(slug: str):
+    org = _organization(slug)
+    return render_template("recurring/transparency.html", org=org, months=reports.income_by_month(org.id),
+                           campaigns=reports.campaign_income(org.id))
+
+
+@blueprint.route("/dev/support/<reference>/next-month", methods=["POST"])
+@login_required
+def next_month(reference: str):
+    """Development only: the gift's next renewal comes now, and the renewal job runs for it once."""
+    if not current_app.config["DEMO_TOOLS"]:
+        abort(404)
+    support = _mine(reference)
+    if support.state != SupportState.ACTIVE:
+        return _refused(DomainError(_("Only an active gift renews.")))
+    support.next_charge_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    report = batches.renew_due(only=support.id)
+    flash(_("Renewal job: %(charged)d charged, %(action)d need you.", charged=report.charged,
+            action=report.needs_action), "success")
+    return redirect(url_for("recurring.mine"))
+
+
+@blueprint.errorhandler(PermissionDenied)
+def _denied(exc):
+    return render_template("errors.html", code=403, message=str(exc)), 403
