@@ -299,3 +299,16 @@ def test_the_sandbox_onboarding_activates_transfers_and_the_transfer_leaves_afte
     assert transfer.status == TransferStatus.SENT and transfer.source_charge_id
     page = client.get(f"/manage/campaigns/{campaign.slug}/money").get_data(as_text=True)
     assert "Transferred to the organization" in page
+
+
+def test_the_demo_puts_the_lyon_bakery_on_connect_in_the_sandbox(app):
+    from webapp import demo
+    from webapp.organizations.models import Organization
+
+    demo.load_all()
+    demo.load_all()  # safe to run twice
+    db.session.commit()
+    bakery = db.session.scalar(select(Organization).where(Organization.slug == "scop-pain-lyon"))
+    [account] = db.session.scalars(select(ConnectedAccount)).all()
+    assert account.organization_id == bakery.id and account.service_agreement == "recipient"
+    assert account.can_receive_transfers and account.payouts_enabled
