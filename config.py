@@ -87,6 +87,10 @@ class Config:
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_sandbox_local_only")
+    #: the Connect webhook endpoint's own signing secret: connected accounts' events (account.updated,
+    #: capability.updated) reach only that endpoint, signed with it (docs.stripe.com/connect/webhooks)
+    STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET",
+                                                   "whsec_sandbox_connect_local_only")
     #: where the stripe library sends API calls; tests point it at a fake server on loopback
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
     #: the API version the app is written for: the one the stripe library pins (16.1.0). Create the
@@ -192,8 +196,16 @@ class ProductionConfig(Config):
             problems.append("CELERY_BROKER_URL must point at Redis for the background workers")
         if os.environ.get("PAYMENT_PROVIDER", "sandbox") == "sandbox":
             problems.append("PAYMENT_PROVIDER=sandbox is for demos; set PAYMENT_PROVIDER=stripe")
-        elif not os.environ.get("STRIPE_SECRET_KEY") or not os.environ.get("STRIPE_WEBHOOK_SECRET"):
-            problems.append("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set")
+        else:
+            if not os.environ.get("STRIPE_SECRET_KEY") or not os.environ.get("STRIPE_WEBHOOK_SECRET"):
+                problems.append("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set")
+            connect_secret = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET", "")
+            if not connect_secret:
+                problems.append("STRIPE_CONNECT_WEBHOOK_SECRET must be set to the Connect webhook endpoint's "
+                                "signing secret: organizations' payout accounts report there")
+            elif connect_secret == os.environ.get("STRIPE_WEBHOOK_SECRET"):
+                problems.append("STRIPE_CONNECT_WEBHOOK_SECRET must be the Connect endpoint's own secret, "
+                                "not STRIPE_WEBHOOK_SECRET")
         public_url = public_url_from_environment()
         if not public_url:
             problems.append("PUBLIC_URL must be set to the site's public address (https://...): emailed links use it")

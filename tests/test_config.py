@@ -13,6 +13,7 @@ REAL_SETTINGS = {
     "PAYMENT_PROVIDER": "stripe",
     "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_not_a_real_connect_secret",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "PUBLIC_URL": "https://harambee.example",
 }
@@ -47,6 +48,9 @@ def test_production_starts_with_real_settings(production_env):
         ("PAYMENT_PROVIDER", None, "PAYMENT_PROVIDER=sandbox"),  # sandbox is the default
         ("STRIPE_SECRET_KEY", None, "STRIPE_SECRET_KEY"),
         ("STRIPE_WEBHOOK_SECRET", None, "STRIPE_WEBHOOK_SECRET"),
+        ("STRIPE_CONNECT_WEBHOOK_SECRET", None, "STRIPE_CONNECT_WEBHOOK_SECRET"),
+        ("STRIPE_CONNECT_WEBHOOK_SECRET", "", "STRIPE_CONNECT_WEBHOOK_SECRET"),
+        ("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_not_a_real_secret", "Connect endpoint's own secret"),
         ("CELERY_BROKER_URL", None, "CELERY_BROKER_URL"),
         ("PUBLIC_URL", None, "PUBLIC_URL"),
         ("PUBLIC_URL", "http://harambee.example", "PUBLIC_URL must start with https://"),

@@ -18,7 +18,7 @@ from webapp.markup import render_markdown
 from webapp.money import exponent as minor_exponent
 from webapp.payments import fx
 from webapp.payments.matching.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
-from webapp.payments.models import ExchangeRate
+from webapp.payments.models import ConnectedAccount, ExchangeRate
 from webapp.organizations.models import LegalForm, Membership, Organization, OrgRole
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
@@ -249,10 +249,28 @@ def load_memberships() -> int:
     return 3
 
 
+def load_payout_accounts() -> int:
+    """The Lyon bakery on Stripe Connect, onboarded in the sandbox (recipient agreement, transfers active), so
+    its campaign's transfers leave after the hold. Only with the sandbox: a real account is made by onboarding."""
+    if current_app.config["PAYMENT_PROVIDER"] != "sandbox":
+        return 0
+    org = db.session.scalar(select(Organization).where(Organization.slug == "scop-pain-lyon"))
+    if org is None or db.session.scalar(select(ConnectedAccount.id).where(
+            ConnectedAccount.organization_id == org.id)) is not None:
+        return 0
+    db.session.add(ConnectedAccount(organization_id=org.id,
+                                    processor_account_id=f"acct_sandbox_organization-{org.id}-account",
+                                    country=org.country, service_agreement="recipient", details_submitted=True,
+                                    payouts_enabled=True, transfers_capability="active"))
+    db.session.flush()
+    return 1
+
+
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
-            "progress reports": load_progress_reports(), "members": load_memberships()}
+            "progress reports": load_progress_reports(), "members": load_memberships(),
+            "payout accounts": load_payout_accounts()}
 
 
 def load_progress_reports() -> int:

@@ -108,6 +108,10 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
         #: where the hosted page delivers the events it causes (None: nowhere), signed with webhook_secret
         self.webhook_url: str | None = None
         self.webhook_secret = "whsec_test"
+        #: the Connect endpoint's own secret: events on connected accounts (they carry `account`) are signed with it
+        self.connect_webhook_secret = "whsec_connect_test"
+        #: where Connect events go (None: nowhere)
+        self.connect_webhook_url: str | None = None
 
     def reset(self) -> None:
         """Forget every object, request and key (between tests); the server keeps running."""
@@ -417,9 +421,11 @@ class FakeStripe(HttpServerMixin, ApiEndpoints):
     # -- webhooks -----------------------------------------------------------------------------
     def webhook_request(self, event: dict, secret: str | None = None,
                         timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
-        """The body and headers of Stripe's POST delivering `event`, signed with `secret`."""
+        """The body and headers of Stripe's POST delivering `event`, signed with `secret` (by default the
+        Connect endpoint's secret for an event on a connected account, the platform endpoint's otherwise)."""
         body = json.dumps(event, indent=2).encode()
-        header = sign(body, secret or self.webhook_secret, timestamp)
+        default = self.connect_webhook_secret if event.get("account") else self.webhook_secret
+        header = sign(body, secret or default, timestamp)
         return body, {"Stripe-Signature": header, "Content-Type": "application/json; charset=utf-8"}
 
     def deliver(self, events: list[dict], url: str | None = None, secret: str | None = None) -> list[int]:

@@ -8,6 +8,12 @@ from tests.fake_stripe.balance import BalanceEndpoints
 from tests.fake_stripe.server import ApiError, invalid, route
 from tests.fake_stripe.state import as_bool, as_int, check_metadata, new_id
 
+#: where a platform in the US, the UK, the EEA, Canada or Switzerland can transfer (docs.stripe.com/connect/cross-border-payouts)
+CROSS_BORDER_REGION = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "US", "GB", "CA", "CH",
+})
+
 #: Checkout's display locales (and "auto")
 LOCALES = {"auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA",
            "hi-IN", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt", "pt-BR", "ro",
@@ -110,23 +116,70 @@ class ApiEndpoints(BalanceEndpoints):
 
     # -- Connect --------------------------------------------------------------------------------
     def _create_account(self, p: dict) -> dict:
+        """An Express account (https://docs.stripe.com/api/accounts/create), as Connect's rules allow it.
+
+        Cross-border (country ≠ the platform's): only on the recipient service agreement, and only within
+        the regions Stripe allows platform transfers between (docs.stripe.com/connect/cross-border-payouts);
+        a recipient account cannot request card_payments (docs.stripe.com/connect/service-agreement-types).
+        """
         if p.get("type") != "express":
             raise invalid("only Express accounts are faked", "type")
+        country = str(p.get("country") or self.platform_country).upper()
+        agreement = (p.get("tos_acceptance") or {}).get("service_agreement") or "full"
+        if agreement not in ("full", "recipient"):
+            raise invalid(f"Invalid tos_acceptance[service_agreement]: must be one of full, recipient",
+                          "tos_acceptance[service_agreement]")
+        if country not in CROSS_BORDER_REGION:
+            raise invalid(f"Connected accounts in {country} cannot receive transfers from a platform in "
+                          f"{self.platform_country}.", "country")
+        if country != self.platform_country and agreement != "recipient":
+            raise invalid("Cross-border transfers are only supported for accounts under the recipient service "
+                          "agreement: pass tos_acceptance[service_agreement]=recipient.",
+                          "tos_acceptance[service_agreement]")
+        requested = {name for name, value in (p.get("capabilities") or {}).items()
+                     if as_bool((value or {}).get("requested"), f"capabilities[{name}][requested]")}
+        if agreement == "recipient" and "card_payments" in requested:
+            raise invalid("Accounts under the recipient service agreement cannot request card_payments.",
+                          "capabilities[card_payments]")
         return self.snapshot(self.store({
             "id": new_id("acct"), "object": "account", "type": "express", "email": p.get("email"),
-            "country": p.get("country"), "details_submitted": False, "payouts_enabled": False,
-            "charges_enabled": False, "created": self.now(), "metadata": check_metadata(p.get("metadata"))}))
+            "country": country, "details_submitted": False, "payouts_enabled": False,
+            "charges_enabled": False, "created": self.now(), "metadata": check_metadata(p.get("metadata")),
+            "capabilities": {name: "inactive" for name in sorted(requested)},
+            "tos_acceptance": {"service_agreement": agreement, "date": None, "ip": None, "user_agent": None}}))
 
     def _create_account_link(self, p: dict) -> dict:
         account = self.get("account", required(p, "account"))
         return {"object": "account_link", "created": self.now(), "expires_at": self.now() + 300,
                 "url": f"{self.url}/connect/onboarding/{account['id']}"}
 
-    def onboard(self, account_id: str) -> list[dict]:
-        """The organization completes the hosted onboarding: returns the account.updated event."""
+    def onboard(self, account_id: str, *, transfers: str = "active") -> list[dict]:
+        """The organization completes the hosted onboarding: [account.updated, capability.updated], both
+        Connect events (they carry `account`). `transfers`: the capability's status Stripe then reports."""
         account = self.get("account", account_id)
-        account.update(details_submitted=True, payouts_enabled=True, charges_enabled=True)
-        return [self.event("account.updated", account)]
+        account.update(details_submitted=True, payouts_enabled=True,
+                       charges_enabled="card_payments" in account["capabilities"])
+        events = []
+        if "transfers" in account["capabilities"]:
+            account["capabilities"]["transfers"] = transfers
+        events.append(self.event("account.updated", account, account=account_id))
+        if "transfers" in account["capabilities"]:
+            events.append(self.capability_event(account_id, "transfers"))
+        return events
+
+    def set_capability(self, account_id: str, name: str, status: str) -> list[dict]:
+        """Stripe changes a capability's status (a review, missing information): [capability.updated]."""
+        account = self.get("account", account_id)
+        account["capabilities"][name] = status
+        return [self.capability_event(account_id, name)]
+
+    def capability_event(self, account_id: str, name: str) -> dict:
+        account = self.get("account", account_id)
+        capability = {"id": name, "object": "capability", "account": account_id,
+                      "requested": True, "requested_at": account["created"], "status": account["capabilities"][name],
+                      "requirements": {"currently_due": [], "past_due": [], "eventually_due": [],
+                                       "disabled_reason": None}}
+        return self.event("capability.updated", capability, account=account_id)
 
     # -- checkout sessions --------------------------------------------------------------------
     def _create_session(self, p: dict) -> dict:

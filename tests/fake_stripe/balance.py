@@ -37,15 +37,20 @@ class BalanceEndpoints(StripeState):
     # -- transfers ----------------------------------------------------------------------------
     def _create_transfer(self, p: dict) -> dict:
         account = self.get("account", p["destination"], "destination")
-        if not account["payouts_enabled"]:
-            raise invalid("the destination account cannot receive transfers yet", "destination")
+        if (account.get("capabilities") or {}).get("transfers") != "active":
+            raise invalid("Your destination account needs to have at least one of the following capabilities "
+                          "enabled: transfers, crypto_transfers, legacy_payments", "destination",
+                          code="insufficient_capabilities_for_transfer")
         if "amount" not in p:
             raise invalid("Missing required param: amount.", param="amount", code="parameter_missing")
         amount = as_int(p["amount"], "amount")
         if amount < 1:
             raise invalid("Invalid positive integer", param="amount")
         currency = str(p["currency"]).lower()
-        self._need_funds(amount, currency, "amount")
+        if p.get("source_transaction"):
+            self._check_source(p["source_transaction"], amount, currency)
+        else:
+            self._need_funds(amount, currency, "amount")
         transfer = self.store({
             "id": new_id("tr"), "object": "transfer", "amount": amount, "amount_reversed": 0,
             "currency": currency, "destination": account["id"], "transfer_group": p.get("transfer_group"),
@@ -62,6 +67,31 @@ class BalanceEndpoints(StripeState):
         transfer["balance_transaction"] = txn["id"]
         self.event("transfer.created", transfer, pending=True)
         return self.snapshot(transfer, p.get("expand"))
+
+    def _check_source(self, charge_id: str, amount: int, currency: str) -> None:
+        """A transfer tied to a charge is in the charge's balance currency and within what the charge brought.
+
+        https://docs.stripe.com/connect/separate-charges-and-transfers#transfer-availability: the transfer
+        draws on that charge's funds (pending ones included) rather than the available balance, and "the
+        amount of the transfer must not exceed the amount of the source charge". Here: the charge's
+        balance transaction's net, less what it refunded and what earlier transfers from it still hold.
+        """
+        charge = self.get("charge", charge_id, "source_transaction")
+        txn = self.objects.get(charge.get("balance_transaction") or "")
+        if charge["status"] != "succeeded" or txn is None:
+            raise invalid(f"The source_transaction {charge_id} has not succeeded yet.", "source_transaction")
+        if currency != txn["currency"]:
+            raise invalid(f"The currency of source_transaction's balance transaction ({txn['currency']}) must be the "
+                          f"same as the transfer currency ({currency})", "currency")
+        refunded = -sum(self.objects[r["balance_transaction"]]["amount"] for r in self.of_kind("refund")
+                        if r["charge"] == charge_id and r["status"] != "failed" and r.get("balance_transaction"))
+        transferred = sum(t["amount"] - t["amount_reversed"] for t in self.of_kind("transfer")
+                          if t.get("source_transaction") == charge_id)
+        available = txn["net"] - refunded - transferred
+        if amount > available:
+            raise invalid(f"Transfer amount ({amount} {currency}) exceeds the amount available from "
+                          f"source_transaction {charge_id} ({max(0, available)} {currency}).", "amount",
+                          code="transfer_source_balance_parameters_mismatch")
 
     def _reverse_transfer(self, p: dict, ident: str) -> dict:
         transfer = self.get("transfer", ident)

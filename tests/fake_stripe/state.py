@@ -72,6 +72,8 @@ class StripeState:
         self.refund_status = "succeeded"
         #: True: transfers and payouts need that much available balance (balance_insufficient otherwise)
         self.check_balance = False
+        #: the platform account's country: Connect accounts elsewhere need the recipient service agreement
+        self.platform_country = "FR"
         #: the API version events are rendered in: the webhook endpoint's version (Stripe renders each
         #: event in the endpoint's api_version, or the account's default when the endpoint has none)
         self.event_api_version = API_VERSION
@@ -166,7 +168,8 @@ class StripeState:
 
     # -- events -------------------------------------------------------------------------------
     def event(self, type: str, obj: dict[str, Any], previous_attributes: dict | None = None,
-              *, pending: bool = False, api_version: str | None = None) -> dict[str, Any]:
+              *, pending: bool = False, api_version: str | None = None, account: str | None = None) -> dict[str, Any]:
+        """An event; `account`: it happened on that connected account (Stripe delivers those to Connect endpoints)."""
         data: dict[str, Any] = {"object": copy.deepcopy(obj)}
         if previous_attributes is not None:
             data["previous_attributes"] = previous_attributes
@@ -175,6 +178,8 @@ class StripeState:
                "data": data, "livemode": False, "pending_webhooks": 1,
                "request": dict(getattr(self, "request_context", None) or {"id": None, "idempotency_key": None}),
                "type": type}
+        if account:
+            evt["account"] = account
         self.events.append(evt)
         if pending:
             self.pending_events.append(evt)

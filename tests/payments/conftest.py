@@ -10,7 +10,8 @@ import pytest
 from tests.fake_stripe import FakeStripe
 
 PROVIDER_KEY = "harambee.payment_provider"
-STRIPE_SETTINGS = ("PAYMENT_PROVIDER", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
+STRIPE_SETTINGS = ("PAYMENT_PROVIDER", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
+                   "STRIPE_CONNECT_WEBHOOK_SECRET")
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,8 @@ def fake_stripe(_fake_stripe_server, request) -> Iterator[FakeStripe]:
     when the test uses `live_server`) set to PAYMENT_PROVIDER="stripe" against it.
 
     The provider cached in `app.extensions` is dropped before and after, so it is rebuilt from these
-    settings. Webhooks are signed with STRIPE_WEBHOOK_SECRET = fake_stripe.webhook_secret ("whsec_test").
+    settings. Webhooks are signed with STRIPE_WEBHOOK_SECRET = fake_stripe.webhook_secret ("whsec_test"), Connect
+    events with STRIPE_CONNECT_WEBHOOK_SECRET = fake_stripe.connect_webhook_secret ("whsec_connect_test").
     """
     fake = _fake_stripe_server
     fake.reset()
@@ -35,7 +37,8 @@ def fake_stripe(_fake_stripe_server, request) -> Iterator[FakeStripe]:
     if "live_server" in request.fixturenames:
         apps.append(request.getfixturevalue("live_server").app)
     settings = {"PAYMENT_PROVIDER": "stripe", "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_API_BASE": fake.url,
-                "STRIPE_WEBHOOK_SECRET": fake.webhook_secret}
+                "STRIPE_WEBHOOK_SECRET": fake.webhook_secret,
+                "STRIPE_CONNECT_WEBHOOK_SECRET": fake.connect_webhook_secret}
     saved = [(app, {key: app.config.get(key) for key in STRIPE_SETTINGS}) for app in apps]
     for app in apps:
         app.config.update(settings)

@@ -35,11 +35,20 @@ DECLINED_CARD = "4000000000009995"  #: saved, then declined (insufficient funds)
 
 # -- the processor's events -------------------------------------------------------------------------
 def deliver(events: list[dict]) -> list[int]:
-    """Hand Stripe's events to the webhook code, signed; returns the statuses."""
+    """Hand Stripe's events to the webhook code, signed; returns the statuses.
+
+    An event on a connected account (it carries `account`) goes to the Connect endpoint, signed with its secret.
+    """
+    from flask import current_app
+
     statuses = []
     for evt in events:
         payload = json.dumps(evt).encode()
-        status, _message = webhooks.receive(payload, signature(payload))
+        if evt.get("account"):
+            secret = current_app.config["STRIPE_CONNECT_WEBHOOK_SECRET"]
+            status, _message = webhooks.receive(payload, signature(payload, secret), connect=True)
+        else:
+            status, _message = webhooks.receive(payload, signature(payload))
         statuses.append(status)
     assert all(s == 200 for s in statuses), statuses
     return statuses

@@ -358,9 +358,10 @@ def test_the_payout_waits_for_debits_on_their_way(client, fake_stripe):
     from tests.payments.money_helpers import ledger_sum
 
     assert ledger_sum("charge", campaign.id) == fresh(card).amount + fresh(debit).amount
-    transfer = payouts.pay_out(db.session.get(Campaign, campaign.id), later)
-    assert transfer is not None  # the transfer is prepared (this organization has no payout account yet)
-    assert transfer.amount > fresh(card).amount  # both backers' money (net of fees), not the card's alone
+    transfers = payouts.pay_out(db.session.get(Campaign, campaign.id), later)
+    # the transfers are prepared, one per charge (this organization has no payout account yet): both backers'
+    assert sorted(t.pledge_id for t in transfers) == sorted((card.id, debit.id))  # not the card's alone
+    assert sum(t.amount for t in transfers) > fresh(card).settled_amount
 
 
 def test_only_one_completion_page_can_be_paid_however_often_the_backer_opens_it(client, fake_stripe):

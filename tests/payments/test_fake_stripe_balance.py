@@ -32,7 +32,7 @@ def history(provider) -> list[dict]:
 
 
 def connected_account(fake, provider) -> str:
-    account = provider.create_connected_account("org@example.org", "SN", "account-1")
+    account = provider.create_connected_account("org@example.org", "FR", "account-1")
     fake.onboard(account)
     return account
 

@@ -37,7 +37,7 @@ def world(fake_stripe, stripe_provider):
     setup = saved_card(fake_stripe, stripe_provider)
     stripe_provider.charge_off_session(setup["customer"], setup["payment_method"], Money(1500, "EUR"), "close-1",
                                        {"pledge_id": "42"})
-    account = stripe_provider.create_connected_account("org@example.org", "SN", "account-1")
+    account = stripe_provider.create_connected_account("org@example.org", "FR", "account-1")
     fake_stripe.onboard(account)
     transfer = stripe_provider.create_transfer(Money(1000, "EUR"), account, "campaign-7", "transfer-1", {})
     client = library_client(fake_stripe)

@@ -22,15 +22,19 @@ SUCCEEDED_AT = datetime(2026, 11, 2, 12, 0)
 
 
 def _succeeded(app, *, enabled: bool | None = True):
-    """A succeeded campaign (on SUCCEEDED_AT), with a connected account (enabled or not) or none (None)."""
+    """A succeeded campaign (on SUCCEEDED_AT) of a French organization, with a connected account (enabled or
+    not) or none (None)."""
     campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
+    campaign.organization.country = "FR"
     db.session.flush()
     campaign.status = campaigns.S.SUCCEEDED
     db.session.add(campaigns.CampaignTransition(campaign_id=campaign.id, from_status=campaigns.S.LIVE,
                                                 to_status=campaigns.S.SUCCEEDED, at=SUCCEEDED_AT))
     if enabled is not None:
+        campaign.organization.country = "FR"
         db.session.add(ConnectedAccount(organization_id=campaign.organization_id, processor_account_id="acct_words",
-                                        details_submitted=True, payouts_enabled=enabled))
+                                        details_submitted=True, payouts_enabled=enabled,
+                                        transfers_capability="active" if enabled else "inactive"))
     db.session.commit()
     return campaign
 
@@ -119,7 +123,8 @@ def test_refunds_or_disputes_pending(app, pending):
 
 def test_due_and_nothing_in_the_way(app):
     campaign = _succeeded(app)
-    _pledge(campaign, PledgeStatus.PAID)
+    pledge = _pledge(campaign, PledgeStatus.PAID)
+    pledge.settled_amount, pledge.settled_fee, pledge.settled_currency = 960, 40, "EUR"
     db.session.commit()
     assert _words(app, campaign, _after_hold(app)) == (
         "The payout is due: it leaves with the next payout run.",

@@ -167,13 +167,18 @@ def test_every_request_of_a_whole_provider_flow_passes_the_types(fake_stripe, st
     assert result.status == "succeeded"
     stripe_provider.refund(result.payment_intent_id, Money(500, "EUR"), "refund-1", {"pledge_id": "42"},
                            reason="requested_by_customer")
-    account = stripe_provider.create_connected_account("org@example.org", "SN", "account-1")
+    account = stripe_provider.create_connected_account("org@example.org", "FR", "account-1")
     assert stripe_provider.create_account_link(account, "http://127.0.0.1:9/r", "http://127.0.0.1:9/ok")
     fake_stripe.onboard(account)
-    stripe_provider.create_transfer(Money(1000, "EUR"), account, "campaign-7", "transfer-1", {"campaign_id": "7"})
+    transfer = stripe_provider.create_transfer(Money(1000, "EUR"), account, "campaign-7", "transfer-1",
+                                               {"campaign_id": "7"})
+    charge = fake_stripe.objects[result.payment_intent_id]["latest_charge"]
+    stripe_provider.create_transfer(Money(500, "EUR"), account, "campaign-7", "transfer-2", {"campaign_id": "7"},
+                                    source_transaction=charge)
+    stripe_provider.reverse_transfer(transfer, Money(100, "EUR"), "reversal-1", {"transfer_id": "1"})
     history = stripe_provider.list_balance_transactions(utcnow() - timedelta(days=1), utcnow() + timedelta(days=1),
                                                         expand_sources=True)
-    assert {t["type"] for t in history} == {"charge", "refund", "transfer"}
+    assert {t["type"] for t in history} == {"charge", "refund", "transfer", "transfer_refund"}
     stripe_provider.detach_payment_method(setup["payment_method"])
     open_session = stripe_provider.create_checkout(checkout_request(idempotency_key="pledge-43"))
     stripe_provider.expire_checkout(open_session.id)

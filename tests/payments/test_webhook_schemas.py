@@ -95,7 +95,9 @@ def valid_objects(pledge) -> dict[str, dict]:
                            "balance_transaction": f"txn_test_{ref}"},
         **{name: dispute for name in DISPUTES},
         "account.updated": {"id": "acct_test_1", "object": "account", "details_submitted": True,
-                            "payouts_enabled": True, "charges_enabled": True},
+                            "payouts_enabled": True, "charges_enabled": True, "capabilities": {"transfers": "active"}},
+        "capability.updated": {"id": "transfers", "object": "capability", "account": "acct_test_1",
+                               "requested": True, "status": "active"},
         "transfer.reversed": {"id": "tr_test_1", "object": "transfer", "metadata": {},
                               "reversals": {"data": [{"id": "trr_test_1", "amount": 500, "currency": "eur"}]}},
         **{name: payout for name in PAYOUTS},
@@ -186,13 +188,17 @@ BY_TYPE: dict[str, list[tuple[str, object]]] = {
               ("created", 10**20), ("created", -1), ("created", "yesterday"), ("status", "lost"),
               ("balance_transaction", {"id": []}), ("failure_code", 42)] for name in PAYOUTS},
     "account.updated": [("details_submitted", "yes"), ("details_submitted", 1), ("payouts_enabled", "true"),
-                        ("payouts_enabled", [True]), ("charges_enabled", 0)],
+                        ("payouts_enabled", [True]), ("charges_enabled", 0), ("capabilities", "transfers"),
+                        ("capabilities", {"transfers": "enabled"}), ("capabilities", {"transfers": True})],
+    "capability.updated": [("id", MISSING), ("id", 7), ("id", "Transfers!"), ("account", {"id": []}),
+                           ("status", "enabled"), ("requested", "yes")],
 }
 
 
 def cases():
     for event_type in sorted(HANDLERS):
-        common = COMMON if event_type != "account.updated" else COMMON[:7]  # an account carries no metadata we read
+        # an account or a capability carries no metadata we read
+        common = COMMON if event_type not in ("account.updated", "capability.updated") else COMMON[:7]
         for path, value in common + BY_TYPE[event_type]:
             label = "missing" if value is MISSING else repr(value)[:30]
             yield pytest.param(event_type, path, value, id=f"{event_type}-{path}={label}")

@@ -153,15 +153,18 @@ def recheck_collecting(now: datetime | None = None) -> dict[str, int]:
 
 # -- paying out ---------------------------------------------------------------------------------
 def pay_out_due(now: datetime | None = None) -> int:
-    """Every successful campaign whose holding period is over: one transaction each. Returns how many were sent."""
+    """Every successful campaign past its hold with charges not yet transferred: one transaction each.
+
+    Returns how many campaigns sent at least one transfer.
+    """
     sent = 0
     ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
-                                  .where(~Campaign.id.in_(select(Transfer.campaign_id).where(
-                                      Transfer.status == TransferStatus.SENT)))))
+                                  .where(Campaign.id.in_(payouts.undone_charges().with_only_columns(
+                                      Pledge.campaign_id)))))
     db.session.rollback()
     for campaign_id in ids:
-        transfer = payouts.pay_out(db.session.get(Campaign, campaign_id), now)
-        if transfer is not None and transfer.status == TransferStatus.SENT:
+        transfers = payouts.pay_out(db.session.get(Campaign, campaign_id), now) or []
+        if any(t.status == TransferStatus.SENT for t in transfers):  # pay_out takes only charges not sent yet
             sent += 1
         db.session.commit()
     return sent

@@ -251,38 +251,68 @@ class ConnectedAccount(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
     processor_account_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: the country the account was created in (ISO 3166-1), passed to the processor explicitly
+    country: Mapped[str | None] = mapped_column(String(2))
+    #: "recipient" (cross-border: the only agreement Stripe pays abroad on) or "full" (same country)
+    service_agreement: Mapped[str | None] = mapped_column(String(20))
     #: the processor's view, kept up to date from account.updated
     details_submitted: Mapped[bool] = mapped_column(default=False)
     payouts_enabled: Mapped[bool] = mapped_column(default=False)
+    #: the `transfers` capability's status (unrequested, pending, inactive, active), from capability.updated
+    #: and account.updated: transfers are sent only while it is active
+    transfers_capability: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def can_receive_transfers(self) -> bool:
+        return self.transfers_capability == "active"
+
 
 class TransferStatus(enum.StrEnum):
-    PENDING = "pending"  #: waiting for the holding period or the organization's account
+    PENDING = "pending"  #: waiting for the holding period, the charge's settlement or the organization's account
     SENT = "sent"  #: the processor moved the money to the organization's account
     FAILED = "failed"
+    #: nothing left to pass on: the charge was refunded or lost to a dispute, or its fees took it all
+    NOTHING = "nothing"
 
 
 class Transfer(db.Model):
-    """What a successful campaign passes to its organization, once: net of fees and refunds."""
+    """What one charge of a successful campaign passes to the organization, once, net of fees and refunds.
+
+    Sent in the currency the charge settled in (the platform's settlement currency), tied to the charge
+    (`source_transaction`), in the campaign's transfer group; `campaign_amount` is the same money in the
+    campaign's currency, as the ledger books it. Reversals (a later refund, a lost dispute) lower both.
+    """
 
     __tablename__ = "transfers"
     __table_args__ = (
-        UniqueConstraint("campaign_id"),
+        UniqueConstraint("pledge_id"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("platform_fee >= 0", name="platform_fee_not_negative"),
+        CheckConstraint("reversed_amount >= 0 AND reversed_amount <= amount", name="reversed_within_amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    #: minor units of `currency`
+    #: the pledge whose charge this transfer pays out (None: a whole-campaign transfer made before per-charge ones)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
+    #: the charge at the processor (`source_transaction`)
+    source_charge_id: Mapped[str | None] = mapped_column(String(255))
+    #: minor units of `currency`, the settlement currency: what leaves the platform's balance
     amount: Mapped[int] = mapped_column(BigInteger)
-    platform_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
+    #: the same money in the campaign's currency, as booked in the ledger
+    campaign_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    campaign_currency: Mapped[str | None] = mapped_column(String(3))
+    #: the platform's share, campaign currency
+    platform_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: what reversals took back so far, in `currency` and in the campaign's currency
+    reversed_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reversed_campaign_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[TransferStatus] = mapped_column(str_enum(TransferStatus), default=TransferStatus.PENDING)
-    processor_transfer_id: Mapped[str | None] = mapped_column(String(255))
+    processor_transfer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
@@ -290,6 +320,10 @@ class Transfer(db.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+    @property
+    def campaign_money(self) -> Money:
+        return Money(self.campaign_amount, self.campaign_currency or self.currency)
 
 
 class Installation(db.Model):

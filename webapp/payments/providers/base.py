@@ -143,8 +143,10 @@ class PaymentProvider(Protocol):
         ...
 
     # -- Connect: organizations' accounts and payouts ---------------------------------------
-    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
-        """Create an organization's Express account; returns its id."""
+    def create_connected_account(self, email: str, country: str, idempotency_key: str, *,
+                                 service_agreement: str = "recipient") -> str:
+        """Create an organization's Express account in `country`, on that service agreement, requesting only
+        the `transfers` capability; returns its id."""
         ...
 
     def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
@@ -152,8 +154,17 @@ class PaymentProvider(Protocol):
         ...
 
     def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
-                        metadata: Mapping[str, str]) -> str:
-        """Move money from the platform's balance to a connected account; returns the transfer id."""
+                        metadata: Mapping[str, str], *, source_transaction: str | None = None) -> str:
+        """Move money from the platform's balance to a connected account; returns the transfer id.
+
+        `amount` is in the settlement currency; `source_transaction` ties it to the charge it pays out.
+        """
+        ...
+
+    def reverse_transfer(self, transfer_id: str, amount: Money, idempotency_key: str,
+                         metadata: Mapping[str, str]) -> str:
+        """Take `amount` of a transfer back from the connected account; returns the reversal's id
+        (transfer.reversed follows)."""
         ...
 
     # -- reconciliation ----------------------------------------------------------------------

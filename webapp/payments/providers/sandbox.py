@@ -118,15 +118,24 @@ class SandboxProvider:
         """Nothing is stored in the sandbox: forgetting a method is a no-op."""
 
     # -- Connect, simulated end to end --------------------------------------------------------
-    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
+    def create_connected_account(self, email: str, country: str, idempotency_key: str, *,
+                                 service_agreement: str = "recipient") -> str:
         return f"acct_sandbox_{idempotency_key}"
 
     def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
         return url_for("sandbox.onboarding", account_id=account_id, back=return_url, _external=True)
 
     def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
-                        metadata) -> str:
+                        metadata, *, source_transaction: str | None = None) -> str:
         return f"tr_sandbox_{idempotency_key}"
+
+    def reverse_transfer(self, transfer_id: str, amount: Money, idempotency_key: str, metadata) -> str:
+        """Confirmed by the transfer.reversed event Stripe sends, after the caller commits."""
+        reversal = {"id": f"trr_sandbox_{idempotency_key}", "object": "transfer_reversal", "amount": amount.amount,
+                    "currency": amount.currency.lower(), "transfer": transfer_id, "created": int(time.time())}
+        deliver("transfer.reversed", {"id": transfer_id, "object": "transfer", "metadata": dict(metadata),
+                                      "reversals": {"object": "list", "data": [reversal]}})
+        return reversal["id"]
 
     def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
                                   expand_sources: bool = False) -> list[dict]:
@@ -209,11 +218,27 @@ def simulated_fee(charge: Money) -> Money:
     return Money(charge.amount * 15 // 1000 + fixed * (10 if charge.exponent == 3 else 1), charge.currency)
 
 
-def deliver(event_type: str, obj: dict) -> None:
-    """Queue an event as Stripe would send it; it reaches the webhook code after the caller commits."""
+def deliver(event_type: str, obj: dict, *, account: str | None = None) -> None:
+    """Queue an event as Stripe would send it; it reaches the webhook code after the caller commits.
+
+    An event about a connected `account` goes, as Stripe's do, to the Connect endpoint's unit of work,
+    signed with the Connect secret.
+    """
     event = {"id": f"evt_sandbox_{secrets.token_hex(8)}", "object": "event", "type": event_type,
              "created": int(time.time()), "livemode": False, "data": {"object": obj}}
-    db.session.info.setdefault(_QUEUED, []).append(json.dumps(event).encode())
+    if account:
+        event["account"] = account
+    db.session.info.setdefault(_QUEUED, []).append((json.dumps(event).encode(), bool(account)))
+
+
+def onboarded(account_id: str) -> None:
+    """The organization finished the imitation onboarding: Stripe's Connect events for a recipient account
+    that can now receive transfers (the account enabled, its transfers capability active)."""
+    deliver("account.updated", {"id": account_id, "object": "account", "details_submitted": True,
+                                "payouts_enabled": True, "charges_enabled": False,
+                                "capabilities": {"transfers": "active"}}, account=account_id)
+    deliver("capability.updated", {"id": "transfers", "object": "capability", "account": account_id,
+                                   "requested": True, "status": "active"}, account=account_id)
 
 
 def install(app: Flask, receiver: Callable[[bytes, str | None], tuple[int, str]]) -> None:
@@ -249,12 +274,13 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
     if session.info.get(_DELIVERING) or not session.info.get(_READY):
         return
     receiver = current_app.extensions["harambee.sandbox_receiver"]
-    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    secrets_by_endpoint = {False: current_app.config["STRIPE_WEBHOOK_SECRET"],
+                           True: current_app.config["STRIPE_CONNECT_WEBHOOK_SECRET"]}
     session.info[_DELIVERING] = True
     try:
         while session.info.get(_READY):
-            payload = session.info[_READY].pop(0)
-            receiver(payload, sign(payload, secret))
+            payload, connect = session.info[_READY].pop(0)
+            receiver(payload, sign(payload, secrets_by_endpoint[connect]), connect=connect)
     except Exception:
         session.info.pop(_READY, None)  # as a failed delivery at Stripe: the events behind it are not sent
         raise

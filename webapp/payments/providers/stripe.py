@@ -303,11 +303,20 @@ class StripeProvider:
             return False
 
     # -- Connect: organizations' accounts and transfers -----------------------------------------
-    def create_connected_account(self, email: str, country: str, idempotency_key: str) -> str:
+    def create_connected_account(self, email: str, country: str, idempotency_key: str, *,
+                                 service_agreement: str = "recipient") -> str:
+        """An Express account, its country explicit, on the given agreement, asking only for `transfers`.
+
+        https://docs.stripe.com/connect/service-agreement-types: "Cross-border payouts only work with
+        accounts under the recipient service agreement. You must explicitly pass in the country code if it
+        differs from the platform country"; a recipient account "can't process payments or request the
+        card_payments capability", which our organizations never need (the platform charges).
+        """
         with _stripe_errors("create the organization's payout account"):
             account = self._rate_limited(lambda: self.client.v1.accounts.create(
                 params={"type": "express", "email": email, "country": country,
-                        "capabilities": {"transfers": {"requested": True}}},
+                        "capabilities": {"transfers": {"requested": True}},
+                        "tos_acceptance": {"service_agreement": service_agreement}},
                 options={"idempotency_key": self._key(idempotency_key)}))
         return account.id
 
@@ -319,18 +328,38 @@ class StripeProvider:
         return link.url
 
     def create_transfer(self, amount: Money, destination: str, transfer_group: str, idempotency_key: str,
-                        metadata: Mapping[str, str]) -> str:
-        """Separate charges and transfers: the campaign's money moves to the organization's account."""
+                        metadata: Mapping[str, str], *, source_transaction: str | None = None) -> str:
+        """Separate charges and transfers: a charge's money moves to the organization's account.
+
+        With `source_transaction` (the charge) the transfer "executes when that charge's funds become
+        available" and cannot exceed it (https://docs.stripe.com/connect/separate-charges-and-transfers,
+        "Transfer availability"); its currency is the balance's, the settlement currency.
+        """
         try:
             value = processor_amount(amount)
         except ValueError as exc:
             raise InvalidMoney(str(exc)) from None
+        params: dict[str, Any] = {"amount": value, "currency": amount.currency.lower(), "destination": destination,
+                                  "transfer_group": transfer_group, "metadata": dict(metadata)}
+        if source_transaction:
+            params["source_transaction"] = source_transaction
         with _stripe_errors("transfer the money to the organization"):
             transfer = self._rate_limited(lambda: self.client.v1.transfers.create(
-                params={"amount": value, "currency": amount.currency.lower(), "destination": destination,
-                        "transfer_group": transfer_group, "metadata": dict(metadata)},
-                options={"idempotency_key": self._key(idempotency_key)}))
+                params=params, options={"idempotency_key": self._key(idempotency_key)}))
         return transfer.id
+
+    def reverse_transfer(self, transfer_id: str, amount: Money, idempotency_key: str,
+                         metadata: Mapping[str, str]) -> str:
+        """POST /v1/transfers/{id}/reversals: part of a transfer comes back from the connected account."""
+        try:
+            value = processor_amount(amount)
+        except ValueError as exc:
+            raise InvalidMoney(str(exc)) from None
+        with _stripe_errors("take money back from the organization's account"):
+            reversal = self._rate_limited(lambda: self.client.v1.transfers.reversals.create(
+                transfer_id, params={"amount": value, "metadata": dict(metadata)},
+                options={"idempotency_key": self._key(idempotency_key)}))
+        return reversal.id
 
     def list_balance_transactions(self, created_gte: datetime | int, created_lt: datetime | int, *,
                                   expand_sources: bool = False) -> list[dict]:

@@ -184,6 +184,15 @@ def stripe_webhook():
     return {"status": message}, status
 
 
+@blueprint.route("/payments/webhooks/stripe/connect", methods=["POST"])
+@csrf.exempt
+def stripe_connect_webhook():
+    """Stripe's Connect endpoint: connected accounts' events, signed with STRIPE_CONNECT_WEBHOOK_SECRET."""
+    status, message = webhooks.receive(request.get_data(cache=False), request.headers.get("Stripe-Signature"),
+                                       connect=True)
+    return {"status": message}, status
+
+
 @blueprint.route("/currency", methods=["POST"])
 def choose_currency():
     currency = (request.form.get("currency") or "").upper()

@@ -22,6 +22,7 @@ from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.payments import batches, disputes, refunds, totals
 from webapp.payments.collection import services as collection
+from webapp.payments.payouts import accounts as payout_accounts
 from webapp.payments.payouts import services as payouts
 from webapp.payments.pledging import services
 from webapp.payments.models import Pledge, PledgeStatus, Refund
@@ -67,8 +68,14 @@ def dashboard(slug: str):
     refunds = db.session.scalars(select(Refund).join(Pledge).where(Pledge.campaign_id == campaign.id)
                                  .order_by(Refund.id.desc()).limit(50)).all()
     account = payouts.account_of(campaign.organization)
+    try:
+        payout_accounts.check_country(campaign.organization)
+        connect_refusal = None
+    except payout_accounts.ConnectUnavailable as exc:
+        connect_refusal = str(exc)
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
                            payout_status=payouts.status_for(campaign), account=account,
+                           connect_refusal=connect_refusal,
                            progress=campaigns.progress_of(campaign), collection=totals.pledge_counts(campaign, utcnow()),
                            pledges=pledges, refunds=refunds, disputes=disputes.disputes_of(campaign.id))
 
@@ -84,6 +91,9 @@ def connect_payout_account(slug: str):
     try:
         link = payouts.onboarding_link(campaign.organization, current_user.email, return_url=back, refresh_url=back)
         db.session.commit()
+    except payout_accounts.ConnectUnavailable as exc:  # nothing was created at the processor
+        db.session.rollback()
+        return render_template("payments/connect_unavailable.html", campaign=campaign, message=str(exc)), 409
     except ProviderError as exc:
         db.session.rollback()
         return render_template("errors.html", code=502, message=str(exc)), 502

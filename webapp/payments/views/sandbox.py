@@ -63,13 +63,13 @@ def checkout(session_id: str):
 
 @blueprint.route("/onboarding/<account_id>", methods=["GET", "POST"])
 def onboarding(account_id: str):
-    """The processor's onboarding, simulated: submitting it sends the account.updated event Stripe would."""
+    """The processor's onboarding, simulated: submitting it sends the Connect events Stripe would
+    (account.updated, capability.updated: the account enabled, its transfers capability active)."""
     back = request.args.get("back", "")
     if not back.startswith(public_base_url().rstrip("/") + "/"):  # only back into this app, as Stripe's return_url
         back = url_for("campaigns.home")
     if request.method == "POST":
-        sandbox.deliver("account.updated", {"id": account_id, "object": "account", "details_submitted": True,
-                                            "payouts_enabled": True, "charges_enabled": True})
+        sandbox.onboarded(account_id)
         db.session.commit()
         return redirect(back)
     return render_template("payments/sandbox_onboarding.html", account_id=account_id)

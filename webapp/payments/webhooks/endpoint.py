@@ -1,4 +1,11 @@
-"""The webhook's unit of work: verify the signature, check the event's shape, record it once, apply it, commit."""
+"""The webhook's unit of work: verify the signature, check the event's shape, record it once, apply it, commit.
+
+Two endpoints share it (https://docs.stripe.com/connect/webhooks): the platform's, for events on the
+platform's own account, signed with STRIPE_WEBHOOK_SECRET; and the Connect endpoint, for events on
+connected accounts (they carry an `account` field), signed with STRIPE_CONNECT_WEBHOOK_SECRET. Each
+verifies with its own secret only, so an event signed for one is refused by the other; an event of the
+wrong kind for its endpoint (a Connect event at the platform's, or the reverse) is refused too.
+"""
 from __future__ import annotations
 
 import json
@@ -18,11 +25,15 @@ from webapp.payments.webhooks.signatures import BadSignature, verify
 log = logging.getLogger(__name__)
 
 
-def receive(payload: bytes, header: str | None) -> tuple[int, str]:
-    """The whole webhook: verify, record the event id and apply its effect in one transaction."""
+def receive(payload: bytes, header: str | None, *, connect: bool = False) -> tuple[int, str]:
+    """The whole webhook: verify, record the event id and apply its effect in one transaction.
+
+    `connect`: this is the Connect endpoint (connected accounts' events, its own secret).
+    """
     cfg = current_app.config
+    secret = cfg["STRIPE_CONNECT_WEBHOOK_SECRET"] if connect else cfg["STRIPE_WEBHOOK_SECRET"]
     try:
-        verify(payload, header, cfg["STRIPE_WEBHOOK_SECRET"], cfg["WEBHOOK_TOLERANCE"])
+        verify(payload, header, secret, cfg["WEBHOOK_TOLERANCE"])
     except BadSignature as exc:
         log.warning("webhook refused: %s", exc)
         return 400, str(exc)
@@ -40,6 +51,11 @@ def receive(payload: bytes, header: str | None) -> tuple[int, str]:
     refused = versions.refusal(event)
     if refused is not None:
         return 400, refused
+    if bool(event.get("account")) != connect:
+        where = "the Connect endpoint" if event.get("account") else "the platform endpoint"
+        log.error("webhook %s (%s) belongs on %s: refused. Check which events each Stripe endpoint is subscribed "
+                  "to (README).", event_id, event_type, where)
+        return 400, f"this event belongs on {where}"
     handler = HANDLERS.get(event_type)
     provider = get_provider().name
     if db.session.scalar(select(ProcessedEvent.id).where(

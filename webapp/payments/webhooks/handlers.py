@@ -169,6 +169,19 @@ def charge_refunded(obj: dict, cause: str) -> None:
         matching.give_back(pledge)  # in proportion; a full refund gives it back through the state change
     if pledge.refunded_amount >= pledge.amount:
         move_if_allowed(pledge, P.REFUNDED, cause)
+    if pledge.refunded_amount > before:
+        _take_back(pledge, cause)
+
+
+def _take_back(pledge: Pledge, cause: str) -> None:
+    """Money left the charge after its transfer: reverse the matching part (asked again if the processor is away)."""
+    from webapp.errors import ProviderError
+    from webapp.payments.payouts import reversals
+
+    try:
+        reversals.take_back(pledge)
+    except ProviderError as exc:
+        raise NotYet(f"{cause}: could not reverse the transfer of pledge {pledge.id} yet: {exc}") from None
 
 
 def dispute_event(event_type: str) -> Callable[[dict, str], None]:
@@ -179,7 +192,9 @@ def dispute_event(event_type: str) -> Callable[[dict, str], None]:
             # A dispute names only the charge and the intent, which we learn from the payment's own events;
             # after an outage Stripe may deliver it first. Acknowledging it would lose it: ask for it again.
             raise NotYet(f"{cause}: no pledge yet for charge {_id(obj.get('charge'))}")
-        disputes.apply(pledge, obj, event_type)
+        dispute = disputes.apply(pledge, obj, event_type)
+        if dispute.status == "lost":
+            _take_back(pledge, cause)
 
     handle.__name__ = f"dispute_{event_type.rsplit('.', 1)[-1]}"
     return handle
@@ -208,9 +223,15 @@ def _id(value) -> str | None:
 
 
 def account_updated(obj: dict, cause: str) -> None:
-    from webapp.payments.payouts import services as payouts
+    from webapp.payments.payouts import accounts
 
-    payouts.account_updated(obj)
+    accounts.account_updated(obj)
+
+
+def capability_updated(obj: dict, cause: str) -> None:
+    from webapp.payments.payouts import accounts
+
+    accounts.capability_updated(obj)
 
 
 #: the dispute events to enable on the webhook endpoint (README)
@@ -218,9 +239,9 @@ DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.di
                   "charge.dispute.funds_reinstated", "charge.dispute.closed")
 
 def transfer_reversed(obj: dict, cause: str) -> None:
-    from webapp.payments.payouts import services as payouts
+    from webapp.payments.payouts import reversals
 
-    payouts.transfer_reversed(obj)
+    reversals.transfer_reversed(obj)
 
 
 def payout_changed(obj: dict, cause: str) -> None:
@@ -232,8 +253,11 @@ def payout_changed(obj: dict, cause: str) -> None:
 #: the payout events to enable (payouts of the platform's balance to its bank)
 PAYOUT_EVENTS = ("payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled")
 
+#: every handled event type; connected accounts' events (account.updated, capability.updated) reach the
+#: Connect endpoint (endpoint.py), the platform's own (an account.updated of the platform) the platform endpoint
 HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "account.updated": account_updated,
+    "capability.updated": capability_updated,
     "checkout.session.completed": checkout_completed,
     "checkout.session.async_payment_succeeded": checkout_async_succeeded,
     "checkout.session.async_payment_failed": checkout_async_failed,
@@ -247,3 +271,4 @@ HANDLERS: dict[str, Callable[[dict, str], None]] = {
     "transfer.reversed": transfer_reversed,
     **{name: payout_changed for name in PAYOUT_EVENTS},
 }
+

@@ -123,6 +123,9 @@ _PAYOUT = obj({
     "balance_transaction": ref(), "failure_balance_transaction": ref(), "failure_code": text(),
     "status": one_of("paid", "pending", "in_transit", "canceled", "failed")}, required=True)
 
+#: the statuses a capability can have (docs.stripe.com/api/capabilities/object)
+CAPABILITY_STATUSES = ("active", "inactive", "pending", "unrequested", "disabled")
+
 #: event type → what its data.object must carry; every type in handlers.HANDLERS has one (a test checks)
 SCHEMAS: dict[str, Spec] = {
     "checkout.session.completed": obj({
@@ -145,7 +148,11 @@ SCHEMAS: dict[str, Spec] = {
                                    "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
                                    "charge.dispute.closed")},
     "account.updated": obj({"id": processor_id(required=True), "details_submitted": flag(),
-                            "payouts_enabled": flag(), "charges_enabled": flag()}, required=True),
+                            "payouts_enabled": flag(), "charges_enabled": flag(),
+                            "capabilities": obj({"transfers": one_of(*CAPABILITY_STATUSES)})}, required=True),
+    # the Capability object (docs.stripe.com/api/capabilities/object): its id is the capability's name
+    "capability.updated": obj({"id": text(required=True, pattern=EVENT_TYPE), "account": ref(),
+                               "requested": flag(), "status": one_of(*CAPABILITY_STATUSES)}, required=True),
     "transfer.reversed": obj({**_COMMON, "reversals": obj({"data": list_of(obj({
         "id": processor_id(), "amount": amount(), "currency": currency()}))})}, required=True),
     **{name: _PAYOUT for name in ("payout.created", "payout.updated", "payout.paid", "payout.failed",
@@ -154,6 +161,7 @@ SCHEMAS: dict[str, Spec] = {
 
 ENVELOPE = obj({
     "id": text(required=True, pattern=PROCESSOR_ID),
+    "account": processor_id(),  # the connected account a Connect event is about (docs.stripe.com/connect/webhooks)
     "type": text(required=True, pattern=EVENT_TYPE),
     "api_version": text(max_length=40),  # compared with ours by webhooks/versions.py
     "data": obj({"object": obj({}, required=True)}, required=True),
