@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
     """Plug payments into the lower domains: campaign totals now come from confirmed pledges."""
     from webapp.campaigns.progress import install_reader
     from webapp.payments import display, minimums
+    from webapp.payments.expenses import models as _expense_models  # noqa: F401  (their tables)
     from webapp.payments.commands import campaigns_group, fx_group, ledger_group
     from webapp.payments import webhooks
     from webapp.payments.matching.views import blueprint as funds

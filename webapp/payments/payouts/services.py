@@ -24,6 +24,8 @@ from webapp.organizations.models import Organization
 from webapp.payments.models import (
     ConnectedAccount, Dispute, Pledge, PledgeStatus, Refund, RefundStatus, Transfer, TransferStatus,
 )
+from webapp.payments.hosts import services as hosts
+from webapp.payments.hosts.models import PayoutRouteKind
 from webapp.payments.providers import get_provider
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,9 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
         ledger.book(key=f"platform_fee:campaign:{campaign.id}", kind="platform_fee",
                     debit=ledger.campaign_account(campaign.id), credit=ledger.PLATFORM_REVENUE, money=fee,
                     cause=f"campaign:{campaign.id}", campaign_id=campaign.id, memo="Platform fee")
+    route = hosts.route_of(campaign.organization_id)
+    if route is not None and route.kind == PayoutRouteKind.HOST:
+        return _hold_for_host(campaign, transfer, amount, now)
     account = db.session.scalar(select(ConnectedAccount).where(
         ConnectedAccount.organization_id == campaign.organization_id))
     if account is None or not account.payouts_enabled:
@@ -120,6 +125,15 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> Transfer | None:
                 debit=ledger.organization_bank(campaign.organization_id), credit=ledger.processor(get_provider().name),
                 money=amount, cause=f"transfer:{transfer.id}", processor_ref=transfer.processor_transfer_id,
                 memo="Sent to the organization's account")
+    return transfer
+
+
+def _hold_for_host(campaign: Campaign, transfer: Transfer, amount: Money, now: datetime) -> Transfer:
+    """Host route: the money stays with the platform until the host is paid; the ledger holds it for the host."""
+    if not hosts.hold_for_host(campaign, amount, now):
+        transfer.failure_reason = "the host has not accepted the organization yet"
+        return transfer
+    transfer.status, transfer.sent_at, transfer.failure_reason = TransferStatus.SENT, now, None
     return transfer
 
 
@@ -152,13 +166,20 @@ def status_for(campaign: Campaign, now: datetime | None = None) -> str:
     transfer = db.session.scalar(select(Transfer).where(Transfer.campaign_id == campaign.id))
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
+    host = hosts.host_for(campaign.organization_id)
+    if transfer is not None and transfer.status == TransferStatus.SENT and host is not None:
+        return _("Held by %(host)s for the organization since %(date)s: it pays each approved expense.",
+                 host=host.organization.name, date=format_day(transfer.sent_at.date(), "long"))
     if transfer is not None and transfer.status == TransferStatus.SENT:
         return _("Transferred to the organization’s account on %(date)s.",
                  date=format_day(transfer.sent_at.date(), "long"))
+    route = hosts.route_of(campaign.organization_id)
+    if route is not None and route.kind == PayoutRouteKind.HOST and host is None:
+        return _("The payout waits for the host to accept the organization.")
     account = account_of(campaign.organization)
-    if account is None:
+    if account is None and host is None:
         return _("The payout waits for a payout account: the organization has not connected one yet.")
-    if not account.payouts_enabled:
+    if account is not None and host is None and not account.payouts_enabled:
         return _("The payout waits for the processor to enable the organization’s payout account: "
                  "it is connected, but not enabled yet.")
     closed = succeeded_at(campaign)
