@@ -22,6 +22,8 @@ MAY_COMMIT = {
     "webapp/payments/views/organizer.py",
     "webapp/payments/views/sandbox.py",
     "webapp/payments/matching/views.py",
+    "webapp/payments/expenses/views.py",
+    "webapp/payments/hosts/views.py",
     "webapp/privacy/views.py",
     "webapp/errorpages.py",  # a failed request's transaction is rolled back before its error page
     # the webhook endpoint's unit of work: one event, one transaction
