@@ -1,6 +1,7 @@
 """Routes for payout routes and hosts: an organization's payout page, the host's dashboard, and granting the role."""
 from __future__ import annotations
 
+from babel.numbers import format_decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,6 +11,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
+from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
 from webapp.payments.expenses import exports
@@ -45,8 +47,8 @@ def _route_choices(org: Organization) -> list[tuple[str, str]]:
     if connect_supported(org.country):
         choices.append(("connect", _("Stripe Connect: transfers to your organization's own account")))
     for host in hosts.hosts_serving(org):
-        choices.append((f"host-{host.id}", _("Host: %(name)s (fee %(fee)s %%)", name=host.organization.name,
-                                             fee=f"{host.fee_basis_points / 100:g}")))
+        fee = format_decimal(host.fee_basis_points / 100, locale=locale_code())
+        choices.append((f"host-{host.id}", _("Host: %(name)s (fee %(fee)s %%)", name=host.organization.name, fee=fee)))
     return choices
 
 
