@@ -42,13 +42,18 @@ def _host(slug: str) -> HostProfile:
     return profile
 
 
+def _fee(host: HostProfile) -> str:
+    """The host's fee in percent, as the reader writes numbers (1,5 in French)."""
+    return format_decimal(host.fee_basis_points / 100, locale=locale_code())
+
+
 def _route_choices(org: Organization) -> list[tuple[str, str]]:
     choices = []
     if connect_supported(org.country):
         choices.append(("connect", _("Stripe Connect: transfers to your organization's own account")))
     for host in hosts.hosts_serving(org):
-        fee = format_decimal(host.fee_basis_points / 100, locale=locale_code())
-        choices.append((f"host-{host.id}", _("Host: %(name)s (fee %(fee)s %%)", name=host.organization.name, fee=fee)))
+        choices.append((f"host-{host.id}", _("Host: %(name)s (fee %(fee)s %%)", name=host.organization.name,
+                                             fee=_fee(host))))
     return choices
 
 
@@ -93,7 +98,7 @@ def payout_route(slug: str):
 def dashboard(slug: str):
     host = _host(slug)
     submitted, approved = expenses.awaiting(host)
-    return render_template("hosts/dashboard.html", host=host, held=hosts.held_organizations(host),
+    return render_template("hosts/dashboard.html", host=host, held=hosts.held_organizations(host), fee=_fee(host),
                            requests=[r for r in hosts.requests_for(host) if r.status.value == "requested"],
                            submitted=submitted, approved=approved, decision_form=RouteDecisionForm())
 
@@ -155,4 +160,5 @@ def grant():
                 else:
                     flash(_("%(name)s is now a host.", name=org.name), "success")
                     return redirect(url_for("hosts.grant"))
-    return render_template("hosts/grant.html", form=form, hosts=hosts.all_hosts()), status
+    listed = hosts.all_hosts()
+    return render_template("hosts/grant.html", form=form, hosts=listed, fees={h.id: _fee(h) for h in listed}), status
