@@ -466,6 +466,9 @@ EXPECTATIONS: list[Case] = [
     Case("expenses.add_receipt", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id},
          data=lambda w, u: {"receipt": (io.BytesIO(png_bytes()), "receipt.png")}),
     Case("expenses.submit", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id}),
+    Case("expenses.edit", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id}, data=lambda w, u: {
+        "budget_line": str(w.line.id), "amount": "2000", "description": "Bags", "spent_on": today().isoformat(),
+        "payee_kind": "supplier", "payee_details": ""}),
     # the editor submitted it: refused, as anyone who is not the host's
     Case("expenses.decide", "POST", HOST_MEMBERS, lambda w: {"expense_id": w.exp_submitted.id},
          data=lambda w, u: {"decision": "approve"}),

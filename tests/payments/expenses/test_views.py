@@ -121,3 +121,26 @@ def test_my_pledges_shows_what_each_campaign_spent(app, client):
     sign_in(client, w.outsider)
     page = client.get("/pledges/mine").get_data(as_text=True)
     assert "Spent so far" in page and "10" in page
+
+
+def test_an_expense_sent_back_is_corrected_and_submitted_again(app, client):
+    from webapp.payments.expenses import services as expenses
+
+    w = world(route="host")
+    e = expense(w, 10_000)
+    expenses.send_back(e, w.host_owner, "The invoice says 12 000.")
+    db.session.commit()
+    sign_in(client, w.editor)
+    assert "The invoice says 12 000." in client.get(f"/manage/expenses/{e.id}").get_data(as_text=True)
+    response = client.post(f"/manage/expenses/{e.id}/edit", data={
+        "budget_line": str(w.mill.id), "amount": "12000", "description": "Mill motor, corrected",
+        "spent_on": date.today().isoformat(), "payee_kind": "supplier", "payee_details": ""})
+    assert response.status_code == 302
+    assert client.post(f"/manage/expenses/{e.id}/submit").status_code == 302
+    db.session.expire_all()
+    fresh = db.session.get(Expense, e.id)
+    assert (fresh.amount, fresh.description, fresh.state) == (12_000, "Mill motor, corrected", ExpenseState.SUBMITTED)
+    # once submitted, it no longer changes
+    assert client.post(f"/manage/expenses/{e.id}/edit", data={
+        "budget_line": str(w.mill.id), "amount": "1", "description": "x", "spent_on": date.today().isoformat(),
+        "payee_kind": "supplier"}).status_code == 409

@@ -55,6 +55,12 @@ def _refused(exc: DomainError, code: int = 400):
     return render_template("errors.html", code=code, message=str(exc)), code
 
 
+def _details(form: ExpenseForm) -> expenses.ExpenseDetails:
+    return expenses.ExpenseDetails(budget_line_id=form.budget_line.data, amount=form.amount.money,
+                                   description=form.description.data, spent_on=form.spent_on.data,
+                                   payee_kind=PayeeKind(form.payee_kind.data), payee_details=form.payee_details.data or "")
+
+
 def _list_page(campaign: Campaign, form: ExpenseForm, status: int = 200):
     return render_template("expenses/index.html", campaign=campaign, form=form,
                            expenses=expenses.expenses_of(campaign), held=expenses.held(campaign),
@@ -76,10 +82,7 @@ def index(slug: str):
     if not form.validate():
         return _list_page(campaign, form, 400)
     try:
-        expense = expenses.create_expense(campaign, current_user, expenses.ExpenseDetails(
-            budget_line_id=form.budget_line.data, amount=form.amount.money, description=form.description.data,
-            spent_on=form.spent_on.data, payee_kind=PayeeKind(form.payee_kind.data),
-            payee_details=form.payee_details.data or ""))
+        expense = expenses.create_expense(campaign, current_user, _details(form))
         receipt = _upload(form.receipt)
         if receipt:
             expenses.add_receipt(expense, current_user, receipt)
@@ -99,10 +102,15 @@ def index(slug: str):
 def _show_page(expense: Expense, status: int = 200, **forms):
     campaign = expense.campaign
     payment_form = forms.get("payment_form") or PaymentForm(currencies=[campaign.currency])
+    edit_form = forms.get("edit_form") or ExpenseForm(
+        formdata=None, currency=campaign.currency, lines=budget.lines_of(campaign),
+        data={"budget_line": expense.budget_line_id, "amount": expense.money, "description": expense.description,
+              "spent_on": expense.spent_on, "payee_kind": expense.payee_kind.value,
+              "payee_details": expense.payee_details})
     return render_template(
         "expenses/show.html", expense=expense, campaign=campaign, history=expenses.history(expense),
         payment=expenses.payment_of(expense), receipt_form=forms.get("receipt_form") or ReceiptForm(),
-        decision_form=forms.get("decision_form") or DecisionForm(), payment_form=payment_form,
+        decision_form=forms.get("decision_form") or DecisionForm(), payment_form=payment_form, edit_form=edit_form,
         can_write=expenses.is_officer(current_user, campaign) and expense.state in expenses.EDITABLE,
         can_decide=expenses.may_approve(current_user, expense) and expense.state == expenses.E.SUBMITTED,
         submitted_it=current_user.id in expenses._submitters(expense),
@@ -115,6 +123,25 @@ def _show_page(expense: Expense, status: int = 200, **forms):
 @login_required
 def show(expense_id: int):
     return _show_page(_expense(expense_id))
+
+
+@blueprint.route("/manage/expenses/<int:expense_id>/edit", methods=["POST"])
+@login_required
+def edit(expense_id: int):
+    """A draft, or an expense sent back for changes: its editors correct it (then submit it again)."""
+    expense = _expense(expense_id)
+    if not expenses.is_officer(current_user, expense.campaign):
+        abort(403)
+    form = ExpenseForm(currency=expense.campaign.currency, lines=budget.lines_of(expense.campaign))
+    if not form.validate():
+        return _show_page(expense, 400, edit_form=form)
+    try:
+        expenses.update_expense(expense, current_user, _details(form))
+        db.session.commit()
+    except DomainError as exc:
+        return _refused(exc, 409)
+    flash(_("Saved."), "success")
+    return redirect(url_for("expenses.show", expense_id=expense.id))
 
 
 @blueprint.route("/manage/expenses/<int:expense_id>/receipts", methods=["POST"])
