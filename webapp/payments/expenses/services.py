@@ -25,13 +25,14 @@ from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.payments.expenses.models import (
     Expense, ExpensePayment, ExpenseReceipt, ExpenseState, ExpenseTransition, PayeeKind, PaymentMethod,
 )
 from webapp.payments.hosts import services as hosts
-from webapp.payments.hosts.models import HostProfile, PayoutRouteKind
+from webapp.payments.hosts.models import HostProfile, PayoutRoute, PayoutRouteKind, RouteStatus
 from webapp.storage import get_storage
 from webapp.storage.documents import PRIVATE_PREFIX, checked_document
 
@@ -407,8 +408,6 @@ def payment_of(expense: Expense) -> ExpensePayment | None:
 
 def awaiting(host: HostProfile) -> tuple[list[Expense], list[Expense]]:
     """(submitted, approved) expenses of the organizations the host holds money for."""
-    from webapp.payments.hosts.models import PayoutRoute, RouteStatus
-
     org_ids = select(PayoutRoute.organization_id).where(PayoutRoute.host_id == host.id,
                                                         PayoutRoute.status == RouteStatus.ACCEPTED)
     rows = list(db.session.scalars(select(Expense).join(Campaign, Campaign.id == Expense.campaign_id)
@@ -430,8 +429,6 @@ def by_line(campaign: Campaign) -> dict[int, dict[str, Money]]:
     paid_keys = {f"expense:{eid}": lid for eid, lid in db.session.execute(
         select(Expense.id, Expense.budget_line_id).where(Expense.campaign_id == campaign.id, Expense.state == E.PAID))}
     if paid_keys:
-        from webapp.ledger.models import LedgerEntry
-
         for cause, amount in db.session.execute(
                 select(LedgerEntry.cause, func.sum(LedgerEntry.amount))
                 .where(LedgerEntry.campaign_id == campaign.id, LedgerEntry.kind == "expense_payment",
