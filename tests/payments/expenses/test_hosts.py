@@ -80,3 +80,19 @@ def test_the_route_cannot_change_while_the_host_holds_money(app):
     other = HostProfileFactory()
     with pytest.raises(hosts.RouteRefused, match="holds"):
         hosts.choose_route(w.org, w.owner, PayoutRouteKind.HOST, other)
+
+
+def test_the_dashboard_lists_what_the_host_holds_for_each_organization(app):
+    from tests.factories import PayoutRouteFactory
+    from tests.payments.expenses.helpers import world
+    from webapp.money import Money
+
+    w = world(route="host", raised=1_000_000)
+    empty = OrganizationFactory(country="MA", name="Zzz cooperative")
+    PayoutRouteFactory(organization=empty, host=w.host)
+    other_host = HostProfileFactory()  # its holdings are not this host's
+    from webapp.ledger import services as ledger
+
+    ledger.book(key="other", kind="host_hold", debit="campaign:999", credit=hosts.holding_account(other_host.id, w.org.id),
+                money=Money(5, "XOF"), cause="x")
+    assert hosts.held_organizations(w.host) == [(w.org, [Money(1_000_000, "XOF")]), (empty, [])]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from webapp.campaigns.models import BudgetLine, Campaign
 from webapp.extensions import db
@@ -23,7 +24,8 @@ def expenses_csv(organization_ids: list[int]) -> str:
     rows = db.session.execute(
         select(Expense, Campaign.slug, Campaign.currency, BudgetLine.title)
         .join(Campaign, Campaign.id == Expense.campaign_id).join(BudgetLine, BudgetLine.id == Expense.budget_line_id)
-        .where(Expense.campaign_id.in_(_campaign_ids(organization_ids))).order_by(Expense.id).limit(LIMIT))
+        .where(Expense.campaign_id.in_(_campaign_ids(organization_ids))).options(selectinload(Expense.receipts))
+        .order_by(Expense.id).limit(LIMIT))
     return csv_text(["expense", "campaign", "budget_line", "date", "description", "payee_kind", "amount", "currency",
                      "state", "checked_by_host", "receipts"],
                     ([e.id, slug, line, e.spent_on.isoformat(), e.description, e.payee_kind.value,

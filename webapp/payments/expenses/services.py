@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.campaigns.models import BudgetLine, Campaign, CampaignStatus
@@ -391,7 +392,7 @@ def payee_account(expense_id: int) -> str:
 
 # -- reading ------------------------------------------------------------------------------------
 def expenses_of(campaign: Campaign, *, public: bool = False) -> list[Expense]:
-    query = select(Expense).where(Expense.campaign_id == campaign.id)
+    query = select(Expense).where(Expense.campaign_id == campaign.id).options(selectinload(Expense.budget_line))
     if public:
         query = query.where(Expense.state.in_((E.SUBMITTED, E.APPROVED, E.PAID)))
     return list(db.session.scalars(query.order_by(Expense.spent_on, Expense.id)))
@@ -411,6 +412,7 @@ def awaiting(host: HostProfile) -> tuple[list[Expense], list[Expense]]:
     org_ids = select(PayoutRoute.organization_id).where(PayoutRoute.host_id == host.id,
                                                         PayoutRoute.status == RouteStatus.ACCEPTED)
     rows = list(db.session.scalars(select(Expense).join(Campaign, Campaign.id == Expense.campaign_id)
+                                   .options(selectinload(Expense.budget_line), selectinload(Expense.campaign))
                                    .where(Campaign.organization_id.in_(org_ids),
                                           Expense.state.in_((E.SUBMITTED, E.APPROVED)))
                                    .order_by(Expense.id).limit(500)))

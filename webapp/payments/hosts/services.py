@@ -204,10 +204,19 @@ def holdings_of(host: HostProfile, organization_id: int) -> list[Money]:
 
 
 def held_organizations(host: HostProfile) -> list[tuple[Organization, list[Money]]]:
-    orgs = db.session.scalars(select(Organization).join(PayoutRoute, PayoutRoute.organization_id == Organization.id)
-                              .where(PayoutRoute.host_id == host.id, PayoutRoute.status == RouteStatus.ACCEPTED)
-                              .order_by(Organization.name))
-    return [(org, holdings_of(host, org.id)) for org in orgs]
+    """The organizations the host holds money for, each with what it holds per currency (three queries in all)."""
+    orgs = list(db.session.scalars(select(Organization).join(PayoutRoute, PayoutRoute.organization_id == Organization.id)
+                                   .where(PayoutRoute.host_id == host.id, PayoutRoute.status == RouteStatus.ACCEPTED)
+                                   .order_by(Organization.name)))
+    prefix = holding_account(host.id, 0)[:-1]  # "host:<id>:holding:"
+    totals: dict[tuple[str, str], int] = {}
+    for column, sign in ((LedgerEntry.credit_account, 1), (LedgerEntry.debit_account, -1)):
+        for account, currency, amount in db.session.execute(
+                select(column, LedgerEntry.currency, func.sum(LedgerEntry.amount))
+                .where(column.startswith(prefix)).group_by(column, LedgerEntry.currency)):
+            totals[(account, currency)] = totals.get((account, currency), 0) + sign * int(amount)
+    return [(org, [Money(amount, currency) for (account, currency), amount in sorted(totals.items())
+                   if account == holding_account(host.id, org.id) and amount]) for org in orgs]
 
 
 def fee_for(host: HostProfile, amount: Money) -> Money:
