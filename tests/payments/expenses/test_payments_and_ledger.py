@@ -138,3 +138,50 @@ def test_no_hold_while_the_host_has_not_accepted(app):
     transfer = payouts.pay_out(w.campaign)
     assert transfer.status.value == "pending" and "host" in transfer.failure_reason
     assert ledger.balance(ledger.campaign_account(w.campaign.id), "XOF") == Money(750_000, "XOF")
+
+
+def _refund(w, amount, n=1):
+    """A refund after the hold, as bookkeeping.book_refund books it."""
+    from tests.factories import PledgeFactory
+    from webapp.payments import bookkeeping
+
+    pledge = PledgeFactory(campaign=w.campaign, amount=amount * 2, refunded_amount=amount * n)
+    bookkeeping.book_refund(pledge, amount * (n - 1))
+    return pledge
+
+
+def test_a_refund_after_the_hold_is_drawn_back_from_the_host(app):
+    w = world(route="host", raised=1_000_000, fee_bp=0)
+    _refund(w, 100_000)
+    assert ledger.balance(ledger.campaign_account(w.campaign.id), "XOF") == Money(0, "XOF")
+    assert expenses.held(w.campaign) == Money(900_000, "XOF")
+    assert sum(v for (_a, c), v in ledger.trial_balance().items() if c == "XOF") == 0
+
+
+def test_what_an_approved_expense_awaits_is_never_drawn_back(app):
+    w = world(route="host", raised=1_000_000, fee_bp=0)
+    approved(w, 600_000)
+    approved(w, 350_000)
+    _refund(w, 100_000)  # only 50 000 is free
+    assert expenses.held(w.campaign) == Money(950_000, "XOF")
+    assert ledger.balance(ledger.campaign_account(w.campaign.id), "XOF") == Money(-50_000, "XOF")
+    assert expenses.available(w.campaign) == Money(0, "XOF")
+
+
+def test_a_won_dispute_goes_back_to_the_host(app):
+    from tests.factories import PledgeFactory
+    from webapp.payments import bookkeeping
+
+    w = world(route="host", raised=1_000_000, fee_bp=0)
+    pledge = PledgeFactory(campaign=w.campaign, amount=200_000)
+    bookkeeping.book_dispute(pledge)
+    assert expenses.held(w.campaign) == Money(800_000, "XOF")
+    bookkeeping.book_dispute_reinstated(pledge)
+    assert expenses.held(w.campaign) == Money(1_000_000, "XOF")
+    assert ledger.balance(ledger.campaign_account(w.campaign.id), "XOF") == Money(0, "XOF")
+
+
+def test_a_refund_before_the_hold_moves_nothing_at_the_host(app):
+    w = world(route="host", raised=0)
+    _refund(w, 100_000)
+    assert hosts.holdings_of(w.host, w.org.id) == []

@@ -25,6 +25,7 @@ from webapp.ledger.models import LedgerEntry
 from webapp.money import Money, is_known_currency
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
+from webapp.payments.expenses.models import Expense, ExpenseState
 from webapp.payments.hosts.models import HostProfile, PayoutMethod, PayoutRoute, PayoutRouteKind, RouteStatus
 from webapp.payments.payouts.countries import connect_supported
 
@@ -180,6 +181,38 @@ def hold_for_host(campaign: Campaign, amount: Money, now: datetime) -> bool:
                 money=amount, cause=f"campaign:{campaign.id}", campaign_id=campaign.id, occurred_at=now,
                 memo="Held by the host for the organization")
     return True
+
+
+def settle_with_host(campaign_id: int, cause: str) -> None:
+    """After a refund, a dispute or a won dispute moved money in or out of a campaign whose money is with its host.
+
+    A shortfall (the campaign's account below zero) is drawn back from the host's holding, as far as no approved
+    expense awaits that money; a surplus (a dispute won) goes back to the host. Keyed by `cause`: once per movement.
+    """
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or db.session.scalar(select(LedgerEntry.id).where(
+            LedgerEntry.key == f"host_hold:campaign:{campaign_id}")) is None:
+        return  # the money has not gone to a host
+    host = host_for(campaign.organization_id)
+    if host is None:
+        return
+    account = holding_account(host.id, campaign.organization_id)
+    balance = ledger.balance(ledger.campaign_account(campaign_id), campaign.currency)
+    if balance.amount > 0:
+        ledger.book(key=f"host_hold:{cause}", kind="host_hold", debit=ledger.campaign_account(campaign_id),
+                    credit=account, money=balance, cause=f"campaign:{campaign_id}", campaign_id=campaign_id,
+                    memo="Back with the host for the organization")
+        return
+    awaited = db.session.scalar(select(func.coalesce(func.sum(Expense.amount), 0)).where(
+        Expense.campaign_id == campaign_id, Expense.state == ExpenseState.APPROVED)) or 0
+    awaited += fee_for(host, Money(int(awaited), campaign.currency)).amount
+    free = held_for_campaign(account, campaign).amount - awaited
+    amount = min(-balance.amount, max(0, free))
+    if amount > 0:
+        ledger.book(key=f"host_hold_return:{cause}", kind="host_hold_return", debit=account,
+                    credit=ledger.campaign_account(campaign_id), money=Money(amount, campaign.currency),
+                    cause=f"campaign:{campaign_id}", campaign_id=campaign_id,
+                    memo="Drawn back from the host: refund or dispute")
 
 
 def held_for_campaign(account: str, campaign: Campaign) -> Money:
