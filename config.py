@@ -19,6 +19,15 @@ def _env_hosts(name: str, default: str = "") -> list[str]:
     return [item.strip().lower() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _env_limits(name: str, default: dict[str, int]) -> dict[str, str]:
+    """CUR:amount pairs, comma-separated ("EUR:1000,XOF:650000"); amounts in major units."""
+    text = os.environ.get(name)
+    if not text:
+        return {currency: str(amount) for currency, amount in default.items()}
+    pairs = (item.split(":", 1) for item in text.split(",") if ":" in item)
+    return {currency.strip().upper(): amount.strip() for currency, amount in pairs}
+
+
 def public_url_from_environment() -> str | None:
     """PUBLIC_URL; MUTUAL_AID_PUBLIC_URL, its former mutual-aid-only name, is still read when it is unset."""
     return os.environ.get("PUBLIC_URL") or os.environ.get("MUTUAL_AID_PUBLIC_URL") or None
@@ -134,6 +143,12 @@ class Config:
     RECURRING_YEARLY_NOTICE_DAYS = int(os.environ.get("RECURRING_YEARLY_NOTICE_DAYS", 30))
     #: the platform's share of what a campaign received, in percent (0: the platform lives on tips)
     PLATFORM_FEE_PERCENT = int(os.environ.get("PLATFORM_FEE_PERCENT", 0))
+    #: expenses above this amount (major units, per currency) need two different approvers; a currency not
+    #: listed always needs two. EXPENSE_SECOND_APPROVAL_ABOVE="EUR:1000,XOF:650000" overrides the whole table.
+    EXPENSE_SECOND_APPROVAL_ABOVE = _env_limits("EXPENSE_SECOND_APPROVAL_ABOVE", {
+        "EUR": 1000, "XOF": 650_000, "MAD": 10_000, "GBP": 850, "USD": 1100, "CHF": 950, "CAD": 1500})
+    #: the largest receipt or proof of payment an upload may be
+    RECEIPT_MAX_BYTES = 5 * 1024 * 1024
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")

@@ -22,6 +22,7 @@ from werkzeug.security import generate_password_hash
 from webapp import clock
 from webapp.accounts.models import OriginRegion, Role, User
 from webapp.campaigns.models import (
+    BudgetLine,
     Campaign,
     CampaignStatus,
     CampaignTransition,
@@ -31,6 +32,7 @@ from webapp.campaigns.models import (
     RewardTier,
 )
 from webapp.extensions import db
+from webapp.payments.hosts.models import HostProfile, PayoutRoute, PayoutRouteKind, RouteStatus
 from webapp.organizations.models import Invitation, LegalForm, Membership, Organization, OrgRole
 
 PASSWORD = "correct horse battery"
@@ -397,3 +399,43 @@ class ReportFactory(BaseFactory):
     offer = factory.SubFactory(OfferFactory)
     reason = "This offer looks false."
     created_at = factory.LazyFunction(now)
+
+
+class BudgetLineFactory(BaseFactory):
+    class Meta:
+        model = BudgetLine
+
+    campaign = factory.SubFactory(CampaignFactory)
+    title = factory.Sequence(lambda n: f"Budget line {n}")
+    amount = 500_000
+    required = True
+    created_at = factory.LazyFunction(now)
+
+
+class HostProfileFactory(BaseFactory):
+    """A host serving Benin and Morocco in francs CFA and dirhams, with a 1.5 % fee."""
+
+    class Meta:
+        model = HostProfile
+
+    organization = factory.SubFactory(OrganizationFactory, country="BJ")
+    countries = factory.LazyFunction(lambda: ["BJ", "MA"])
+    currencies = factory.LazyFunction(lambda: ["MAD", "XOF"])
+    fee_basis_points = 150
+    methods = factory.LazyFunction(lambda: ["bank_transfer", "mobile_money"])
+    granted_by = factory.SubFactory(UserFactory, admin=True)
+    granted_at = factory.LazyFunction(now)
+
+
+class PayoutRouteFactory(BaseFactory):
+    class Meta:
+        model = PayoutRoute
+        exclude = ("chosen_by",)
+
+    organization = factory.SubFactory(OrganizationFactory, country="BJ")
+    kind = PayoutRouteKind.HOST
+    host = factory.SubFactory(HostProfileFactory)
+    status = RouteStatus.ACCEPTED
+    chosen_by = factory.SubFactory(UserFactory)
+    chosen_by_id = factory.SelfAttribute("chosen_by.id")
+    chosen_at = factory.LazyFunction(now)

@@ -181,6 +181,7 @@ _frozen: dict[str, Frozen] = {}
 
 def frozen_world(app: Flask, world: str) -> Frozen:
     if world in _frozen:
+        _sessions_seen_now(_frozen[world].snapshot)
         restore(_frozen[world].snapshot)
         return _frozen[world]
     db.session.remove()
@@ -206,6 +207,16 @@ def frozen_world(app: Flask, world: str) -> Frozen:
     restore(frozen.snapshot)
     _frozen[world] = frozen
     return frozen
+
+
+def _sessions_seen_now(snapshot: dict[str, list[dict]]) -> None:
+    """The world's sign-in sessions were last seen now: a run longer than sessions.TOUCH_EVERY (a loaded
+    machine, many routes) would otherwise see every later request write last_seen_at, and call that a write."""
+    from webapp.accounts.models import UserSession
+    from webapp.clock import utcnow
+
+    for row in snapshot.get(UserSession.__tablename__, []):
+        row["last_seen_at"] = utcnow()
 
 
 def restore(snapshot: dict[str, list[dict]]) -> None:

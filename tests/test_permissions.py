@@ -5,7 +5,8 @@ here: whoever adds a route decides who may use it, by adding its row. The mutual
 a table of its own, with its own roles (DECIDED_ELSEWHERE), which fails the same way.
 
 Roles: a visitor, a member of no organization, an editor of another organization, an editor and the
-owner of organization A, a moderator, a mutual-aid coordinator, an institution's funder, an admin.
+owner of organization A, a moderator, a mutual-aid coordinator, an institution's funder, an admin, and
+the owner of the host that holds organization A's money (issue 10).
 
 Outcomes: OK is any 2xx/3xx that is not a redirect to the sign-in page; LOGIN is that redirect (or a
 401); the others are the status code itself. Drafts and submitted campaigns answer 404 to whoever
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 from PIL import Image
 
 from config import TestConfig
@@ -33,12 +35,14 @@ from webapp.accounts.models import Role, User
 from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Invitation, LegalForm, Membership, Organization, OrgRole
 from webapp.payments.matching.models import MatchApplicationStatus, MatchFund, MatchFundCampaign
 from webapp.storage import get_storage
 
-ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin")
+ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin",
+         "host_member")
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD, CONFLICT = "ok", "login", 403, 404, 400, 409
 
@@ -60,6 +64,13 @@ PRIVATE_CAMPAIGN = expect(NOT_FOUND, editor=OK, owner=OK, moderator=OK, admin=OK
 MONEY_MANAGERS = expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, admin=OK)
 #: an institution's match funds: funders, and admins
 FUNDERS = expect(FORBIDDEN, anonymous=LOGIN, funder=OK, admin=OK)
+#: expenses, receipts and proofs: the organization's editors, its host's members and admins (issue 10)
+PRIVATE_DOCS = expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, host_member=OK, admin=OK)
+#: deciding on and paying a host-route expense, accepting an organization: the host's members only
+HOST_MEMBERS = expect(FORBIDDEN, anonymous=LOGIN, host_member=OK)
+#: the host's dashboard and exports: its members, and admins
+HOST_READERS = expect(FORBIDDEN, anonymous=LOGIN, host_member=OK, admin=OK)
+ADMINS = expect(FORBIDDEN, anonymous=LOGIN, admin=OK)
 
 #: Blueprints whose routes are decided in a table of their own, which fails on a route without a row.
 DECIDED_ELSEWHERE = {
@@ -98,7 +109,8 @@ def build_world() -> SimpleNamespace:
 
     w = SimpleNamespace()
     roles = {"member": Role.MEMBER, "other_editor": Role.MEMBER, "editor": Role.MEMBER, "owner": Role.MEMBER,
-             "moderator": Role.MODERATOR, "coordinator": Role.COORDINATOR, "funder": Role.FUNDER, "admin": Role.ADMIN}
+             "moderator": Role.MODERATOR, "coordinator": Role.COORDINATOR, "funder": Role.FUNDER, "admin": Role.ADMIN,
+             "host_member": Role.MEMBER}
     now = utcnow()
     w.users = {name: User(email=f"{name.replace('_', '-')}@example.org", name=name.replace("_", " ").title(),
                           password_hash=password_hash(PASSWORD), role=role, email_verified_at=now)
@@ -160,6 +172,7 @@ def build_world() -> SimpleNamespace:
     #: the secrets of the links we sent about each pledge (a pledge's reference alone opens nothing)
     w.tokens = {name: access.mint(getattr(w, name).id, "receipt") for name in ("committed", "pending", "needs_action")}
     _progress_reports(w)
+    _host_world(w, org_b, campaign)
     db.session.commit()
     return w
 
@@ -178,6 +191,63 @@ def _progress_reports(w) -> None:
     db.session.add_all([w.report, w.draft_report])
     db.session.flush()
     w.report_unsubscribe = reports.unsubscribe_token(w.live.id, w.users["member"].email)
+
+
+def _host_world(w, org_b, campaign) -> None:
+    """Issue 10: a host holding A's money, A's succeeded campaign with a budget line, and its expenses in each state."""
+    from webapp.campaigns.models import BudgetLine
+    from webapp.ledger import services as ledger
+    from webapp.payments.expenses.models import (
+        Expense, ExpensePayment, ExpenseReceipt, ExpenseState, PayeeKind, PaymentMethod,
+    )
+    from webapp.payments.hosts.models import HostProfile, PayoutRoute, PayoutRouteKind, RouteStatus
+    from webapp.payments.hosts.services import holding_account
+
+    host_user = w.users["host_member"]
+    w.host_org = Organization(slug="host-h", name="Finances Solidaires", legal_form=LegalForm.MUTUAL, country="SN")
+    w.host = HostProfile(organization=w.host_org, countries=["SN", "MA"], currencies=["XOF", "MAD"],
+                         fee_basis_points=100, methods=["bank_transfer"], granted_by_id=w.users["admin"].id)
+    past = utcnow() - timedelta(days=40)
+    w.done = campaign("done-a", CampaignStatus.SUCCEEDED, launched_at=past)
+    w.done.starts_at, w.done.ends_at = past, past + timedelta(days=30)
+    w.line = BudgetLine(campaign=w.done, title="Mill", amount=500_000)
+    w.draft_line = BudgetLine(campaign=w.draft, title="Roof", amount=100_000)
+    db.session.add_all([w.host_org, w.host, w.done, w.line, w.draft_line,
+                        Membership(organization=w.host_org, user=host_user, role=OrgRole.OWNER),
+                        PayoutRoute(organization=w.org, kind=PayoutRouteKind.HOST, host=w.host,
+                                    status=RouteStatus.ACCEPTED, chosen_by_id=w.users["owner"].id),
+                        PayoutRoute(organization=org_b, kind=PayoutRouteKind.HOST, host=w.host,
+                                    status=RouteStatus.REQUESTED, chosen_by_id=w.users["other_editor"].id)])
+    db.session.flush()
+    w.b_route_id = db.session.scalar(select(PayoutRoute.id).where(PayoutRoute.organization_id == org_b.id))
+    ledger.book(key="perm-charge", kind="charge", debit="processor:sandbox", credit=ledger.campaign_account(w.done.id),
+                money=Money(1_000_000, "XOF"), cause="pledge:0", campaign_id=w.done.id)
+    ledger.book(key="perm-hold", kind="host_hold", debit=ledger.campaign_account(w.done.id),
+                credit=holding_account(w.host.id, w.org.id), money=Money(1_000_000, "XOF"),
+                cause=f"campaign:{w.done.id}", campaign_id=w.done.id)
+    editor = w.users["editor"]
+
+    def expense(state, **extra):
+        return Expense(campaign_id=w.done.id, budget_line_id=w.line.id, amount=50_000, description="Motor",
+                       spent_on=today(), payee_kind=PayeeKind.SUPPLIER, payee_details="Moulins du Zou",
+                       created_by_id=editor.id, state=state, **extra)
+
+    w.exp_draft = expense(ExpenseState.DRAFT)
+    w.exp_submitted = expense(ExpenseState.SUBMITTED, submitted_by_id=editor.id)
+    w.exp_approved = expense(ExpenseState.APPROVED, submitted_by_id=editor.id)
+    w.exp_paid = expense(ExpenseState.PAID, submitted_by_id=editor.id, checked_by_host=True)
+    db.session.add_all([w.exp_draft, w.exp_submitted, w.exp_approved, w.exp_paid])
+    db.session.flush()
+    key = get_storage().save(b"%PDF-1.4\n%%EOF\n", "private/receipts/perm", "pdf")
+    w.receipt = ExpenseReceipt(expense_id=w.exp_submitted.id, storage_key=key, content_type="application/pdf",
+                               size=16, uploaded_by_id=editor.id)
+    db.session.add_all([w.receipt, ExpenseReceipt(expense_id=w.exp_draft.id, storage_key=key,
+                                                  content_type="application/pdf", size=16, uploaded_by_id=editor.id),
+                        ExpensePayment(expense_id=w.exp_paid.id, method=PaymentMethod.CASH, reference="R1",
+                                       paid_on=today(), amount_paid=50_000, currency_paid="XOF", rate=1,
+                                       proof_key=key, proof_content_type="application/pdf",
+                                       recorded_by_id=host_user.id)])
+    db.session.flush()
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -342,7 +412,8 @@ EXPECTATIONS: list[Case] = [
     Case("privacy.export_csv", "GET", SIGNED_IN),
     Case("privacy.delete_account", "GET", SIGNED_IN),
     # the owner of A and the other editor (who owns B alone) are its last owners: refused, with what to do
-    Case("privacy.delete_account", "POST", expect(OK, anonymous=LOGIN, owner=CONFLICT, other_editor=CONFLICT),
+    Case("privacy.delete_account", "POST", expect(OK, anonymous=LOGIN, owner=CONFLICT, other_editor=CONFLICT,
+                                                  host_member=CONFLICT),
          data=lambda w, u: {"password": PASSWORD, "confirm": "y"}),
     Case("privacy.delete_account", "POST", expect(BAD, anonymous=LOGIN), label="wrong-password",
          data=lambda w, u: {"password": "not the password", "confirm": "y"}),
@@ -422,6 +493,44 @@ EXPECTATIONS: list[Case] = [
          lambda w: {"fund_id": w.fund.id, "slug": w.draft.slug}, label="draft"),
     Case("funds.show", "POST", expect(FORBIDDEN, anonymous=LOGIN, funder=BAD, admin=BAD), FUND, label="draft",
          data=lambda w, u: {"slug": w.draft.slug}),
+    # issue 10: budget lines, written with the draft
+    Case("manage.add_budget_line", "POST", ORG_EDITORS, slug("draft"),
+         data=lambda w, u: {"title": "Roof", "amount": "100000", "required": "yes"}),
+    Case("manage.delete_budget_line", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "line_id": w.draft_line.id}),
+    # payout routes and hosts
+    Case("hosts.payout_route", "GET", ORG_EDITORS, ORG_A),
+    Case("hosts.payout_route", "POST", ORG_EDITORS, ORG_A, data=lambda w, u: {"route": f"host-{w.host.id}"}),
+    Case("hosts.dashboard", "GET", HOST_READERS, lambda w: {"slug": w.host_org.slug}),
+    Case("hosts.decide_route", "POST", HOST_MEMBERS, lambda w: {"slug": w.host_org.slug, "route_id": w.b_route_id},
+         data=lambda w, u: {"decision": "accept"}),
+    Case("hosts.export", "GET", HOST_READERS, lambda w: {"slug": w.host_org.slug, "kind": "ledger"}),
+    Case("hosts.grant", "GET", ADMINS),
+    Case("hosts.grant", "POST", ADMINS, data=lambda w, u: {
+        "organization": "org-b", "countries": "MA", "currencies": "MAD", "fee_basis_points": "100",
+        "methods": "bank_transfer"}),
+    # expenses: private to the organization's editors, its host's members and admins; the host decides and pays
+    Case("expenses.index", "GET", PRIVATE_DOCS, slug("done")),
+    Case("expenses.index", "POST", ORG_EDITORS, slug("done"), data=lambda w, u: {
+        "budget_line": str(w.line.id), "amount": "1000", "description": "Bags", "spent_on": today().isoformat(),
+        "payee_kind": "supplier", "payee_details": ""}),
+    Case("expenses.show", "GET", PRIVATE_DOCS, lambda w: {"expense_id": w.exp_submitted.id}),
+    Case("expenses.add_receipt", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id},
+         data=lambda w, u: {"receipt": (io.BytesIO(png_bytes()), "receipt.png")}),
+    Case("expenses.submit", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id}),
+    Case("expenses.edit", "POST", ORG_EDITORS, lambda w: {"expense_id": w.exp_draft.id}, data=lambda w, u: {
+        "budget_line": str(w.line.id), "amount": "2000", "description": "Bags", "spent_on": today().isoformat(),
+        "payee_kind": "supplier", "payee_details": ""}),
+    # the editor submitted it: refused, as anyone who is not the host's
+    Case("expenses.decide", "POST", HOST_MEMBERS, lambda w: {"expense_id": w.exp_submitted.id},
+         data=lambda w, u: {"decision": "approve"}),
+    Case("expenses.pay", "POST", HOST_MEMBERS, lambda w: {"expense_id": w.exp_approved.id}, data=lambda w, u: {
+        "method": "cash", "reference": "R2", "paid_on": today().isoformat(), "currency_paid": "XOF",
+        "amount_paid": "50000", "rate": "1"}),
+    Case("expenses.receipt", "GET", PRIVATE_DOCS, lambda w: {"expense_id": w.exp_submitted.id,
+                                                             "receipt_id": w.receipt.id}),
+    Case("expenses.proof", "GET", PRIVATE_DOCS, lambda w: {"expense_id": w.exp_paid.id}),
+    Case("expenses.organization_export", "GET", MONEY_MANAGERS, lambda w: {"slug": w.org.slug, "kind": "expenses"}),
+    Case("money.transparency", "GET", EVERYONE, slug("done"), label="done"),
 ]
 
 

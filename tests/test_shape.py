@@ -24,6 +24,8 @@ MAY_COMMIT = {
     "webapp/payments/matching/views.py",
     "webapp/payments/recurring/views.py",
     "webapp/membership/views.py",
+    "webapp/payments/expenses/views.py",
+    "webapp/payments/hosts/views.py",
     "webapp/privacy/views.py",
     "webapp/progress_reports/views.py",
     "webapp/errorpages.py",  # a failed request's transaction is rolled back before its error page

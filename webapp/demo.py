@@ -37,6 +37,7 @@ ACCOUNTS = [
     ("engineer@harambee.test", "Youssef El Idrissi", Role.MEMBER, "fr", "CA", "CA-QC", ["MA-09"]),
     ("member@harambee.test", "Maria Member", Role.MEMBER, "en", "GB", "GB-ENG", []),
     ("funder@harambee.test", "Fanny Funder (Métropole de Lyon)", Role.FUNDER, "fr", "FR", "FR-ARA", []),
+    ("host@harambee.test", "Hawa Host (Finances Solidaires)", Role.MEMBER, "fr", "BJ", "BJ-LI", []),
 ]
 
 ORGANIZATIONS = [
@@ -92,6 +93,11 @@ CAMPAIGNS = [
      Category.EDUCATION, "BJ", "BJ-AQ", "XOF", 2_500_000, None, FundingModel.ALL_OR_NOTHING, CampaignStatus.DRAFT, 3, 30,
      "Young people leave the lake for Cotonou because there is no work for them here.",
      "Trainers, first-aid certificates and a stipend during the course.", []),
+    ("ganvie-school-kitchen", "ganvie-ecotourisme", "A kitchen for the Ganvié school canteen",
+     "Cook 300 school meals a day on the lake, with clean water and safe stoves.",
+     Category.EDUCATION, "BJ", "BJ-AQ", "XOF", 1_500_000, None, FundingModel.ALL_OR_NOTHING, CampaignStatus.SUCCEEDED,
+     50, 30, "The canteen cooks on open fires with lake water; children fall ill every rainy season.",
+     "Improved stoves and pots, a water tank with a filter, and the cook's wage for six months.", []),
     ("cargo-bikes-pain-partage", "scop-pain-lyon", "Cargo bikes for Le Pain Partagé",
      "Deliver bread to neighbourhood canteens by bike instead of by van.",
      Category.ENVIRONMENT, "FR", "FR-ARA", "EUR", 12_000, None, FundingModel.KEEP_IT_ALL, CampaignStatus.LIVE, 2, 30,
@@ -266,11 +272,18 @@ def load_payout_accounts() -> int:
     return 1
 
 
+def load_hosts() -> int:
+    """A host for the Benin and Moroccan organizations, and the Ganvié kitchen's budget and expenses."""
+    from webapp.payments.hosts.demo import load_hosts as load
+
+    return load()
+
+
 def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
             "progress reports": load_progress_reports(), "members": load_memberships(),
-            "payout accounts": load_payout_accounts()}
+            "payout accounts": load_payout_accounts(), "hosts": load_hosts()}
 
 
 def load_progress_reports() -> int:

@@ -90,3 +90,19 @@ class RevisionDecisionForm(BaseForm):
                            validators=[Optional(), Length(max=2000)])
     #: the version of the revision the moderator read: a decision on an older one is refused
     version = BoundedIntegerField(minimum=1, validators=[DataRequired(message=_l("Reload the page: the version is missing."))])
+
+
+class BudgetLineForm(BaseForm):
+    # Own ids: the form sits on the campaign's editing page next to the campaign's own fields.
+    title = StringField(_l("What it pays for"), validators=[DataRequired(), Length(max=120)], id="budget-title")
+    amount = MoneyField(_l("Amount"), validators=[DataRequired()], currency_field=None, id="budget-amount")
+    required = SelectField(_l("Needed for"), choices=[("yes", _l("the minimum")), ("no", _l("the optimum only"))],
+                           id="budget-required")
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.fixed_currency = currency
+
+    def validate_amount(self, field):
+        if field.money is not None and field.money.amount <= 0:
+            raise ValidationError(_l("The amount must be greater than zero."))

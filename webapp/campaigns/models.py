@@ -246,3 +246,27 @@ class CampaignRevision(db.Model):
     campaign: Mapped[Campaign] = relationship()
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class BudgetLine(db.Model):
+    """One line of a campaign's budget: what the money is for, and whether the minimum needs it."""
+
+    __tablename__ = "budget_lines"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    #: what the money buys or pays ("Grain mill", "Two months of a miller's wage")
+    title: Mapped[str] = mapped_column(String(120))
+    #: minor units of the campaign's currency
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: needed to reach the minimum (True) or only for the optimum (False)
+    required: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.campaign.currency)

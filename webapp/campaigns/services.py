@@ -339,6 +339,9 @@ def submit(campaign: Campaign, actor: User) -> None:
         raise DomainError(_("Before submitting, add %(what)s.", what=", ".join(missing)))
     if campaign.ends_at <= utcnow():
         raise DomainError(_("The end date has already passed: choose new dates before submitting."))
+    from webapp.campaigns import budget
+
+    budget.check_before_submitting(campaign)
     transition(campaign, S.SUBMITTED, actor)
     campaign.moderation_note = None
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from webapp import geo
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
-from webapp.campaigns import covers, diffing, revisions, services
+from webapp.campaigns import budget, covers, diffing, revisions, services
 from webapp.campaigns.forms import (
+    BudgetLineForm,
     CampaignForm,
     ReviewForm,
     RevisionDecisionForm,
@@ -24,7 +25,7 @@ from webapp.campaigns.forms import (
     default_currency,
 )
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS, charge_terms
-from webapp.campaigns.models import Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.campaigns.models import BudgetLine, Campaign, CampaignStatus, Category, FundingModel, RewardTier
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.ids import MAX_ID, MAX_PAGE, parse_int
@@ -49,7 +50,8 @@ def campaign_labels() -> dict:
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
             "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None,
-            "cover_url": cover_url, "absolute_url": absolute_url, "og_locale": og_locale}
+            "cover_url": cover_url, "absolute_url": absolute_url, "og_locale": og_locale,
+            "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign))}
 
 
 def cover_url(campaign: Campaign) -> str:
@@ -252,7 +254,8 @@ def _edit_form(campaign: Campaign, submitted: bool = False) -> CampaignForm:
     return form
 
 
-def _edit_page(campaign: Campaign, form: CampaignForm, update_form: UpdateForm | None = None) -> str:
+def _edit_page(campaign: Campaign, form: CampaignForm, update_form: UpdateForm | None = None,
+               budget_form: BudgetLineForm | None = None) -> str:
     pending = revisions.pending_revision(campaign) if campaign.status in revisions.REVIEWED else None
     history = revisions.history(campaign)
     # The last moderator's answer, shown until the organizers propose again.
@@ -262,7 +265,10 @@ def _edit_page(campaign: Campaign, form: CampaignForm, update_form: UpdateForm |
                            chosen_tiers=_chosen(campaign), history=services.history(campaign),
                            pending=pending, pending_diff=_diff(pending) if pending else None,
                            answered=answered, revision_history=history,
-                           update_form=update_form or UpdateForm(formdata=None))
+                           update_form=update_form or UpdateForm(formdata=None),
+                           budget_form=budget_form or BudgetLineForm(formdata=None, currency=campaign.currency),
+                           budget_lines=budget.lines_of(campaign), budget_problem=budget.problem(campaign),
+                           budget_editable=campaign.status in budget.EDITABLE)
 
 
 def _working_content(campaign: Campaign) -> SimpleNamespace:
@@ -396,6 +402,39 @@ def _working_tier(campaign: Campaign, tier: RewardTier):
                                    quantity_limit=data["quantity_limit"],
                                    delivery_month=date.fromisoformat(month) if month else None)
     return tier
+
+
+@manage.route("/campaigns/<slug>/budget", methods=["POST"])
+@login_required
+def add_budget_line(slug: str):
+    campaign = _editable_campaign(slug)
+    form = BudgetLineForm(currency=campaign.currency)
+    if form.validate():
+        try:
+            budget.add_line(campaign, current_user, budget.LineDetails(
+                title=form.title.data, amount=form.amount.money, required=form.required.data == "yes"))
+            db.session.commit()
+        except DomainError as exc:
+            return _conflict(exc)
+        flash(_("Budget line added."), "success")
+        return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#budget")
+    return _edit_page(campaign, _edit_form(campaign), budget_form=form), 400
+
+
+@manage.route("/campaigns/<slug>/budget/<int:line_id>/delete", methods=["POST"])
+@login_required
+def delete_budget_line(slug: str, line_id: int):
+    campaign = _editable_campaign(slug)
+    line = db.session.get(BudgetLine, line_id)
+    if line is None or line.campaign_id != campaign.id:
+        abort(404)
+    try:
+        budget.remove_line(line, current_user)
+        db.session.commit()
+    except DomainError as exc:
+        return _conflict(exc)
+    flash(_("Budget line removed."), "success")
+    return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#budget")
 
 
 @manage.route("/campaigns/<slug>/tiers/<int:tier_id>/delete", methods=["POST"])

@@ -8,6 +8,9 @@ def init_app(app: Flask) -> None:
     """Plug payments into the lower domains: campaign totals now come from confirmed pledges."""
     from webapp.campaigns.progress import install_reader
     from webapp.payments import display, minimums
+    from webapp.payments.expenses.labels import labels as expense_labels
+    from webapp.payments.expenses.views import blueprint as expenses
+    from webapp.payments.hosts.views import blueprint as hosts
     from webapp.payments.commands import campaigns_group, fx_group, ledger_group
     from webapp.payments import webhooks
     from webapp.payments.matching.views import blueprint as funds
@@ -24,6 +27,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.register_blueprint(money)
     app.register_blueprint(funds)
+    app.register_blueprint(expenses)
+    app.register_blueprint(hosts)
+    app.context_processor(expense_labels)
     app.cli.add_command(fx_group)
     app.cli.add_command(campaigns_group)
     app.cli.add_command(ledger_group)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from webapp.campaigns.models import Campaign, CampaignStatus
 from webapp.clock import utcnow
@@ -158,9 +158,11 @@ def pay_out_due(now: datetime | None = None) -> int:
     Returns how many campaigns sent at least one transfer.
     """
     sent = 0
+    held_for_host = exists().where(Transfer.campaign_id == Campaign.id, Transfer.pledge_id.is_(None),
+                                   Transfer.status == TransferStatus.SENT)  # a host route's whole-campaign hold
     ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
                                   .where(Campaign.id.in_(payouts.undone_charges().with_only_columns(
-                                      Pledge.campaign_id)))))
+                                      Pledge.campaign_id)), ~held_for_host)))
     db.session.rollback()
     for campaign_id in ids:
         transfers = payouts.pay_out(db.session.get(Campaign, campaign_id), now) or []

@@ -8,6 +8,7 @@ from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.payments import fx
+from webapp.payments.hosts import services as hosts
 from webapp.payments.models import Pledge
 
 
@@ -45,6 +46,7 @@ def book_refund(pledge: Pledge, refunded_before: int) -> None:
                 debit=ledger.campaign_account(pledge.campaign_id), credit=ledger.processor(pledge.provider),
                 money=Money(delta, pledge.currency), cause=f"pledge:{pledge.id}", campaign_id=pledge.campaign_id,
                 memo="Refund", processor_ref=pledge.charge_id)
+    hosts.settle_with_host(pledge.campaign_id, f"refund:pledge:{pledge.id}:{pledge.refunded_amount}")
 
 
 def book_tip_return(pledge: Pledge, why: str) -> None:
@@ -86,6 +88,7 @@ def book_dispute(pledge: Pledge, disputed_charge: int | None = None, fee: Money 
                     debit=ledger.campaign_account(pledge.campaign_id), credit=ledger.processor(pledge.provider),
                     money=Money(campaign_part, pledge.currency), cause=f"pledge:{pledge.id}",
                     campaign_id=pledge.campaign_id, memo="Dispute (chargeback)", processor_ref=pledge.charge_id)
+    hosts.settle_with_host(pledge.campaign_id, f"dispute:pledge:{pledge.id}")
     if tip_part > 0:  # the chargeback takes the whole charge back, the tip in it included
         ledger.book(key=f"tip_return:pledge:{pledge.id}", kind="tip_dispute", debit=ledger.PLATFORM_REVENUE,
                     credit=ledger.processor(pledge.provider), money=Money(tip_part, pledge.currency),
@@ -117,6 +120,7 @@ def book_dispute_reinstated(pledge: Pledge, fee_returned: Money | None = None) -
                     cause=f"pledge:{pledge.id}", campaign_id=pledge.campaign_id, memo="Dispute fee returned",
                     processor_ref=pledge.charge_id,
                     processor_money=fee_returned if fee_returned.currency != pledge.currency else None)
+    hosts.settle_with_host(pledge.campaign_id, f"dispute_reinstated:pledge:{pledge.id}")
 
 
 def _entry(key: str) -> LedgerEntry | None:

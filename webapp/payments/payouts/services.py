@@ -38,6 +38,8 @@ from webapp.money import Money
 from webapp.payments.models import (
     ConnectedAccount, Dispute, Pledge, PledgeStatus, Refund, RefundStatus, Transfer, TransferStatus,
 )
+from webapp.payments.hosts import services as hosts
+from webapp.payments.hosts.models import PayoutRouteKind
 from webapp.payments.payouts import countries
 from webapp.payments.payouts.accounts import account_of, account_updated, capability_updated, onboarding_link
 from webapp.payments.providers import get_provider
@@ -135,6 +137,9 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> list[Transfer] |
     now = now or utcnow()
     if not _due(campaign, now):
         return None
+    route = hosts.route_of(campaign.organization_id)
+    if route is not None and route.kind == PayoutRouteKind.HOST:
+        return [_hold_for_host(campaign, now)]
     account = account_of(campaign.organization)
     pledges = [db.session.get(Pledge, pledge_id) for pledge_id in
                db.session.scalars(undone_charges(campaign.id).order_by(Pledge.id).limit(BATCH))]
@@ -214,6 +219,36 @@ def _pay_charge(campaign: Campaign, pledge: Pledge, account: ConnectedAccount | 
     return transfer
 
 
+def _hold_for_host(campaign: Campaign, now: datetime) -> Transfer:
+    """Host route: the money stays in the platform's balance, held in the ledger for the host, which pays each
+    approved expense (payments/hosts). One whole-campaign row (no pledge): what the campaign holds, less the
+    platform fee and the matches institutions pay directly."""
+    transfer = db.session.scalar(select(Transfer).where(
+        Transfer.campaign_id == campaign.id, Transfer.pledge_id.is_(None)).with_for_update())
+    if transfer is not None and transfer.status == TransferStatus.SENT:
+        return transfer
+    if transfer is None:
+        flows = ledger.flows(campaign.id, campaign.currency)
+        fee = flows["charge"].amount * current_app.config["PLATFORM_FEE_PERCENT"] // 100
+        matches_owed = flows["match"].amount - flows["match_return"].amount
+        balance = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency).amount
+        amount = max(0, balance - fee - matches_owed)
+        transfer = Transfer(campaign_id=campaign.id, organization_id=campaign.organization_id, pledge_id=None,
+                            amount=amount, currency=campaign.currency, campaign_amount=amount,
+                            campaign_currency=campaign.currency, platform_fee=fee)
+        db.session.add(transfer)
+        db.session.flush()
+        ledger.book(key=f"platform_fee:campaign:{campaign.id}", kind="platform_fee",
+                    debit=ledger.campaign_account(campaign.id), credit=ledger.PLATFORM_REVENUE,
+                    money=Money(fee, campaign.currency), cause=f"campaign:{campaign.id}", campaign_id=campaign.id,
+                    memo="Platform fee")
+    if not hosts.hold_for_host(campaign, transfer.campaign_money, now):
+        transfer.failure_reason = "the host has not accepted the organization yet"
+        return transfer
+    transfer.status, transfer.sent_at, transfer.failure_reason = TransferStatus.SENT, now, None
+    return transfer
+
+
 def _book_platform_fee(transfer: Transfer, share: Share) -> None:
     ledger.book(key=f"platform_fee:pledge:{transfer.pledge_id}", kind="platform_fee",
                 debit=ledger.campaign_account(transfer.campaign_id), credit=ledger.PLATFORM_REVENUE,
@@ -250,6 +285,9 @@ def status_for(campaign: Campaign, now: datetime | None = None) -> str:
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
     transfers = list(db.session.scalars(select(Transfer).where(Transfer.campaign_id == campaign.id)))
+    route = hosts.route_of(campaign.organization_id)
+    if route is not None and route.kind == PayoutRouteKind.HOST:
+        return _host_status(campaign, transfers, now)
     sent = [t for t in transfers if t.status == TransferStatus.SENT]
     waiting = db.session.scalar(undone_charges(campaign.id).limit(1))
     if sent and waiting is None:
@@ -304,3 +342,24 @@ _OWN_REASONS = frozenset({
     "a chargeback on this charge is still open", "the processor has not reported this charge's settlement yet",
     "the organization has not connected a payout account yet", "the payout account's transfers capability is not active",
 })
+
+
+def _host_status(campaign: Campaign, transfers: list[Transfer], now: datetime) -> str:
+    host = hosts.host_for(campaign.organization_id)
+    held = next((t for t in transfers if t.pledge_id is None and t.status == TransferStatus.SENT), None)
+    if held is not None and host is not None:
+        return _("Held by %(host)s for the organization since %(date)s: it pays each approved expense.",
+                 host=host.organization.name, date=format_day(held.sent_at.date(), "long"))
+    if host is None:
+        return _("The payout waits for the host to accept the organization.")
+    closed = succeeded_at(campaign)
+    if closed is not None:
+        release = closed + timedelta(days=current_app.config["PAYOUT_HOLD_DAYS"])
+        if now < release:
+            return _("The payout waits for the holding period to end, on %(date)s.",
+                     date=format_day(release.date(), "long"))
+    in_flight = db.session.scalar(select(Pledge.id).where(
+        Pledge.campaign_id == campaign.id, Pledge.status.in_(IN_FLIGHT)).limit(1))
+    if in_flight is not None:
+        return _("The payout waits for the bank debits and charges still in flight to arrive.")
+    return _("The payout is due: it leaves with the next payout run.")

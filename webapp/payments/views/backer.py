@@ -14,6 +14,7 @@ from webapp.extensions import csrf, db, limiter
 from webapp.forms import safe_next
 from webapp.i18n import locale_code
 from webapp.payments import display, webhooks
+from webapp.payments.expenses import public as spending
 from webapp.payments.pledging import access, services
 from webapp.payments.pledging.forms import PledgeForm
 from webapp.payments.models import PledgeStatus
@@ -174,7 +175,9 @@ def cancel(reference: str):
 @blueprint.route("/pledges/mine")
 @login_required
 def mine():
-    return render_template("payments/mine.html", pledges=services.pledges_of(current_user))
+    pledges = services.pledges_of(current_user)
+    spent = spending.spent_by_campaign(sorted({p.campaign_id for p in pledges}))
+    return render_template("payments/mine.html", pledges=pledges, spent=spent)
 
 
 @blueprint.route("/payments/webhooks/stripe", methods=["POST"])

@@ -23,12 +23,15 @@ from webapp.organizations import services as organizations
 from webapp.payments import batches, disputes, refunds, totals
 from webapp.payments.collection import services as collection
 from webapp.payments.payouts import accounts as payout_accounts
+from webapp.payments.expenses import public as spending
 from webapp.payments.payouts import services as payouts
 from webapp.payments.pledging import services
 from webapp.payments.models import Pledge, PledgeStatus, Refund
 from webapp.payments.views.access import open_pledge
 
 blueprint = Blueprint("money", __name__)
+#: ledger kinds the transparency page shows in their own section (money in by day; expenses per budget line)
+PUBLIC_ELSEWHERE = frozenset({"charge", "expense_payment", "host_fee"})
 
 
 def _campaign(slug: str) -> Campaign:
@@ -53,7 +56,8 @@ def statement(campaign: Campaign) -> dict[str, Money]:
             "fees": flows["processor_fee"] - flows["processor_fee_return"],
             "refunds": flows["refund"], "disputes": flows["dispute"] - flows["dispute_reinstated"],
             "platform_fee": flows["platform_fee"],
-            "transfers": flows["transfer"] - flows["transfer_reversal"], "net": net}
+            "transfers": flows["transfer"] - flows["transfer_reversal"], "host_hold": flows["host_hold"],
+            "host_fees": flows["host_fee"], "net": net}
 
 
 @blueprint.route("/manage/campaigns/<slug>/money")
@@ -132,8 +136,10 @@ def transparency(slug: str):
         abort(404)
     return render_template("payments/transparency.html", campaign=campaign, figures=statement(campaign),
                            days=ledger.daily_inflows(campaign.id, campaign.currency),
-                           entries=[e for e in ledger.entries_for(campaign.id) if e.kind != "charge"],
-                           disputes=disputes.disputes_of(campaign.id))
+                           entries=[e for e in ledger.entries_for(campaign.id) if e.kind not in PUBLIC_ELSEWHERE],
+                           disputes=disputes.disputes_of(campaign.id), spending=spending.report(campaign),
+                           tips=spending.tips_for(campaign),
+                           payout_status=payouts.status_for(campaign) if campaign.status == CampaignStatus.SUCCEEDED else None)
 
 
 @blueprint.route("/pledges/<reference>/complete", methods=["GET", "POST"])

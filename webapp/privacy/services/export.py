@@ -14,10 +14,9 @@ from webapp.accounts.models import User
 from webapp.clock import utcnow
 from webapp.privacy.exporters import registered
 from webapp.privacy.registry import Row
+from webapp.spreadsheet import FORMULA_STARTS, neutralize  # noqa: F401  (re-exported)
 
 FORMAT = "harambee-member-data/1"
-#: a spreadsheet treats a cell starting with one of these as a formula
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024
 
 
@@ -49,13 +48,6 @@ def json_chunks(data: MemberData) -> Iterator[str]:
 
 def to_json(data: MemberData) -> str:
     return "".join(json_chunks(data))
-
-
-def neutralize(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula starts with ' instead (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def csv_of(rows: list[Row]) -> str:
