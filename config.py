@@ -137,6 +137,15 @@ class Config:
     #: per address need the visitor's address, not the proxy's.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     PAGE_SIZE = 12
+    #: anonymous home and campaign pages are served from a cache for at most this many seconds, and less
+    #: once what they show changes (webapp.pagecache); 0 turns the cache off
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 5))
+    #: Flask-Caching's store: the process's memory here (make run); Redis in production
+    CACHE_TYPE = "SimpleCache"
+    CACHE_THRESHOLD = 2000  # SimpleCache's entries at most
+    CACHE_KEY_PREFIX = "harambee:"
+    #: static files are linked as /static/site.css?v=<content digest> and kept this long by browsers
+    STATIC_IMMUTABLE_MAX_AGE = 365 * 24 * 3600
     #: Strict-Transport-Security's max-age in seconds; 0 sends none (only production is always HTTPS)
     HSTS_MAX_AGE = 0
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
@@ -165,9 +174,16 @@ class TestConfig(Config):
     #: the live server and the browser use loopback; "localhost" is the tests' trusted-but-not-public host
     TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
     DEMO_TOOLS = True
+    #: no page cache unless a test turns it on (tests/test_page_cache.py): tests read pages right after writes
+    CACHE_TYPE = os.environ.get("TEST_CACHE_TYPE", "NullCache")
+    CACHE_NO_NULL_WARNING = True
 
 
 class ProductionConfig(Config):
+    #: the pages' cache is shared by every worker: Redis (CACHE_REDIS_URL, else REDIS_URL, else the broker's)
+    CACHE_TYPE = "RedisCache"
+    CACHE_REDIS_URL = (os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL")
+                       or os.environ.get("CELERY_BROKER_URL", ""))
     HSTS_MAX_AGE = 365 * 24 * 3600
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
