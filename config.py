@@ -127,6 +127,8 @@ class Config:
     PLATFORM_FEE_PERCENT = int(os.environ.get("PLATFORM_FEE_PERCENT", 0))
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+    #: seconds a process keeps the latest rate it showed in an approximation (display only; 0: none)
+    FX_DISPLAY_CACHE_SECONDS = int(os.environ.get("FX_DISPLAY_CACHE_SECONDS", 300))
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")
     #: Redis in production; unset, tasks run in-process (make run, tests that need no worker)
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -177,6 +179,7 @@ class TestConfig(Config):
     #: no page cache unless a test turns it on (tests/test_page_cache.py): tests read pages right after writes
     CACHE_TYPE = os.environ.get("TEST_CACHE_TYPE", "NullCache")
     CACHE_NO_NULL_WARNING = True
+    FX_DISPLAY_CACHE_SECONDS = 0  # tests import rates and read them back at once
 
 
 class ProductionConfig(Config):

@@ -70,6 +70,7 @@ def bench_app():
                     UPLOAD_DIR=os.environ["BENCH_UPLOAD_DIR"], MAIL_BACKEND="log", SERVER_NAME=None,
                     TRUSTED_HOSTS=["127.0.0.1", "localhost"], RATELIMIT_ENABLED=False,
                     PAGE_CACHE_SECONDS=PAGE_CACHE_SECONDS, CACHE_KEY_PREFIX=os.environ["BENCH_CACHE_PREFIX"],
+                    FX_DISPLAY_CACHE_SECONDS=300,  # production's default (TestConfig has 0)
                     **cache_settings())
     return create_app(type("BenchServeConfig", (TestConfig,), settings))
 

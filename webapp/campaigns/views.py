@@ -74,10 +74,9 @@ def home():
 
 @blueprint.route("/campaigns/<slug>")
 def show(slug: str):
-    campaign = services.campaign_by_slug(slug)
+    campaign, can_edit = services.campaign_page(slug, current_user)  # one query: the campaign and the role
     if campaign is None or not services.can_view(current_user, campaign):
         abort(404)
-    can_edit = organizations.can_edit(current_user, campaign.organization_id)
     return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
                            updates=services.updates_of(campaign), can_edit=can_edit)
 
