@@ -186,3 +186,34 @@ def test_static_files_have_fingerprinted_addresses_kept_a_year(app, client):
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     stale = client.get("/static/site.css?v=000000000000")
     assert stale.status_code == 200 and "immutable" not in stale.headers.get("Cache-Control", "")
+
+
+def test_signed_in_members_share_the_campaign_body_but_not_each_others_header_or_token(app, page_cache, signed_in):
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    editor.name = "Edith Editor"
+    moderators = [UserFactory(moderator=True, verified=True, name=f"Moderator {n}") for n in (1, 2)]
+    reader = UserFactory(verified=True, name="Rita Reader")
+    pages = {user.name: signed_in(user).get("/campaigns/grain-mill") for user in (editor, *moderators, reader)}
+    for name, page in pages.items():
+        assert page.status_code == 200 and name.encode() in page.data
+        assert b"<!--harambee:" not in page.data
+    edit_link = url_for("manage.edit_campaign", slug="grain-mill").encode()
+    assert edit_link in pages["Edith Editor"].data
+    assert edit_link not in pages["Rita Reader"].data and edit_link not in pages["Moderator 2"].data
+    fast_forward = url_for("money.fast_forward", slug="grain-mill").encode()
+    assert fast_forward in pages["Moderator 1"].data and fast_forward in pages["Moderator 2"].data
+    assert fast_forward not in pages["Rita Reader"].data
+    one, two = _tokens(pages["Moderator 1"].data), _tokens(pages["Moderator 2"].data)
+    assert len(one) == len(two) >= 2 and set(one).isdisjoint(two)  # header's and fast-forward's: their own
+
+
+def test_a_confirmed_pledge_shows_at_once_to_members_too(app, page_cache, signed_in):
+    campaign = _live()
+    member = signed_in(UserFactory(verified=True))
+    assert _raised(25_000).encode() not in member.get("/campaigns/grain-mill").data
+    pledge = PledgeFactory(campaign=campaign, amount=25_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    assert _raised(25_000).encode() in member.get("/campaigns/grain-mill").data

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
@@ -97,16 +98,53 @@ def _key(kind: str) -> str:
     return f"pagecache:page:{kind}:{tokens}:{locale_code()}:{viewer_currency() or '-'}:{where}"
 
 
+# -- fragments: the part of a page every viewer of a kind sees alike -------------------------------
+def fragment(slug: str, parts: tuple, render: Callable[[], str]) -> Markup:
+    """The campaign page's body for `parts` (language, currency and the viewer's kind are added), from the
+    cache when it holds it for the campaign's current version, else `render()`d and kept PAGE_CACHE_SECONDS.
+    Signed-in members get it too: it holds no one's name, and its CSRF token and nonce are markers."""
+    if not enabled():
+        return Markup(render())
+    from webapp.i18n import locale_code
+    from webapp.payments.display import viewer_currency
+
+    cache = _cache()
+    try:
+        versions = cache.get_many(_SITE, _campaign_version_key(slug))
+        key = (f"pagecache:fragment:{'.'.join(v or '0' for v in versions)}:{locale_code()}:"
+               f"{viewer_currency() or '-'}:{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
+        html = cache.get(key)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+        return Markup(render())
+    if html is None:
+        g.page_cache_fragment = True  # markers in place of this viewer's CSRF token and nonce
+        try:
+            html = render()
+        finally:
+            g.pop("page_cache_fragment", None)
+        try:
+            cache.set(key, html, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+        except Exception:  # noqa: BLE001
+            current_app.logger.warning("page cache unavailable", exc_info=True)
+    g.page_cache_markers = True
+    return Markup(html)
+
+
 # -- template globals while a page is being cached --------------------------------------------------
+def _marking() -> bool:
+    return bool(g.get("page_cache_key") or g.get("page_cache_fragment"))
+
+
 def _wrap_globals(app: Flask) -> None:
     real_nonce = app.jinja_env.globals["csp_nonce"]
     real_csrf = app.jinja_env.globals["csrf_token"]
 
     def csp_nonce() -> str:
-        return Markup(NONCE_MARK) if g.get("page_cache_key") else real_nonce()
+        return Markup(NONCE_MARK) if _marking() else real_nonce()
 
     def csrf_token() -> str:
-        return Markup(CSRF_MARK) if g.get("page_cache_key") else real_csrf()
+        return Markup(CSRF_MARK) if _marking() else real_csrf()
 
     app.jinja_env.globals.update(csp_nonce=csp_nonce, csrf_token=csrf_token)
     # Flask-WTF also puts csrf_token in every template's context; this processor, registered last, wins
@@ -163,6 +201,9 @@ def serve_from_cache():
 def store_in_cache(response: Response) -> Response:
     key = g.pop("page_cache_key", None)
     if key is None or response.headers.get("X-Page-Cache"):
+        if g.pop("page_cache_markers", False) and response.mimetype == "text/html" \
+                and not response.direct_passthrough:
+            response.set_data(_stamp(response.get_data(as_text=True)))  # a fragment's markers
         return response
     storable = (response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers and not session.modified and "_flashes" not in session
