@@ -133,6 +133,10 @@ def main() -> None:
                       MUTUAL_AID_EMAIL_PER_SECOND=str(args.email_per_second), MUTUAL_AID_SMS_PER_SECOND="0")
     from aiosmtpd.controller import Controller
 
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO otherwise
+
     import socket
 
     with socket.socket() as probe:
@@ -245,7 +249,7 @@ def main() -> None:
         worker_stats = [json.loads(p.read_text()) for p in stats_dir.glob("*.json")]
         worker_statements = sum(s["statements"] for s in worker_stats)
         print(f"workers ran {worker_statements:,} SQL statements: {worker_statements / max(calls, 1):.2f} per call "
-              f"(claim, send and mark for each email and SMS; one batch of statements per 500 in-app)")
+              f"(per chunk of emails or SMS: one claim, one read, two marks; one batch of statements per batch in-app)")
         print("\npeak memory (resident):")
         print(f"  this process (seeding, activation, SMTP sink): "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
