@@ -170,6 +170,7 @@ _frozen: dict[str, Frozen] = {}
 
 def frozen_world(app: Flask, world: str) -> Frozen:
     if world in _frozen:
+        _sessions_seen_now(_frozen[world].snapshot)
         restore(_frozen[world].snapshot)
         return _frozen[world]
     db.session.remove()
@@ -195,6 +196,17 @@ def frozen_world(app: Flask, world: str) -> Frozen:
     restore(frozen.snapshot)
     _frozen[world] = frozen
     return frozen
+
+
+def _sessions_seen_now(snapshot: dict[str, list[dict]]) -> None:
+    """The world's sign-ins were last seen now: a run longer than accounts.sessions.TOUCH_EVERY (5 minutes,
+    a busy machine) would otherwise have every signed-in request write last_seen_at, and a refused one
+    would look as if it changed the database."""
+    from webapp.clock import utcnow
+
+    now = utcnow()
+    for row in snapshot.get("user_sessions", []):
+        row["last_seen_at"] = now
 
 
 def restore(snapshot: dict[str, list[dict]]) -> None:
