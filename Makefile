@@ -59,11 +59,29 @@ run: $(RUNTIME_STAMP) translations
 services:
 	@scripts/ensure-services.sh >/dev/null
 
-# Both runs happen even when the first fails, so one CI run reports both; then the status is joined.
+# The two passes run side by side (2 cores; they share nothing: SQLite in memory, a PostgreSQL schema
+# per run, a Redis database and free ports claimed per run by tests/conftest.py), each into a log of
+# its own printed whole once both have ended; make test fails if either fails. TEST_SERIAL=1: one
+# after the other, as before.
+TEST_LOGS := .test-logs
 test: test-deps translations
-	@status=0; \
-	$(MAKE) --no-print-directory test-sqlite || status=1; \
-	$(MAKE) --no-print-directory test-pg || status=1; \
+	@scripts/ensure-services.sh >/dev/null; \
+	if [ -n "$${TEST_SERIAL:-}" ]; then \
+	  status=0; \
+	  $(MAKE) --no-print-directory test-sqlite || status=1; \
+	  $(MAKE) --no-print-directory test-pg || status=1; \
+	else \
+	  mkdir -p $(TEST_LOGS); started=$$(date +%s); \
+	  echo "make test: SQLite and PostgreSQL passes side by side; logs in $(TEST_LOGS)/"; \
+	  $(MAKE) --no-print-directory test-sqlite > $(TEST_LOGS)/sqlite.log 2>&1 & sqlite_pid=$$!; \
+	  $(MAKE) --no-print-directory test-pg > $(TEST_LOGS)/pg.log 2>&1 & pg_pid=$$!; \
+	  status=0; sqlite_status=0; pg_status=0; \
+	  wait $$sqlite_pid || { status=1; sqlite_status=1; }; \
+	  wait $$pg_pid || { status=1; pg_status=1; }; \
+	  cat $(TEST_LOGS)/sqlite.log; echo; cat $(TEST_LOGS)/pg.log; echo; \
+	  echo "make test: SQLite $$([ $$sqlite_status = 0 ] && echo passed || echo FAILED)," \
+	       "PostgreSQL $$([ $$pg_status = 0 ] && echo passed || echo FAILED) in $$(( $$(date +%s) - started )) s"; \
+	fi; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see the SQLite and PostgreSQL runs above)"; fi; \
 	exit $$status
 

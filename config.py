@@ -151,6 +151,8 @@ class Config:
     RECEIPT_MAX_BYTES = 5 * 1024 * 1024
     #: where a production job may fetch the ECB reference rates; never called in tests
     FX_ECB_URL = os.environ.get("FX_ECB_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+    #: seconds a process keeps the latest rate it showed in an approximation (display only; 0: none)
+    FX_DISPLAY_CACHE_SECONDS = int(os.environ.get("FX_DISPLAY_CACHE_SECONDS", 300))
     FX_SNAPSHOT = str(BASE_DIR / "webapp" / "payments" / "data" / "rates-snapshot.xml")
     #: Redis in production; unset, tasks run in-process (make run, tests that need no worker)
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -161,6 +163,15 @@ class Config:
     #: per address need the visitor's address, not the proxy's.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     PAGE_SIZE = 12
+    #: anonymous home and campaign pages are served from a cache for at most this many seconds, and less
+    #: once what they show changes (webapp.pagecache); 0 turns the cache off
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 5))
+    #: Flask-Caching's store: the process's memory here (make run); Redis in production
+    CACHE_TYPE = "SimpleCache"
+    CACHE_THRESHOLD = 2000  # SimpleCache's entries at most
+    CACHE_KEY_PREFIX = "harambee:"
+    #: static files are linked as /static/site.css?v=<content digest> and kept this long by browsers
+    STATIC_IMMUTABLE_MAX_AGE = 365 * 24 * 3600
     #: Strict-Transport-Security's max-age in seconds; 0 sends none (only production is always HTTPS)
     HSTS_MAX_AGE = 0
     DEMO_TOOLS = False  # development-only shortcuts such as fast-forwarding a deadline
@@ -189,9 +200,17 @@ class TestConfig(Config):
     #: the live server and the browser use loopback; "localhost" is the tests' trusted-but-not-public host
     TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
     DEMO_TOOLS = True
+    #: no page cache unless a test turns it on (tests/test_page_cache.py): tests read pages right after writes
+    CACHE_TYPE = os.environ.get("TEST_CACHE_TYPE", "NullCache")
+    CACHE_NO_NULL_WARNING = True
+    FX_DISPLAY_CACHE_SECONDS = 0  # tests import rates and read them back at once
 
 
 class ProductionConfig(Config):
+    #: the pages' cache is shared by every worker: Redis (CACHE_REDIS_URL, else REDIS_URL, else the broker's)
+    CACHE_TYPE = "RedisCache"
+    CACHE_REDIS_URL = (os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL")
+                       or os.environ.get("CELERY_BROKER_URL", ""))
     HSTS_MAX_AGE = 365 * 24 * 3600
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True

@@ -133,6 +133,10 @@ def main() -> None:
                       MUTUAL_AID_EMAIL_PER_SECOND=str(args.email_per_second), MUTUAL_AID_SMS_PER_SECOND="0")
     from aiosmtpd.controller import Controller
 
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO otherwise
+
     import socket
 
     with socket.socket() as probe:
@@ -245,7 +249,17 @@ def main() -> None:
         worker_stats = [json.loads(p.read_text()) for p in stats_dir.glob("*.json")]
         worker_statements = sum(s["statements"] for s in worker_stats)
         print(f"workers ran {worker_statements:,} SQL statements: {worker_statements / max(calls, 1):.2f} per call "
-              f"(claim, send and mark for each email and SMS; one batch of statements per 500 in-app)")
+              f"(per chunk of emails or SMS: one claim, one read, two marks; one batch of statements per batch in-app)")
+        per_call = worker_statements / max(calls, 1)
+        projected = deliver_seconds * 100_000 / max(calls, 1)
+        worst = max((p for p in peaks.values() if p), default=0)
+        print(f"\nagainst issue 14's goals (100,000 calls, {args.workers} workers):"
+              f"\n  delivery time   {deliver_seconds:.1f} s for {calls:,} calls"
+              + ("" if calls >= 100_000 else f", {projected:.0f} s projected for 100,000 (linear)")
+              + f"   goal ≤ 120 s  {'ok' if projected <= 120 else 'NO'}"
+              f"\n  SQL per call    {per_call:.2f}   goal ≤ 2  {'ok' if per_call <= 2 else 'NO'}"
+              f"\n  worker peak     {worst:.0f} MB   goal ≤ 200 MB  {'ok' if worst <= 200 else 'NO'}"
+              f"\n  recording       {record_seconds:.2f} s for {calls:,} calls (goal for 1,000,000 members: ≤ 30 s)")
         print("\npeak memory (resident):")
         print(f"  this process (seeding, activation, SMTP sink): "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -55,6 +55,9 @@ SLUG = "bench-campaign-0"  # the same campaign at every size
 #: page -> goal for "page requests/s / floor requests/s"
 GOALS = {"home, anonymous": 1.0, "campaign, anonymous": 1.0, "campaign, signed in": 0.3}
 SQL_GOAL = 6
+#: the app's page cache (webapp.pagecache): Redis (BENCH_REDIS_URL) under a prefix of this run's, dropped at the end
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PAGE_CACHE_SECONDS = 5
 
 
 # -- the two WSGI apps gunicorn serves (imported in the workers: `serve:bench_app()`, `serve:floor_app()`)
@@ -65,8 +68,35 @@ def bench_app():
 
     settings = dict(SQLALCHEMY_DATABASE_URI=os.environ["BENCH_DATABASE_URL"],
                     UPLOAD_DIR=os.environ["BENCH_UPLOAD_DIR"], MAIL_BACKEND="log", SERVER_NAME=None,
-                    TRUSTED_HOSTS=["127.0.0.1", "localhost"], RATELIMIT_ENABLED=False)
+                    TRUSTED_HOSTS=["127.0.0.1", "localhost"], RATELIMIT_ENABLED=False,
+                    PAGE_CACHE_SECONDS=PAGE_CACHE_SECONDS, CACHE_KEY_PREFIX=os.environ["BENCH_CACHE_PREFIX"],
+                    FX_DISPLAY_CACHE_SECONDS=300,  # production's default (TestConfig has 0)
+                    **cache_settings())
     return create_app(type("BenchServeConfig", (TestConfig,), settings))
+
+
+def cache_settings() -> dict:
+    """The page cache as production has it (Redis, shared by the workers) when Redis answers, else memory."""
+    url = os.environ.get("BENCH_REDIS_URL", REDIS_URL)
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url}
+    except Exception:  # noqa: BLE001
+        return {"CACHE_TYPE": "SimpleCache"}
+
+
+def drop_cache_keys(prefix: str) -> None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", REDIS_URL), socket_connect_timeout=1)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except Exception:  # noqa: BLE001 - no Redis, nothing to drop
+        pass
 
 
 FLOOR_TEMPLATE = "<!doctype html><title>{{ title }}</title><p>{{ title }}</p>"
@@ -244,6 +274,8 @@ def signed_in_cookie(client) -> str:
 def sql_counts(app, counter, client, cookie: str) -> dict:
     pages = {"home, anonymous": ("/", {}), "campaign, anonymous": (f"/campaigns/{SLUG}", {}),
              "campaign, signed in": (f"/campaigns/{SLUG}", {"Cookie": cookie})}
+    from webapp.extensions import cache
+
     counts = {}
     for name, (path, extra) in pages.items():
         headers = {**VISITOR, **extra}
@@ -257,6 +289,8 @@ def sql_counts(app, counter, client, cookie: str) -> dict:
             return response
 
         get()  # warm: first-request work is not the page's own
+        with app.app_context():
+            cache.clear()  # a miss: what the page costs when what it shows has changed
         counts[name] = counter.during(get)
     return counts
 
@@ -329,8 +363,14 @@ def main() -> int:
 
         upload_dir = Path(scratch) / "uploads"
         upload_dir.mkdir()
-        env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_UPLOAD_DIR": str(upload_dir)}
-        os.environ.update(BENCH_DATABASE_URL=database_url, BENCH_UPLOAD_DIR=str(upload_dir))
+        prefix = f"bench-serve-{secrets.token_hex(4)}:"
+        cleanups.append(lambda: drop_cache_keys(prefix))
+        env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_UPLOAD_DIR": str(upload_dir),
+               "BENCH_CACHE_PREFIX": prefix}
+        os.environ.update(BENCH_DATABASE_URL=database_url, BENCH_UPLOAD_DIR=str(upload_dir),
+                          BENCH_CACHE_PREFIX=prefix)
+        print(f"Page cache: {cache_settings()['CACHE_TYPE']}, entries live {PAGE_CACHE_SECONDS} s; SQL is counted "
+              "on a miss (the cache emptied first), as a page costs when it has changed", flush=True)
         app = bench_app()
         with app.app_context():
             db.create_all()

@@ -43,6 +43,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_page_cache(app)
     register_jobs(app)
     return app
 
@@ -157,6 +158,13 @@ def register_template_helpers(app: Flask) -> None:
     from webapp import i18n
 
     i18n.register_template_helpers(app)
+
+
+def register_page_cache(app: Flask) -> None:
+    from webapp import pagecache, static_files
+
+    static_files.init_app(app)
+    pagecache.init_app(app)  # last: it wraps the template globals the others registered
 
 
 def register_commands(app: Flask) -> None:

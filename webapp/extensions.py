@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,6 +30,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+#: anonymous pages (webapp.pagecache); its store is CACHE_TYPE's
+cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

@@ -290,10 +290,10 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_words(coordinator, r
     member("near@example.org", region="BJ-LI")
     _activate_and_commit(coordinator, relief_org)
 
-    def refuse(message):
+    def refuse(_session, message):
         raise smtplib.SMTPRecipientsRefused({message.to: (550, b"5.1.1 no such mailbox")})
 
-    monkeypatch.setattr(delivery, "send_now", refuse)
+    monkeypatch.setattr(delivery.SmtpSession, "send", refuse)  # the batch's one connection
     ids = db.session.scalars(select(CallDelivery.id).where(CallDelivery.channel == Channel.EMAIL)).all()
     tasks.deliver_batch.delay("email", ids)
     rows = db.session.scalars(select(CallDelivery).where(CallDelivery.id.in_(ids))
@@ -346,3 +346,19 @@ def test_the_coordinator_sees_calls_per_audience_and_channel(coordinator, relief
     assert shown.calls == {"near": 1, "diaspora": 1}
     listing = signed_in(coordinator).get(url_for("mutual_aid.event_calls", slug=event.slug)).get_data(as_text=True)
     assert listing.count('<td data-label="Call">#') == 2 and "nurse@example.org" not in listing
+
+
+def test_the_email_rendered_once_per_language_is_the_one_rendered_for_each_call(coordinator, relief_org):
+    """A batch renders the call email once per event, audience and language and fills in each member's
+    name and links: the result is the message call_email() renders for that call alone."""
+    member("near@example.org", region="BJ-LI", name="Awa Near")
+    member("other@example.org", region="BJ-LI", name="Kossi {{ not a template }} \\1")
+    member("far@example.org", region="FR-ARA", origins=("BJ-AQ",), locale="fr")
+    _activate_and_commit(coordinator, relief_org)
+    cache = delivery._MessageCache()
+    calls_ = db.session.scalars(select(SolidarityCall)).all()
+    assert len(calls_) >= 3
+    for call in calls_:
+        assert cache.email(call) == delivery.call_email(call)
+    kinds = {(c.event_id, c.audience, c.user.locale) for c in calls_}
+    assert len(cache.rendered) == len(kinds) < len(calls_)  # once per event, audience and language

@@ -203,3 +203,23 @@ def test_the_processor_rules_cover_the_currencies_we_offer(app):
         assert 0 < rule.minimum < rule.maximum
     assert {"XOF", "XAF", "JPY", "RWF", "UGX"} <= currencies.ZERO_DECIMAL
     assert {"BHD", "JOD", "KWD", "OMR", "TND"} == currencies.THREE_DECIMAL
+
+
+def test_approximations_keep_the_latest_rate_a_while_and_charges_never_do(app, usd_mad):
+    """FX_DISPLAY_CACHE_SECONDS: display conversions reuse the latest rate in this process; convert() reads it."""
+    app.config["FX_DISPLAY_CACHE_SECONDS"] = 300
+    fx._display_rates.clear()
+    try:
+        assert fx.try_convert(Money(10_000, "USD"), "MAD").converted == Money(100_157, "MAD")
+        forget_cached_rates()
+        db.session.execute(ExchangeRate.__table__.update().where(ExchangeRate.currency == "USD")
+                           .values(units_per_euro=Decimal("2")))  # a write the display cache does not hear
+        assert fx.try_convert(Money(10_000, "USD"), "MAD").converted == Money(100_157, "MAD")  # kept
+        forget_cached_rates()
+        assert fx.convert(Money(10_000, "USD"), "MAD").converted == Money(54_210, "MAD")  # charges read the table
+        fx.import_rates([(date(2026, 11, 27), "USD", Decimal("2"))], "test")  # an import forgets the kept rates
+        forget_cached_rates()
+        assert fx.try_convert(Money(10_000, "USD"), "MAD").converted == Money(54_210, "MAD")
+    finally:
+        app.config["FX_DISPLAY_CACHE_SECONDS"] = 0
+        fx._display_rates.clear()

@@ -500,6 +500,24 @@ def campaign_by_slug(slug: str) -> Campaign | None:
     )
 
 
+def campaign_page(slug: str, user: User | None) -> tuple[Campaign | None, bool]:
+    """The campaign a page shows (its organization and tiers) and whether `user` edits it, in one query."""
+    from sqlalchemy import exists
+
+    from webapp.organizations.models import Membership
+
+    q = (select(Campaign).where(Campaign.slug == slug)
+         .options(joinedload(Campaign.organization), joinedload(Campaign.tiers)))
+    member = user is not None and getattr(user, "is_authenticated", False)
+    if member:
+        q = q.add_columns(exists().where(Membership.organization_id == Campaign.organization_id,
+                                         Membership.user_id == user.id))
+    row = db.session.execute(q).unique().first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1]) if member else False
+
+
 def progress_of(campaign: Campaign) -> progress_source.Progress:
     totals = progress_source.reader().totals_subquery([campaign.id])
     row = db.session.execute(select(totals.c.raised, totals.c.backers).where(totals.c.campaign_id == campaign.id)).first()

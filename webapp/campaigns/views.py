@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp import geo
+from webapp import geo, pagecache
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import budget, covers, diffing, revisions, services
@@ -100,12 +100,14 @@ def home():
 
 @blueprint.route("/campaigns/<slug>")
 def show(slug: str):
-    campaign = services.campaign_by_slug(slug)
+    campaign, can_edit = services.campaign_page(slug, current_user)  # one query: the campaign and the role
     if campaign is None or not services.can_view(current_user, campaign):
         abort(404)
-    can_edit = organizations.can_edit(current_user, campaign.organization_id)
-    return render_template("campaigns/show.html", campaign=campaign, progress=services.progress_of(campaign),
-                           updates=services.updates_of(campaign), can_edit=can_edit)
+    moderator = current_user.is_authenticated and current_user.is_moderator
+    content = pagecache.fragment(campaign.slug, ("show", can_edit, moderator), lambda: render_template(
+        "campaigns/_show_content.html", campaign=campaign, progress=services.progress_of(campaign),
+        updates=services.updates_of(campaign), can_edit=can_edit))
+    return render_template("campaigns/show.html", campaign=campaign, content=content)
 
 
 @blueprint.route("/organizations/<slug>")

@@ -68,12 +68,83 @@ def discard_queued(to: str) -> int:
 
 
 def send_now(message: OutgoingEmail) -> None:
-    backend = current_app.config["MAIL_BACKEND"]
-    if backend == "log":
-        log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject, message.text)
-        return
-    if backend != "smtp":
-        raise RuntimeError(f"Unknown MAIL_BACKEND {backend!r}")
+    with SmtpSession() as session:
+        session.send(message)
+
+
+class SmtpSession:
+    """One SMTP connection for many messages (a batch of solidarity calls): opened on the first send,
+    opened again once when the server dropped it (a send that still fails raises), closed at the end.
+    With MAIL_BACKEND=log, messages go to the log."""
+
+    def __init__(self):
+        self.backend = current_app.config["MAIL_BACKEND"]
+        if self.backend not in ("log", "smtp"):
+            raise RuntimeError(f"Unknown MAIL_BACKEND {self.backend!r}")
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpSession":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = current_app.config
+        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30)
+        try:
+            if cfg["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if cfg["MAIL_USERNAME"]:
+                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        except Exception:
+            smtp.close()
+            raise
+        return smtp
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self.smtp.close()
+            self.smtp = None
+
+    def send(self, message: OutgoingEmail) -> None:
+        if self.backend == "log":
+            log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject, message.text)
+            return
+        msg = _mime(message)
+        reused = self.smtp is not None
+        if self.smtp is None:
+            self.smtp = self._connect()
+        try:
+            self.smtp.send_message(msg)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+            self.smtp = self._connect()  # the server dropped an idle or used-up connection: once more
+            self.smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused:
+            self._reset()
+            raise
+        except smtplib.SMTPResponseException:
+            self._reset()
+            raise
+        except (OSError, smtplib.SMTPException):
+            self.close()  # a connection in an unknown state is not reused
+            raise
+
+    def _reset(self) -> None:
+        """After a refused message the connection is still good; RSET clears the half-made transaction."""
+        try:
+            self.smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+
+def _mime(message: OutgoingEmail) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     msg["To"] = message.to
@@ -84,13 +155,7 @@ def send_now(message: OutgoingEmail) -> None:
     msg.set_content(message.text)
     if message.html:
         msg.add_alternative(message.html, subtype="html")
-    cfg = current_app.config
-    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30) as smtp:
-        if cfg["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if cfg["MAIL_USERNAME"]:
-            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-        smtp.send_message(msg)
+    return msg
 
 
 def _flush_outbox(session: Session) -> None:

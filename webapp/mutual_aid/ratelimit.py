@@ -82,6 +82,18 @@ def acquire(channel: str, sleep: Callable[[float], None] = time.sleep) -> float:
         waited += wait
 
 
+def acquire_up_to(channel: str, most: int, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Block until the channel may send one message, then take what else is free now, up to `most` in all."""
+    acquire(channel, sleep)
+    bucket = _bucket(channel)
+    if bucket is None:
+        return most
+    taken = 1
+    while taken < most and bucket.try_take() <= 0:
+        taken += 1
+    return taken
+
+
 def _bucket(channel: str):
     rate = float(current_app.config.get(f"MUTUAL_AID_{channel.upper()}_PER_SECOND") or 0)
     if rate <= 0:

@@ -8,6 +8,9 @@ from flask import Flask, current_app
 DEFAULTS: dict[str, object] = {
     #: calls per delivery task
     "MUTUAL_AID_BATCH_SIZE": 200,
+    #: at most this many emails or SMS of a batch are claimed, sent (one SMTP connection) and marked sent
+    #: together: a worker killed while sending them sends those again once their lease passes
+    "MUTUAL_AID_SEND_CHUNK": 100,
     #: messages per second each channel may send, across every worker (a token bucket in Redis)
     "MUTUAL_AID_EMAIL_PER_SECOND": 50.0,
     "MUTUAL_AID_SMS_PER_SECOND": 10.0,

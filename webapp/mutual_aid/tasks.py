@@ -5,9 +5,11 @@ import logging
 import os
 
 from webapp.extensions import db
+from webapp.mail import SmtpSession
 from webapp.jobs import celery, periodic
 from webapp.mutual_aid import ratelimit
 from webapp.mutual_aid.services import delivery, matching, privacy
+from webapp.mutual_aid.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +44,31 @@ def deliver_batch(self, channel: str, delivery_ids: list[int]) -> dict[str, int]
         db.session.commit()
         return counts
     retry_later = []
-    for delivery_id in delivery_ids:
-        ratelimit.acquire(channel)
-        claimed = delivery.claim(delivery_id)
-        db.session.commit()
-        if not claimed:
-            counts[delivery.Outcome.SKIPPED] += 1
-            continue
-        try:
-            outcome = delivery.send_claimed(delivery_id)
+    pending = list(delivery_ids)
+    chunk_size = max(1, int(setting("MUTUAL_AID_SEND_CHUNK")))
+    with SmtpSession() as smtp:  # one connection for the batch's emails (opened again if the server drops it)
+        while pending:
+            # as many as the channel's rate allows now (at least one, waiting for it): claimed in one
+            # statement, committed, sent, then marked sent in one statement and committed
+            take = ratelimit.acquire_up_to(channel, min(chunk_size, len(pending)))
+            chunk, pending = pending[:take], pending[take:]
+            claimed = delivery.claim_many(chunk)
             db.session.commit()
-        except Exception:
-            db.session.rollback()  # the claim stays: the lease gives the delivery back later
-            log.exception("delivery %s crashed", delivery_id)
-            raise
-        counts[outcome] += 1
-        if outcome == delivery.Outcome.RETRY:
-            retry_later.append(delivery_id)
+            counts[delivery.Outcome.SKIPPED] += len(chunk) - len(claimed)
+            if not claimed:
+                continue
+            try:
+                outcomes = delivery.send_claimed_many(claimed, smtp if channel == "email" else None)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()  # the claims stay: the lease gives the deliveries back later
+                log.exception("deliveries %s crashed", claimed)
+                raise
+            counts[delivery.Outcome.SKIPPED] += len(claimed) - len(outcomes)
+            for delivery_id, outcome in outcomes.items():
+                counts[outcome] += 1
+                if outcome == delivery.Outcome.RETRY:
+                    retry_later.append(delivery_id)
     if retry_later and not self.request.is_eager:
         wait = max(delivery.backoff_seconds(self.request.retries + 1), 1)
         raise self.retry(args=(channel, retry_later), countdown=wait)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import select
 
 from webapp.errors import DomainError
@@ -116,6 +117,7 @@ def import_rates(rows: list[tuple[date, str, Decimal]], source: str) -> int:
             row.units_per_euro, row.source = value, source
         stored += 1
     db.session.flush()
+    _display_rates.clear()  # this process shows the new rates at once; others within FX_DISPLAY_CACHE_SECONDS
     return stored
 
 
@@ -126,7 +128,21 @@ def import_file(data: bytes, filename: str) -> int:
 
 
 # -- conversion ---------------------------------------------------------------------------------
-def _per_euro(currency: str, on: date | None) -> tuple[Decimal, date | None]:
+#: the latest rate of each currency, for display only (try_convert), kept FX_DISPLAY_CACHE_SECONDS in
+#: this process: rates change once a day and every approximation names its rate's date. Charges never
+#: read it. currency -> (expires at, row)
+_display_rates: dict[str, tuple[float, object]] = {}
+
+
+def _display_rate(currency: str):
+    seconds = current_app.config.get("FX_DISPLAY_CACHE_SECONDS", 0) if has_app_context() else 0
+    if not seconds:
+        return None, 0
+    found = _display_rates.get(currency)
+    return (found[1] if found and found[0] > time.monotonic() else None), seconds
+
+
+def _per_euro(currency: str, on: date | None, display: bool = False) -> tuple[Decimal, date | None]:
     if currency == "EUR":
         return Decimal(1), None
     if currency in PEGGED:
@@ -134,10 +150,15 @@ def _per_euro(currency: str, on: date | None) -> tuple[Decimal, date | None]:
     cache = _cache()
     key = (currency, on)
     if key not in cache:
-        q = select(ExchangeRate.units_per_euro, ExchangeRate.rate_date).where(ExchangeRate.currency == currency)
-        if on is not None:
-            q = q.where(ExchangeRate.rate_date <= on)
-        cache[key] = db.session.execute(q.order_by(ExchangeRate.rate_date.desc()).limit(1)).first()
+        row, seconds = _display_rate(currency) if display and on is None else (None, 0)
+        if row is None:
+            q = select(ExchangeRate.units_per_euro, ExchangeRate.rate_date).where(ExchangeRate.currency == currency)
+            if on is not None:
+                q = q.where(ExchangeRate.rate_date <= on)
+            row = db.session.execute(q.order_by(ExchangeRate.rate_date.desc()).limit(1)).first()
+            if seconds and row is not None:
+                _display_rates[currency] = (time.monotonic() + seconds, tuple(row))
+        cache[key] = row
     row = cache[key]
     if row is None:
         raise RateUnavailable(f"no exchange rate for {currency}")
@@ -152,12 +173,12 @@ def _cache() -> dict:
     return g.fx_cache
 
 
-def quote(base: str, target: str, on: date | None = None) -> Quote:
+def quote(base: str, target: str, on: date | None = None, display: bool = False) -> Quote:
     """Units of `target` per unit of `base`, through the euro, with the older of the two rates' dates."""
     if base == target:
         return Quote(base, target, Decimal(1), None)
-    base_rate, base_date = _per_euro(base, on)
-    target_rate, target_date = _per_euro(target, on)
+    base_rate, base_date = _per_euro(base, on, display)
+    target_rate, target_date = _per_euro(target, on, display)
     dates = [d for d in (base_date, target_date) if d is not None]
     return Quote(base, target, target_rate / base_rate, min(dates) if dates else None)
 
@@ -174,6 +195,7 @@ def try_convert(money: Money, target: str | None) -> Conversion | None:
     if not target or target == money.currency:
         return None
     try:
-        return convert(money, target)
+        q = quote(money.currency, target, display=True)
+        return Conversion(money, Money.from_decimal(money.to_decimal() * q.rate, target, rounding=ROUND_HALF_UP), q)
     except (RateUnavailable, DomainError):
         return None

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.mail import render_email, send_now
+from webapp.mail import SmtpSession, render_email, send_now
 from webapp.mutual_aid.models import (
     Audience,
     CallDelivery,
@@ -116,6 +116,15 @@ def claim(delivery_id: int, now: datetime | None = None) -> bool:
     return result.rowcount == 1
 
 
+def claim_many(delivery_ids: list[int], now: datetime | None = None) -> list[int]:
+    """claim() for a chunk, in one statement: the ids this worker took (the others are not due)."""
+    now = now or utcnow()
+    return list(db.session.execute(
+        update(CallDelivery).where(CallDelivery.id.in_(delivery_ids), _due(now))
+        .values(state=D.SENDING, claimed_at=now, attempts=CallDelivery.attempts + 1)
+        .returning(CallDelivery.id).execution_options(synchronize_session=False)).scalars())
+
+
 @dataclass(frozen=True)
 class Attempt:
     outcome: str
@@ -124,26 +133,60 @@ class Attempt:
 
 def send_claimed(delivery_id: int) -> str:
     """Send a delivery this worker claimed, and record the outcome (the caller commits)."""
-    delivery = db.session.get(CallDelivery, delivery_id, populate_existing=True)
-    if delivery is None or delivery.state != D.SENDING:
-        return Outcome.SKIPPED
-    call = db.session.scalar(select(SolidarityCall).where(SolidarityCall.id == delivery.call_id)
-                             .options(joinedload(SolidarityCall.user), joinedload(SolidarityCall.event)))
-    attempt = _send(delivery, call)
-    return record(delivery, call, attempt)
+    with SmtpSession() as smtp:
+        return send_claimed_many([delivery_id], smtp).get(delivery_id, Outcome.SKIPPED)
 
 
-def _send(delivery: CallDelivery, call: SolidarityCall) -> Attempt:
+def send_claimed_many(delivery_ids: list[int], smtp: SmtpSession | None) -> dict[int, str]:
+    """Send deliveries this worker claimed (one read for them all, `smtp`'s one connection for the emails),
+    then record the outcomes: those sent in two statements, the others one by one. The caller commits."""
+    rows = db.session.execute(
+        select(CallDelivery, SolidarityCall, ChannelPreference)
+        .join(SolidarityCall, SolidarityCall.id == CallDelivery.call_id)
+        .outerjoin(ChannelPreference, ChannelPreference.user_id == SolidarityCall.user_id)
+        .where(CallDelivery.id.in_(delivery_ids), CallDelivery.state == D.SENDING)
+        .options(joinedload(SolidarityCall.user), joinedload(SolidarityCall.event))
+        .order_by(CallDelivery.id).execution_options(populate_existing=True)).all()
+    outcomes: dict[int, str] = {}
+    sent: list[tuple[CallDelivery, SolidarityCall]] = []
+    others: list[tuple[CallDelivery, SolidarityCall, Attempt]] = []
+    messages = _MessageCache()
+    for delivery, call, pref in rows:
+        attempt = _send(delivery, call, pref or ChannelPreference(user_id=call.user_id), smtp, messages)
+        if attempt.outcome == Outcome.SENT:
+            sent.append((delivery, call))
+        else:
+            others.append((delivery, call, attempt))
+    if sent:
+        now = utcnow()
+        db.session.execute(update(CallDelivery).where(CallDelivery.id.in_([d.id for d, _c in sent]),
+                                                      CallDelivery.state == D.SENDING)
+                           .values(state=D.SENT, sent_at=now, failure_reason=None)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(SolidarityCall).where(SolidarityCall.id.in_([c.id for _d, c in sent]),
+                                                        SolidarityCall.state.in_((CallState.QUEUED, CallState.FAILED)))
+                           .values(state=CallState.SENT, sent_at=now, failure_reason=None)
+                           .execution_options(synchronize_session=False))
+        outcomes.update((d.id, Outcome.SENT) for d, _c in sent)
+    for delivery, call, attempt in others:
+        outcomes[delivery.id] = record(delivery, call, attempt)
+    return outcomes
+
+
+def _send(delivery: CallDelivery, call: SolidarityCall, pref: ChannelPreference, smtp: SmtpSession | None,
+          messages: "_MessageCache | None" = None) -> Attempt:
     user = call.user
     if user.suspended_at is not None:
         return Attempt(Outcome.FAILED, "account suspended")
-    pref = db.session.scalar(select(ChannelPreference).where(ChannelPreference.user_id == user.id)) \
-        or ChannelPreference(user_id=user.id)
     try:
         if delivery.channel == Channel.EMAIL:
             if pref.email_opted_out_at is not None:
                 return Attempt(Outcome.FAILED, "opted out")
-            send_now(call_email(call))
+            message = (messages or _MessageCache()).email(call)
+            if smtp is None:
+                send_now(message)
+            else:
+                smtp.send(message)
         elif delivery.channel == Channel.SMS:
             if pref.sms_opted_out_at is not None or not pref.sms_number:
                 return Attempt(Outcome.FAILED, "opted out")
@@ -220,13 +263,52 @@ def call_links(call: SolidarityCall, via: Channel) -> dict[str, str]:
     return links
 
 
+def _email_headers(call: SolidarityCall, links: dict[str, str]) -> dict[str, str]:
+    return {"List-Unsubscribe": f"<{links['unsubscribe']}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "X-Harambee-Call": str(call.id)}
+
+
 def call_email(call: SolidarityCall):
     links = call_links(call, Channel.EMAIL)
-    headers = {"List-Unsubscribe": f"<{links['unsubscribe']}>",
-               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-               "X-Harambee-Call": str(call.id)}
     return render_email("aid_call", call.user.email, _locale(call), user=call.user, call=call, event=call.event,
-                        audience=call.audience.value, links=links, headers=headers)
+                        audience=call.audience.value, links=links, headers=_email_headers(call, links))
+
+
+class _MessageCache:
+    """The call email rendered once per event, audience and language in a batch, with markers where each
+    member's name and links go (the template is plain text: nothing is escaped, so a marker is replaced
+    exactly); call_email() renders the same text for one call (tests/mutual_aid compare the two)."""
+
+    NAME, CALL, UNSUBSCRIBE = "\x00name\x00", "\x00call\x00", "\x00unsubscribe\x00"
+
+    def __init__(self):
+        self.rendered: dict[tuple, object] = {}
+
+    def email(self, call: SolidarityCall):
+        from types import SimpleNamespace
+
+        from webapp.mutual_aid.links import external_url
+
+        key = (call.event_id, call.audience, _locale(call))
+        if key not in self.rendered:
+            links = {"call": self.CALL, "unsubscribe": self.UNSUBSCRIBE,
+                     "event": external_url("mutual_aid.show_event", slug=call.event.slug)}
+            self.rendered[key] = render_email(
+                "aid_call", "", _locale(call), user=SimpleNamespace(name=self.NAME), call=None, event=call.event,
+                audience=call.audience.value, links=links)
+        shared = self.rendered[key]
+        links = call_links(call, Channel.EMAIL)
+        marks = ((self.NAME, call.user.name or ""), (self.CALL, links["call"]), (self.UNSUBSCRIBE, links["unsubscribe"]))
+
+        def fill(text):
+            if text is None:
+                return None
+            for mark, value in marks:
+                text = text.replace(mark, value)
+            return text
+
+        return type(shared)(to=call.user.email, subject=fill(shared.subject), text=fill(shared.text),
+                            html=fill(shared.html), headers=tuple(_email_headers(call, links).items()))
 
 
 def call_sms_text(call: SolidarityCall) -> str:

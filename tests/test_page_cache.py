@@ -1,0 +1,219 @@
+"""The anonymous page cache (webapp.pagecache): what it serves, to whom, how fresh, and what never leaks."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import url_for
+
+from tests.factories import CampaignFactory, MembershipFactory, PledgeFactory, UserFactory
+from webapp.extensions import cache, db
+from webapp.money import Money
+from webapp.payments import bookkeeping
+from webapp.payments.models import PledgeStatus
+
+TIMEOUT = 5  # seconds an entry lives (config.PAGE_CACHE_SECONDS); the cache's clock is moved, never waited for
+
+
+@pytest.fixture
+def page_cache(app):
+    """The session's app with a SimpleCache page cache, for this test only."""
+    saved = {name: app.config[name] for name in ("CACHE_TYPE", "PAGE_CACHE_SECONDS")}
+    app.config.update(CACHE_TYPE="SimpleCache", PAGE_CACHE_SECONDS=TIMEOUT)
+    cache.init_app(app, config={"CACHE_TYPE": "SimpleCache"})
+    try:
+        yield cache
+    finally:
+        cache.clear()
+        app.config.update(saved)
+        cache.init_app(app, config={"CACHE_TYPE": saved["CACHE_TYPE"]})
+
+
+def _raised(amount: int) -> str:
+    return Money(amount, "XOF").format("en")
+
+
+def _live():
+    campaign = CampaignFactory(live=True, slug="grain-mill")
+    db.session.commit()
+    return campaign
+
+
+def _nonces(html: bytes) -> list[bytes]:
+    return re.findall(rb'nonce="([^"]+)"', html)
+
+
+def _tokens(html: bytes) -> list[bytes]:
+    return re.findall(rb'name="csrf_token" value="([^"]+)"', html)
+
+
+def test_a_second_anonymous_visit_is_served_from_the_cache(app, page_cache):
+    _live()
+    first = app.test_client().get("/campaigns/grain-mill")
+    second = app.test_client().get("/campaigns/grain-mill")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.headers["X-Page-Cache"] == "miss" and second.headers["X-Page-Cache"] == "hit"
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "miss"
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "hit"
+    assert app.test_client().get("/?q=mill").headers["X-Page-Cache"] == "miss"  # the query is in the key
+
+
+def test_a_cached_page_carries_this_visitors_own_nonce_and_csrf_token(app, page_cache):
+    _live()
+    alice, bob = app.test_client(), app.test_client()
+    first, second = alice.get("/campaigns/grain-mill"), bob.get("/campaigns/grain-mill")
+    assert second.headers["X-Page-Cache"] == "hit"
+    for response in (first, second):
+        nonces = _nonces(response.data)
+        assert nonces and set(nonces) == {nonces[0]}
+        assert f"'nonce-{nonces[0].decode()}'" in response.headers["Content-Security-Policy"]
+        assert b"<!--harambee:" not in response.data  # no marker left
+    assert _nonces(first.data)[0] != _nonces(second.data)[0]
+    alice_token, bob_token = _tokens(first.data), _tokens(second.data)
+    assert alice_token and bob_token and alice_token != bob_token
+    # each token is valid for its own session only: Bob's page lets Bob choose a language with CSRF on
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        chosen = bob.post(url_for("accounts.choose_language"),
+                          data={"lang": "fr", "next": "/", "csrf_token": bob_token[0].decode()})
+        assert chosen.status_code == 302
+        refused = bob.post(url_for("accounts.choose_language"),
+                           data={"lang": "fr", "next": "/", "csrf_token": alice_token[0].decode()})
+        assert refused.status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_the_key_holds_the_language_and_the_currency(app, page_cache):
+    _live()
+    english = app.test_client().get("/campaigns/grain-mill", headers={"Accept-Language": "en-US"})
+    french = app.test_client().get("/campaigns/grain-mill", headers={"Accept-Language": "fr-FR"})
+    canadian = app.test_client().get("/campaigns/grain-mill", headers={"Accept-Language": "en-CA"})
+    assert [r.headers["X-Page-Cache"] for r in (english, french, canadian)] == ["miss", "miss", "miss"]
+    assert b'lang="fr"' in french.data and b'<html lang="en"' in english.data
+
+
+def test_signed_in_members_and_flashed_messages_never_meet_the_cache(app, page_cache, signed_in):
+    _live()
+    app.test_client().get("/campaigns/grain-mill")
+    member = signed_in(UserFactory(verified=True, name="Aminata Member"))
+    page = member.get("/campaigns/grain-mill")
+    assert "X-Page-Cache" not in page.headers and b"Aminata Member" in page.data
+    assert b"Aminata Member" not in app.test_client().get("/campaigns/grain-mill").data
+    visitor = app.test_client()
+    with visitor.session_transaction() as session:
+        session["_flashes"] = [("info", "Only for this visitor")]
+    flashed = visitor.get("/campaigns/grain-mill")
+    assert "X-Page-Cache" not in flashed.headers and b"Only for this visitor" in flashed.data
+    assert b"Only for this visitor" not in app.test_client().get("/campaigns/grain-mill").data
+
+
+def test_a_confirmed_pledge_shows_at_once_after_commit(app, page_cache):
+    campaign = _live()
+    assert _raised(25_000).encode() not in app.test_client().get("/campaigns/grain-mill").data
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"
+    pledge = PledgeFactory(campaign=campaign, amount=25_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    page = app.test_client().get("/campaigns/grain-mill")
+    assert page.headers["X-Page-Cache"] == "miss" and _raised(25_000).encode() in page.data
+    assert _raised(25_000).encode() in app.test_client().get("/").data
+
+
+def test_a_rolled_back_write_leaves_the_cache_alone(app, page_cache):
+    campaign = _live()
+    app.test_client().get("/campaigns/grain-mill")
+    campaign.title = "Not saved"
+    db.session.flush()
+    db.session.rollback()
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"
+
+
+def test_a_change_the_listeners_cannot_see_shows_within_the_timeout(app, page_cache, monkeypatch):
+    """A write outside the ORM (another process, a SQL console) is on the page within PAGE_CACHE_SECONDS."""
+    campaign = _live()
+    app.test_client().get("/campaigns/grain-mill")
+    with db.engine.begin() as conn:  # not through the session: no listener hears it
+        conn.exec_driver_sql("UPDATE campaigns SET title = 'A mill and a well' WHERE id = %d" % campaign.id)
+    db.session.expire_all()  # the test's session shares the views' identity map; another process would not
+    stale = app.test_client().get("/campaigns/grain-mill")
+    assert stale.headers["X-Page-Cache"] == "hit" and b"A mill and a well" not in stale.data
+    import cachelib.simple
+
+    real_time = cachelib.simple.time
+    monkeypatch.setattr(cachelib.simple, "time", lambda: real_time() + TIMEOUT / 2)
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"  # still young
+    monkeypatch.setattr(cachelib.simple, "time", lambda: real_time() + TIMEOUT + 0.1)
+    fresh = app.test_client().get("/campaigns/grain-mill")
+    assert fresh.headers["X-Page-Cache"] == "miss" and b"A mill and a well" in fresh.data
+
+
+def test_an_update_posted_and_an_edited_campaign_change_the_page_at_once(app, page_cache):
+    from webapp.campaigns import services
+
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    app.test_client().get("/campaigns/grain-mill")
+    services.post_update(campaign, editor, "The mill has arrived", "It works.")
+    db.session.commit()
+    page = app.test_client().get("/campaigns/grain-mill")
+    assert page.headers["X-Page-Cache"] == "miss" and b"The mill has arrived" in page.data
+    app.test_client().get("/")
+    campaign.title = "A mill for two villages"  # what an approved revision or a moderator's edit writes
+    db.session.commit()
+    assert b"A mill for two villages" in app.test_client().get("/campaigns/grain-mill").data
+    assert b"A mill for two villages" in app.test_client().get("/").data
+
+
+def test_revalidation_answers_304_for_the_same_session_only(app, page_cache):
+    _live()
+    visitor = app.test_client()
+    first = visitor.get("/campaigns/grain-mill")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache" and first.headers["Last-Modified"]
+    again = visitor.get("/campaigns/grain-mill", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    other = app.test_client().get("/campaigns/grain-mill", headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another session: its own CSRF token, so another copy
+
+
+def test_static_files_have_fingerprinted_addresses_kept_a_year(app, client):
+    address = url_for("static", filename="site.css")
+    assert re.search(r"/static/site\.css\?v=[0-9a-f]{12}$", address)
+    response = client.get(address)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    stale = client.get("/static/site.css?v=000000000000")
+    assert stale.status_code == 200 and "immutable" not in stale.headers.get("Cache-Control", "")
+
+
+def test_signed_in_members_share_the_campaign_body_but_not_each_others_header_or_token(app, page_cache, signed_in):
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    editor.name = "Edith Editor"
+    moderators = [UserFactory(moderator=True, verified=True, name=f"Moderator {n}") for n in (1, 2)]
+    reader = UserFactory(verified=True, name="Rita Reader")
+    pages = {user.name: signed_in(user).get("/campaigns/grain-mill") for user in (editor, *moderators, reader)}
+    for name, page in pages.items():
+        assert page.status_code == 200 and name.encode() in page.data
+        assert b"<!--harambee:" not in page.data
+    edit_link = url_for("manage.edit_campaign", slug="grain-mill").encode()
+    assert edit_link in pages["Edith Editor"].data
+    assert edit_link not in pages["Rita Reader"].data and edit_link not in pages["Moderator 2"].data
+    fast_forward = url_for("money.fast_forward", slug="grain-mill").encode()
+    assert fast_forward in pages["Moderator 1"].data and fast_forward in pages["Moderator 2"].data
+    assert fast_forward not in pages["Rita Reader"].data
+    one, two = _tokens(pages["Moderator 1"].data), _tokens(pages["Moderator 2"].data)
+    assert len(one) == len(two) >= 2 and set(one).isdisjoint(two)  # header's and fast-forward's: their own
+
+
+def test_a_confirmed_pledge_shows_at_once_to_members_too(app, page_cache, signed_in):
+    campaign = _live()
+    member = signed_in(UserFactory(verified=True))
+    assert _raised(25_000).encode() not in member.get("/campaigns/grain-mill").data
+    pledge = PledgeFactory(campaign=campaign, amount=25_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    assert _raised(25_000).encode() in member.get("/campaigns/grain-mill").data

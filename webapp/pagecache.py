@@ -1,0 +1,320 @@
+"""Whole pages for anonymous visitors, from a cache: the home page (discovery) and the campaign page.
+
+What is cached: the body of a 200 GET answered to a visitor who is not signed in, has no flash message
+waiting and made the render touch neither the session nor a real CSRF token. The key is the page's
+path and query, the visitor's language and currency (webapp.i18n, webapp.payments.display), and
+version tokens: one for the whole site (organizations, exchange rates, match funds), one for the
+listing (any campaign changed) and, on a campaign page, one for that campaign.
+
+Freshness: an entry lives PAGE_CACHE_SECONDS (5 s by default) whatever happens, and sooner than that
+it is out of use once what it shows changes: a `before_flush` listener notes which campaign a write
+touches (the campaign itself, or any row with a campaign_id in CAMPAIGN_TABLES: ledger entries, i.e.
+every total, pledges, updates, tiers, matches...) and an `after_commit` listener replaces that
+campaign's and the listing's tokens, so the next visitor gets a fresh render. A rolled-back
+transaction changes nothing. Bulk UPDATE/DELETE statements on those tables replace the site token.
+
+Nothing personal crosses visitors: the two per-visitor values in an anonymous page, the language form's
+CSRF token and the CSP nonce of the inline <script>, are rendered as markers (NONCE_MARK, CSRF_MARK)
+while the page is being cached, and every answer, fresh or cached, gets this visitor's own token and a
+nonce of its own in their place (`_stamp`). A render that generated a real token anyway, flashed,
+or set anything in the session is not stored.
+
+Conditional requests: anonymous pages carry a weak ETag (the cached body's digest and a digest of the
+visitor's CSRF secret, so another session never revalidates a copy holding someone else's token),
+Last-Modified (when the entry was rendered) and `Cache-Control: private, no-cache`: a browser keeps its
+copy and revalidates it (304) instead of refetching; shared proxies store nothing, as the page holds
+the visitor's own CSRF token.
+
+The store is Flask-Caching's (`webapp.extensions.cache`): Redis in production (CACHE_REDIS_URL), the
+process's memory in `make run`, none in tests unless a test turns it on.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from flask import Flask, Response, current_app, g, has_app_context, request, session
+from markupsafe import Markup
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+#: endpoint -> the kind of page it is
+CACHED_ENDPOINTS = {"campaigns.home": "listing", "campaigns.show": "campaign"}
+#: a write to a row of these tables (its campaign_id) changes that campaign's page and the listing
+CAMPAIGN_TABLES = frozenset({"campaigns", "ledger_entries", "pledges", "campaign_updates", "reward_tiers",
+                             "campaign_transitions", "matches", "match_fund_campaigns", "transfers",
+                             "refunds"})
+#: a write to these changes what every cached page may show
+SITE_TABLES = frozenset({"organizations", "exchange_rates", "match_funds"})
+#: markers a cacheable render writes instead of the per-visitor values; user content never holds them
+#: (text is HTML-escaped, and the stories' sanitizer drops comments)
+NONCE_MARK = "<!--harambee:csp-nonce-->"
+CSRF_MARK = "<!--harambee:csrf-token-->"
+_SITE, _LISTING = "pagecache:v:site", "pagecache:v:listing"
+
+
+def _campaign_version_key(slug_or_id) -> str:
+    return f"pagecache:v:campaign:{slug_or_id}"
+
+
+def _cache():
+    from webapp.extensions import cache
+
+    return cache
+
+
+def enabled() -> bool:
+    return current_app.config.get("CACHE_TYPE", "NullCache") not in ("NullCache", "null") \
+        and current_app.config.get("PAGE_CACHE_SECONDS", 0) > 0
+
+
+# -- who and what may be cached ---------------------------------------------------------------------
+def _anonymous() -> bool:
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return "_user_id" not in session and cookie not in request.cookies and "_flashes" not in session
+
+
+def _cacheable_request() -> str | None:
+    """The page's kind, when this request may be answered from the cache (or stored in it)."""
+    if request.method not in ("GET", "HEAD") or request.endpoint not in CACHED_ENDPOINTS:
+        return None
+    if not enabled() or not _anonymous():
+        return None
+    return CACHED_ENDPOINTS[request.endpoint]
+
+
+def _key(kind: str) -> str:
+    from webapp.i18n import locale_code
+    from webapp.payments.display import viewer_currency
+
+    cache = _cache()
+    names = [_SITE, _LISTING] if kind == "listing" else [_SITE, _campaign_version_key(request.view_args.get("slug"))]
+    versions = cache.get_many(*names)
+    where = hashlib.sha256(request.full_path.encode()).hexdigest()[:32]
+    tokens = ".".join(v or "0" for v in versions)
+    return f"pagecache:page:{kind}:{tokens}:{locale_code()}:{viewer_currency() or '-'}:{where}"
+
+
+# -- fragments: the part of a page every viewer of a kind sees alike -------------------------------
+def fragment(slug: str, parts: tuple, render: Callable[[], str]) -> Markup:
+    """The campaign page's body for `parts` (language, currency and the viewer's kind are added), from the
+    cache when it holds it for the campaign's current version, else `render()`d and kept PAGE_CACHE_SECONDS.
+    Signed-in members get it too: it holds no one's name, and its CSRF token and nonce are markers."""
+    if not enabled():
+        return Markup(render())
+    from webapp.i18n import locale_code
+    from webapp.payments.display import viewer_currency
+
+    cache = _cache()
+    try:
+        versions = cache.get_many(_SITE, _campaign_version_key(slug))
+        key = (f"pagecache:fragment:{'.'.join(v or '0' for v in versions)}:{locale_code()}:"
+               f"{viewer_currency() or '-'}:{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
+        html = cache.get(key)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+        return Markup(render())
+    if html is None:
+        g.page_cache_fragment = True  # markers in place of this viewer's CSRF token and nonce
+        try:
+            html = render()
+        finally:
+            g.pop("page_cache_fragment", None)
+        try:
+            cache.set(key, html, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+        except Exception:  # noqa: BLE001
+            current_app.logger.warning("page cache unavailable", exc_info=True)
+    g.page_cache_markers = True
+    return Markup(html)
+
+
+# -- template globals while a page is being cached --------------------------------------------------
+def _marking() -> bool:
+    return bool(g.get("page_cache_key") or g.get("page_cache_fragment"))
+
+
+def _wrap_globals(app: Flask) -> None:
+    real_nonce = app.jinja_env.globals["csp_nonce"]
+    real_csrf = app.jinja_env.globals["csrf_token"]
+
+    def csp_nonce() -> str:
+        return Markup(NONCE_MARK) if _marking() else real_nonce()
+
+    def csrf_token() -> str:
+        return Markup(CSRF_MARK) if _marking() else real_csrf()
+
+    app.jinja_env.globals.update(csp_nonce=csp_nonce, csrf_token=csrf_token)
+    # Flask-WTF also puts csrf_token in every template's context; this processor, registered last, wins
+    app.context_processor(lambda: {"csp_nonce": csp_nonce, "csrf_token": csrf_token})
+
+
+def _csrf_secret_digest() -> str:
+    from flask_wtf.csrf import generate_csrf
+
+    generate_csrf()  # makes sure the session holds a secret (a first visit gets its session cookie)
+    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
+    return hashlib.sha256(str(secret).encode()).hexdigest()[:12]
+
+
+def _stamp(body: str) -> str:
+    """This visitor's own CSRF token and CSP nonce in place of the markers."""
+    from flask_wtf.csrf import generate_csrf
+
+    from webapp.security import csp_nonce
+
+    if CSRF_MARK in body:
+        body = body.replace(CSRF_MARK, generate_csrf())
+    return body.replace(NONCE_MARK, csp_nonce())
+
+
+def _answer(entry: dict, status_from_cache: bool) -> Response:
+    body = entry["body"]
+    response = Response(_stamp(body), status=200, mimetype="text/html")
+    response.set_etag(f"{entry['digest']}-{_csrf_secret_digest()}", weak=True)
+    response.last_modified = datetime.fromtimestamp(entry["at"], tz=timezone.utc)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(("Cookie", "Accept-Language"))
+    response.headers["X-Page-Cache"] = "hit" if status_from_cache else "miss"
+    return response.make_conditional(request)
+
+
+# -- the request hooks ------------------------------------------------------------------------------
+def serve_from_cache():
+    kind = _cacheable_request()
+    if kind is None:
+        return None
+    try:
+        key = _key(kind)
+        entry = _cache().get(key)
+    except Exception:  # noqa: BLE001 - a cache that is down is a slower page, never an error page
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+        return None
+    if entry is not None:
+        return _answer(entry, status_from_cache=True)
+    g.page_cache_key = key
+    return None
+
+
+def store_in_cache(response: Response) -> Response:
+    key = g.pop("page_cache_key", None)
+    if key is None or response.headers.get("X-Page-Cache"):
+        if g.pop("page_cache_markers", False) and response.mimetype == "text/html" \
+                and not response.direct_passthrough:
+            response.set_data(_stamp(response.get_data(as_text=True)))  # a fragment's markers
+        return response
+    storable = (response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough
+                and "Set-Cookie" not in response.headers and not session.modified and "_flashes" not in session
+                and g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")) is None)
+    body = response.get_data(as_text=True)
+    if not storable:  # answer this visitor with their own values; keep nothing
+        response.set_data(_stamp(body))
+        return response
+    entry = {"body": body, "at": int(time.time()),
+             "digest": hashlib.sha256(body.encode()).hexdigest()[:16]}
+    try:
+        _cache().set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("page cache unavailable", exc_info=True)
+    fresh = _answer(entry, status_from_cache=False)
+    for name, value in response.headers.items():  # anything a hook added before this one
+        if name.lower() not in ("content-length", "content-type") and name not in fresh.headers:
+            fresh.headers.add(name, value)
+    return fresh
+
+
+# -- invalidation -----------------------------------------------------------------------------------
+def _note(session_: Session, what: str) -> None:
+    session_.info.setdefault("pagecache_changed", set()).add(what)
+
+
+def _slug_in_session(session_: Session, campaign_id: int) -> str | None:
+    """The campaign's slug when the session already holds the campaign (no query), else None."""
+    from sqlalchemy.orm.util import identity_key
+
+    from webapp.campaigns.models import Campaign
+
+    campaign = session_.identity_map.get(identity_key(Campaign, campaign_id))
+    return campaign.__dict__.get("slug") if campaign is not None else None
+
+
+def _before_flush(session_: Session, _context, _instances) -> None:
+    for obj in (*session_.new, *session_.dirty, *session_.deleted):
+        table = getattr(obj, "__tablename__", None)
+        if table == "campaigns":
+            _note(session_, f"campaign:{obj.id}" if obj.id is not None else "listing")
+            if obj.slug:
+                _note(session_, f"slug:{obj.slug}")
+            for old in inspect(obj).attrs.slug.history.deleted or ():  # a renamed campaign's old address
+                _note(session_, f"slug:{old}")
+        elif table in CAMPAIGN_TABLES:
+            campaign_id = getattr(obj, "campaign_id", None)
+            if campaign_id is None:
+                _note(session_, "site")
+                continue
+            slug = _slug_in_session(session_, campaign_id)
+            _note(session_, f"slug:{slug}" if slug else f"campaign:{campaign_id}")
+        elif table in SITE_TABLES:
+            _note(session_, "site")
+
+
+def _orm_execute(state) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    table = getattr(getattr(mapper, "class_", None), "__tablename__", None) if mapper is not None else None
+    if table in CAMPAIGN_TABLES or table in SITE_TABLES:
+        _note(state.session, "site")
+
+
+def _after_commit(session_: Session) -> None:
+    changed = session_.info.pop("pagecache_changed", None)
+    if not changed or not has_app_context() or not enabled():
+        return
+    try:
+        invalidate(changed)
+    except Exception:  # noqa: BLE001 - the timeout still bounds what a visitor sees
+        current_app.logger.warning("page cache invalidation failed", exc_info=True)
+
+
+def _after_rollback(session_: Session) -> None:
+    session_.info.pop("pagecache_changed", None)
+
+
+def invalidate(changed: set[str]) -> None:
+    """New version tokens for what changed: 'site', 'listing', 'campaign:<id>' or 'slug:<slug>'."""
+    cache = _cache()
+    token = secrets.token_hex(6)
+    ids = {int(c.split(":", 1)[1]) for c in changed if c.startswith("campaign:")}
+    slugs = {c.split(":", 1)[1] for c in changed if c.startswith("slug:")}
+    if ids:  # pages are keyed by slug: one read names them (the session is done: a connection of its own)
+        from sqlalchemy import select
+
+        from webapp.campaigns.models import Campaign
+        from webapp.extensions import db
+
+        with db.engine.connect() as conn:
+            slugs.update(conn.scalars(select(Campaign.slug).where(Campaign.id.in_(ids))))
+    versions = {_LISTING: token} if (ids or slugs or "listing" in changed) else {}
+    if "site" in changed:
+        versions[_SITE] = token
+    versions.update({_campaign_version_key(slug): token for slug in slugs})
+    if versions:
+        cache.set_many(versions, timeout=0)
+
+
+def init_app(app: Flask) -> None:
+    from webapp.extensions import cache
+
+    cache.init_app(app)
+    _wrap_globals(app)
+    app.before_request(serve_from_cache)
+    app.after_request(store_in_cache)
+    if not getattr(Session, "_harambee_pagecache", False):  # once per process, whatever the app count
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "do_orm_execute", _orm_execute)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        Session._harambee_pagecache = True
