@@ -107,7 +107,9 @@ def show(slug: str):
     content = pagecache.fragment(campaign.slug, ("show", can_edit, moderator), lambda: render_template(
         "campaigns/_show_content.html", campaign=campaign, progress=services.progress_of(campaign),
         updates=services.updates_of(campaign), can_edit=can_edit))
-    return render_template("campaigns/show.html", campaign=campaign, content=content)
+    share_meta = pagecache.fragment(campaign.slug, ("share",), lambda: render_template(
+        "campaigns/_share_meta.html", campaign=campaign, progress=services.progress_of(campaign)))
+    return render_template("campaigns/show.html", campaign=campaign, content=content, share_meta=share_meta)
 
 
 @blueprint.route("/organizations/<slug>")

@@ -44,8 +44,8 @@ from webapp.payments.payouts import countries
 from webapp.payments.payouts.accounts import account_of, account_updated, capability_updated, onboarding_link
 from webapp.payments.providers import get_provider
 
-__all__ = ["account_of", "account_updated", "capability_updated", "onboarding_link", "pay_out", "share_of",
-           "status_for", "succeeded_at"]
+__all__ = ["account_of", "account_updated", "capability_updated", "onboarding_link", "on_host_route", "pay_out",
+           "share_of", "status_for", "succeeded_at"]
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,7 @@ def pay_out(campaign: Campaign, now: datetime | None = None) -> list[Transfer] |
     now = now or utcnow()
     if not _due(campaign, now):
         return None
-    route = hosts.route_of(campaign.organization_id)
-    if route is not None and route.kind == PayoutRouteKind.HOST:
+    if on_host_route(campaign.organization_id):
         return [_hold_for_host(campaign, now)]
     account = account_of(campaign.organization)
     pledges = [db.session.get(Pledge, pledge_id) for pledge_id in
@@ -219,6 +218,11 @@ def _pay_charge(campaign: Campaign, pledge: Pledge, account: ConnectedAccount | 
     return transfer
 
 
+def on_host_route(organization_id: int) -> bool:
+    route = hosts.route_of(organization_id)
+    return route is not None and route.kind == PayoutRouteKind.HOST
+
+
 def _hold_for_host(campaign: Campaign, now: datetime) -> Transfer:
     """Host route: the money stays in the platform's balance, held in the ledger for the host, which pays each
     approved expense (payments/hosts). One whole-campaign row (no pledge): what the campaign holds, less the
@@ -285,8 +289,7 @@ def status_for(campaign: Campaign, now: datetime | None = None) -> str:
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
     transfers = list(db.session.scalars(select(Transfer).where(Transfer.campaign_id == campaign.id)))
-    route = hosts.route_of(campaign.organization_id)
-    if route is not None and route.kind == PayoutRouteKind.HOST:
+    if on_host_route(campaign.organization_id):
         return _host_status(campaign, transfers, now)
     sent = [t for t in transfers if t.status == TransferStatus.SENT]
     waiting = db.session.scalar(undone_charges(campaign.id).limit(1))

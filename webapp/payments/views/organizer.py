@@ -79,7 +79,7 @@ def dashboard(slug: str):
         connect_refusal = str(exc)
     return render_template("payments/money.html", campaign=campaign, figures=statement(campaign),
                            payout_status=payouts.status_for(campaign), account=account,
-                           connect_refusal=connect_refusal,
+                           connect_refusal=connect_refusal, on_host_route=payouts.on_host_route(campaign.organization_id),
                            progress=campaigns.progress_of(campaign), collection=totals.pledge_counts(campaign, utcnow()),
                            pledges=pledges, refunds=refunds, disputes=disputes.disputes_of(campaign.id))
 
