@@ -17,7 +17,7 @@ PYBABEL=${PYBABEL:-.venv/bin/pybabel}
 PYTHON=${PYTHON:-.venv/bin/python}
 DIR=webapp/translations
 POT=$DIR/messages.pot
-LANGS=(en fr)
+LANGS=(en fr ar)
 # Keep these keywords in step with KEYWORDS in tests/test_i18n.py. A bare `-k ngettext` would replace Babel's
 # default spec (1,2) and drop every plural form, hence the explicit :1,2.
 KEYWORDS=(-k _ -k gettext -k ngettext:1,2 -k _l -k lazy_gettext -k lazy_ngettext:1,2)
