@@ -7,7 +7,8 @@
         in another catalog (French by default), to tell a translator what an ambiguous English string means.
     scripts/translation-chunks.py merge LANG FILE...
         each FILE is a JSON object {msgid: translation}, the translation a string, or for a plural message a
-        list of as many forms as the catalog's Plural-Forms says; the .po is rewritten with them. A translation
+        list of as many forms as the catalog's Plural-Forms says; the .po is rewritten with them. A FILE named
+        chunk-NNN.tr.json may instead key its translations by their index in the dumped chunk-NNN.json. A translation
         whose placeholders differ from the msgid's, or a plural with the wrong number of forms, is refused.
 """
 from __future__ import annotations
@@ -69,7 +70,12 @@ def merge(args) -> int:
     nplurals = catalog.num_plurals
     problems, merged = [], 0
     for file in args.files:
-        for msgid, translation in json.loads(Path(file).read_text()).items():
+        translations = json.loads(Path(file).read_text())
+        dumped = Path(str(file).replace(".tr.json", ".json"))
+        if str(file).endswith(".tr.json") and dumped.exists():
+            ids = [item["id"] for item in json.loads(dumped.read_text())]
+            translations = {ids[int(k)] if k.isdigit() else k: v for k, v in translations.items()}
+        for msgid, translation in translations.items():
             m = catalog.get(msgid)
             if m is None:
                 problems.append(f"{file}: not in the catalog: {msgid!r}")
