@@ -54,7 +54,7 @@ class Config:
     MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 5 * 1024 * 1024))
 
     # Languages with complete catalogs; the first is the fallback.
-    LANGUAGES = ["en", "fr", "es", "pt"]
+    LANGUAGES = ["en", "fr", "es", "pt", "ar"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "webapp" / "translations")

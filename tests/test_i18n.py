@@ -1,4 +1,5 @@
-"""The message catalogs: French is complete and well-formed, no string escapes translation, pages follow the language."""
+"""The message catalogs: every shipped language's catalog is complete and well-formed (French and its own rules
+first), no string escapes translation, pages follow the language and its direction."""
 from __future__ import annotations
 
 import html
@@ -9,14 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from flask import url_for
 from flask_babel import force_locale, ngettext
 
+from config import Config
 from tests.factories import CampaignFactory, OrganizationFactory
 from webapp.i18n import days_left
 
@@ -29,6 +33,19 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext
 PRINTF = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
 FIX = "translate them in webapp/translations/fr/LC_MESSAGES/messages.po"
+#: English is the source language: its catalog stays untranslated (the msgid is the English). Every other
+#: language of LANGUAGES ships a complete catalog; a language added to config.py is checked here with no edit.
+SOURCE_LANGUAGE = "en"
+TRANSLATED = [lang for lang in Config.LANGUAGES if lang != SOURCE_LANGUAGE]
+
+
+def catalog_path(lang: str) -> Path:
+    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
+
+
+def fix(lang: str) -> str:
+    return (f"run scripts/update-translations.sh, then translate them in {catalog_path(lang).relative_to(ROOT)} "
+            "(scripts/translation-chunks.py dumps them to JSON and merges the translations back)")
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -221,3 +238,161 @@ def test_plural_forms_follow_each_languages_rule(locale, count, expected):
 def test_french_flash_and_form_labels_come_from_python_code(client):
     text = page_text(client.get(url_for("accounts.signup"), headers={"Accept-Language": "fr"}))
     assert "Votre nom" in text and "E-mail" in text and "Confirmez le mot de passe" in text
+
+
+# --------------------------------------------------------------------------------------------
+# (d) every language of LANGUAGES: the same rules, data-driven, for whatever config.py ships
+# --------------------------------------------------------------------------------------------
+
+_catalogs: dict[str, Catalog] = {}
+
+
+def shipped(lang: str) -> Catalog:
+    if lang not in _catalogs:
+        assert catalog_path(lang).exists(), f"{lang} is in LANGUAGES but has no catalog: {fix(lang)}"
+        _catalogs[lang] = load_catalog(catalog_path(lang))
+    return _catalogs[lang]
+
+
+def messages_of(lang: str) -> list[Message]:
+    return [m for m in shipped(lang) if m.id]
+
+
+def test_languages_start_with_the_source_language_and_ship_arabic():
+    assert Config.LANGUAGES[0] == SOURCE_LANGUAGE == Config.BABEL_DEFAULT_LOCALE
+    assert {"fr", "ar"} <= set(TRANSLATED)
+    assert len(set(Config.LANGUAGES)) == len(Config.LANGUAGES)
+
+
+@pytest.mark.parametrize("lang", Config.LANGUAGES)
+def test_every_language_has_a_catalog_whose_header_names_it(lang):
+    catalog = shipped(lang)
+    assert str(catalog.locale) == lang
+    assert not catalog.fuzzy, f"the {lang} catalog's header is marked fuzzy: pybabel compile would skip it"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_language_translates_every_message_and_every_plural_form(lang):
+    messages = messages_of(lang)
+    assert messages, f"{catalog_path(lang)} holds no message"
+    untranslated = [show(m) for m in messages if not all(s.strip() for s in forms(m.string))]
+    assert not untranslated, f"{len(untranslated)} untranslated {lang} message(s): {fix(lang)}:\n" + "\n".join(untranslated[:50])
+    fuzzy = [show(m) for m in messages if m.fuzzy]
+    assert not fuzzy, f"fuzzy {lang} messages: check the translation, then remove the `#, fuzzy` line: {fuzzy}"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_language_keeps_exactly_the_placeholders_of_the_english_in_every_form(lang):
+    wrong = []
+    for m in messages_of(lang):
+        expected = set(PRINTF.findall(forms(m.id)[-1]))
+        for i, string in enumerate(forms(m.string)):
+            found = set(PRINTF.findall(string))
+            if string and found != expected:
+                wrong.append(f"{show(m)} form {i}: {sorted(found)} instead of {sorted(expected)}")
+    assert not wrong, f"placeholders differ between English and {lang}:\n" + "\n".join(wrong)
+
+
+#: Since CLDR 42, Babel gives French, Spanish and Portuguese a third plural form, for round millions ("1 000 000
+#: de campagnes"). The gettext two-form rule each has always had is accepted too (French keeps it, see
+#: test_french_plural_rule_is_singular_for_zero_and_one); any other language has Babel's rule.
+TWO_FORM_RULES = {"fr": {"(n > 1)"}, "es": {"(n != 1)"}, "pt": {"(n > 1)", "(n != 1)"}}
+
+
+@pytest.mark.parametrize("lang", Config.LANGUAGES)
+def test_every_language_has_its_plural_rule_and_that_many_forms_in_each_plural_message(lang):
+    # Arabic: 6 forms (zero, one, two, few 3-10, many 11-99, other); French 2 with 0 singular; English 2.
+    rule = get_plural(lang)
+    catalog = shipped(lang)
+    babels = (catalog.num_plurals, catalog.plural_expr) == (rule.num_plurals, rule.plural_expr)
+    two_forms = catalog.num_plurals == 2 and catalog.plural_expr in TWO_FORM_RULES.get(lang, ())
+    assert babels or two_forms, (f"the {lang} header's Plural-Forms is nplurals={catalog.num_plurals}; "
+                                 f"plural={catalog.plural_expr}, Babel's is {rule}")
+    plurals = [m for m in messages_of(lang) if m.pluralizable]
+    assert plurals, "the catalog has no plural message: ngettext extraction lost them"
+    wrong = [show(m) for m in plurals if len(forms(m.string)) != catalog.num_plurals]
+    assert not wrong, f"{lang} plural messages need {catalog.num_plurals} forms: {wrong}"
+
+
+def test_arabic_has_babels_six_plural_forms():
+    catalog = shipped("ar")
+    assert catalog.num_plurals == 6 == get_plural("ar").num_plurals
+    assert catalog.plural_expr == get_plural("ar").plural_expr
+
+
+@pytest.mark.parametrize("lang", Config.LANGUAGES)
+def test_every_language_passes_babels_own_format_and_plural_checks(lang):
+    problems = [f"{show(m)}: {', '.join(map(str, errors))}" for m, errors in shipped(lang).check()]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_string_in_the_source_is_in_every_catalog(source_messages, lang):
+    catalog = shipped(lang)
+    missing = []
+    for (msgid, context), (english, where) in sorted(source_messages.items()):
+        entry = catalog.get(msgid, context=context)
+        if entry is None:
+            missing.append(f"{msgid!r} ({', '.join(sorted(where))})")
+        elif len(english) > 1 and not entry.pluralizable:
+            missing.append(f"{msgid!r} is now plural (ngettext) but the catalog has it singular")
+    assert not missing, f"{len(missing)} string(s) of the source are not in the {lang} catalog; {fix(lang)}:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("lang", Config.LANGUAGES)
+def test_the_home_page_speaks_each_language_with_its_lang_and_direction(client, live_campaign, lang):
+    text = page_text(client.get(url_for("campaigns.home"), headers={"Accept-Language": lang}))
+    direction = "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
+    assert f'<html lang="{lang}" dir="{direction}">' in text
+    with force_locale(lang):
+        assert ngettext("%(num)d campaign", "%(num)d campaigns", 1) in text
+        assert f"{days_left(live_campaign.ends_at)}" in text
+
+
+def test_the_language_picker_names_each_language_in_itself_with_its_direction(client):
+    text = page_text(client.get(url_for("campaigns.home"), headers={"Accept-Language": "en"}))
+    for lang in Config.LANGUAGES:
+        own = Locale.parse(lang).display_name
+        direction = "rtl" if lang == "ar" else "ltr"
+        assert re.search(rf'value="{lang}" lang="{lang}" dir="{direction}"[^>]*>{re.escape(own[:1].upper() + own[1:])}<', text), lang
+    assert "العربية" in text and "Français" in text
+
+
+@pytest.mark.parametrize(("count", "expected"), [
+    (0, "0 حملة"), (1, "1 حملة"), (2, "2 حملتان"), (3, "3 حملات"), (10, "10 حملات"), (11, "11 حملة"),
+    (99, "99 حملة"), (100, "100 حملة"), (103, "103 حملات"), (111, "111 حملة"),
+])
+def test_arabic_plural_forms_follow_its_six_categories(count, expected):
+    with force_locale("ar"):
+        assert ngettext("%(num)d campaign", "%(num)d campaigns", count) == expected
+
+
+def test_arabic_pages_isolate_amounts_and_email_addresses_and_point_arrows_the_right_way(app):
+    from flask import render_template_string
+
+    from webapp.money import Money
+
+    template = "{{ m|money }} · {{ e|ltr }} · a {{ arrow }} b"
+    with app.test_request_context("/"):
+        with force_locale("ar"):
+            arabic = render_template_string(template, m=Money(2500, "EUR"), e="amina@example.org")
+        with force_locale("en"):
+            english = render_template_string(template, m=Money(2500, "EUR"), e="amina@example.org")
+    assert arabic.startswith("<bdi>") and "</bdi> · <bdi dir=\"ltr\">amina@example.org</bdi> · a ← b" in arabic
+    assert english == "€25.00 · amina@example.org · a → b"
+
+
+def test_arabic_emails_carry_their_language_and_direction(app):
+    from types import SimpleNamespace
+
+    from webapp.mail import render_email
+
+    user, link = SimpleNamespace(name="Amina"), "https://harambee.test/v/abc"
+    with app.test_request_context("/"):
+        email = render_email("verify_email", "amina@example.org", "ar", user=user, link=link)
+        english = render_email("verify_email", "amina@example.org", "en", user=user, link=link)
+    assert ("Content-Language", "ar") in email.headers
+    assert email.html and '<html lang="ar" dir="rtl">' in email.html
+    assert '<a href="https://harambee.test/v/abc" dir="ltr">https://harambee.test/v/abc</a>' in email.html
+    assert "يُرجى تأكيد عنوان بريدك الإلكتروني" in email.text
+    assert english.html is None and ("Content-Language", "en") in english.headers

@@ -8,6 +8,7 @@ from babel import Locale
 from babel.dates import get_date_format, get_datetime_format, get_time_format
 from babel.languages import get_official_languages
 from flask import Flask, current_app, request, session
+from jinja2 import pass_eval_context
 from flask_babel import (
     format_date,
     format_datetime,
@@ -64,10 +65,57 @@ def text_direction(locale: str | None = None) -> str:
     return "rtl" if loc.character_order == "right-to-left" else "ltr"
 
 
+def language_choices(languages: list[str]) -> list[tuple[str, str, str]]:
+    """(code, name, direction) for the language picker: each language named in itself ("العربية", "Español")."""
+    return [(lang, _own_name(lang), text_direction(lang)) for lang in languages]
+
+
+def _own_name(lang: str) -> str:
+    name = Locale.parse(lang).display_name or lang
+    return name[:1].upper() + name[1:]
+
+
 def money(value: Money | None) -> str:
     if value is None:
         return ""
     return value.format(locale_code())
+
+
+#: Unicode's first-strong isolate and its closing pop: what <bdi> does, for plain text (emails).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(text: str, *, html: bool) -> Markup | str:
+    """A value written in its own direction (an amount, an email address, an IBAN, a URL) kept whole inside
+    right-to-left text: `<bdi>` in a page, Unicode isolates in plain text. Left-to-right pages need neither
+    and get the text unchanged."""
+    if not text or text_direction() != "rtl":
+        return escape(text) if html else text
+    return Markup("<bdi>{}</bdi>").format(text) if html else f"{FSI}{text}{PDI}"
+
+
+@pass_eval_context
+def money_filter(eval_ctx, value: Money | None) -> Markup | str:
+    """The `money` filter: the amount in the viewer's locale, isolated from the text around it in right-to-left
+    pages (HTML templates autoescape) and emails (plain text) alike."""
+    return isolate(money(value), html=eval_ctx.autoescape)
+
+
+@pass_eval_context
+def ltr_filter(eval_ctx, value: str | None) -> Markup | str:
+    """The `ltr` filter, for what is always written left to right (email addresses, IBANs, URLs, references)."""
+    if not value:
+        return ""
+    if text_direction() != "rtl":
+        return escape(value) if eval_ctx.autoescape else value
+    if eval_ctx.autoescape:
+        return Markup('<bdi dir="ltr">{}</bdi>').format(value)
+    return f"\u2066{value}{PDI}"  # LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+
+
+def arrow() -> str:
+    """The arrow from one thing to the next ("1 Dec → 31 Dec") pointing the way the text reads."""
+    return "←" if text_direction() == "rtl" else "→"
 
 
 def days_left(ends_at: datetime) -> int:
@@ -152,13 +200,17 @@ def phone_link(number: str | None) -> Markup | str:
     if not digits:
         return escape(number)
     plus = "+" if number.strip().startswith("+") else ""
+    if text_direction() == "rtl":  # "+229 97 11 22 33" reads left to right inside Arabic text too
+        return Markup('<a href="tel:{}{}" dir="ltr">{}</a>').format(plus, digits, number)
     return Markup('<a href="tel:{}{}">{}</a>').format(plus, digits, number)
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
-        money=money,
-        minor_units=lambda amount, currency: money(Money(int(amount or 0), currency)),
+        money=money_filter,
+        ltr=ltr_filter,
+        minor_units=pass_eval_context(
+            lambda eval_ctx, amount, currency: isolate(money(Money(int(amount or 0), currency)), html=eval_ctx.autoescape)),
         date=format_day,
         datetime=datetime_with_zone,
         country=lambda code: geo.country_name(code, locale_code()),
@@ -174,7 +226,7 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "current_locale": code,
             "text_direction": text_direction(code),
+            "arrow": arrow(),
             "with_colon": with_colon,
-            "languages": [(lang, Locale.parse(lang).get_display_name(lang).capitalize())
-                          for lang in app.config["LANGUAGES"]],
+            "languages": language_choices(app.config["LANGUAGES"]),
         }

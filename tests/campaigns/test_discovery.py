@@ -45,7 +45,7 @@ def titles(response) -> list[str]:
     """The campaign titles listed on a home page, in order."""
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    return [unescape(t) for t in re.findall(r'<h3><a href="/campaigns/[^"]+">(.*?)</a></h3>', html)]
+    return [unescape(t) for t in re.findall(r'<h3[^>]*><a href="/campaigns/[^"]+">(.*?)</a></h3>', html)]
 
 
 def home(client, **params):

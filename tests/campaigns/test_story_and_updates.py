@@ -53,7 +53,7 @@ def assert_harmless(html: str) -> None:
 
 
 def story_of(response) -> str:
-    return section(response.get_data(as_text=True), '<section class="story">', "</section>")
+    return section(response.get_data(as_text=True), '<section class="story" dir="auto">', "</section>")
 
 
 def test_the_checker_itself_catches_what_it_must():

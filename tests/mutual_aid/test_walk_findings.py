@@ -181,5 +181,12 @@ def test_the_language_of_a_country_is_its_first_official_language_the_site_speak
 
     with app.app_context():
         assert language_of_country("BJ") == "fr" and language_of_country("GH") == "en"
-        assert language_of_country("MA") == "fr"  # Arabic and Tamazight first, then French, de facto
+        assert language_of_country("MA") == "ar"  # Arabic first, then French de facto, then Tamazight
+        assert language_of_country("SN") == "fr"  # Wolof first, which the site does not speak, then French
+        shipped = app.config["LANGUAGES"]
+        app.config["LANGUAGES"] = [lang for lang in shipped if lang != "ar"]
+        try:
+            assert language_of_country("MA") == "fr"  # without Arabic, the next official language the site speaks
+        finally:
+            app.config["LANGUAGES"] = shipped
         assert language_of_country("JP") == "en" and language_of_country(None) == "en"  # the first of LANGUAGES

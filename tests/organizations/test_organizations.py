@@ -296,7 +296,7 @@ def test_organization_named_like_a_route_still_gets_reachable_pages(client, owne
     org = db.session.scalar(db.select(Organization))
     public = client.get(response.location)
     assert public.status_code == 200
-    assert f"<h1>{name}</h1>" in text_of(public)
+    assert f"<h1 dir=\"auto\">{name}</h1>" in text_of(public)  # a name written by its organization: its own direction
     edit = client.get(url_for("organizations.edit", slug=org.slug))
     assert edit.status_code == 200 and f'name="name" required type="text" value="{name}"' in text_of(edit)
     members = client.get(url_for("organizations.members", slug=org.slug))

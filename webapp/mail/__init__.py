@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -9,10 +10,12 @@ from email.utils import make_msgid
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
+from markupsafe import Markup, escape
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
+from webapp.i18n import text_direction
 
 log = logging.getLogger("webapp.mail")
 
@@ -38,8 +41,34 @@ def render_email(template: str, to: str, locale: str | None, **context) -> Outgo
             html = render_template(f"email/{template}.html", **context)
         except Exception:  # a plain-text email is complete on its own
             html = None
-    headers = tuple(context.get("headers", {}).items())
-    return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body.lstrip("\n"), html=html, headers=headers)
+        body = body.lstrip("\n")
+        if html is None and text_direction(lang) == "rtl":
+            # A plain-text part has no direction of its own: mail clients show Arabic flush left, punctuation
+            # at the wrong end. An HTML alternative carries lang and dir="rtl".
+            html = text_as_html(body, lang)
+    headers = (("Content-Language", lang), *context.get("headers", {}).items())
+    return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body, html=html, headers=headers)
+
+
+_URL = re.compile(r"https?://[^\s<>\u2066-\u2069]+")
+
+
+def text_as_html(text: str, lang: str) -> str:
+    """The plain-text email as an HTML alternative in the language's direction: its paragraphs, its links
+    clickable and left to right (a web address never reads backwards)."""
+    def paragraph(block: str) -> str:
+        parts, last = [], 0
+        for m in _URL.finditer(block):
+            parts.append(escape(block[last:m.start()]))
+            parts.append(Markup('<a href="{0}" dir="ltr">{0}</a>').format(m.group()))
+            last = m.end()
+        parts.append(escape(block[last:]))
+        return "<p>" + Markup("").join(parts).replace("\n", Markup("<br>\n")) + "</p>"
+
+    paragraphs = "\n".join(paragraph(block.strip("\n")) for block in re.split(r"\n\s*\n", text) if block.strip())
+    direction = text_direction(lang)
+    return (f'<!doctype html>\n<html lang="{escape(lang)}" dir="{direction}">\n<head><meta charset="utf-8"></head>\n'
+            f'<body dir="{direction}">\n{paragraphs}\n</body>\n</html>\n')
 
 
 def is_undeliverable(to: str) -> bool:
