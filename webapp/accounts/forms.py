@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from webapp.accounts.services import MIN_PASSWORD_LENGTH
 from webapp.forms import BaseForm, CountryField, RegionField, currency_choices, strip
+from webapp.i18n import language_choices
 
 
 def _password(label):
@@ -81,8 +82,8 @@ class ProfileForm(BaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = [("", _l("Same as my browser")), ("en", "English"), ("fr", "Français"), ("es", "Español"), ("pt", "Português")]
-        self.locale.choices = [c for c in self.locale.choices if c[0] in ("", *current_app.config["LANGUAGES"])]
+        self.locale.choices = [("", _l("Same as my browser"))] + [
+            (code, name) for code, name, _direction in language_choices(current_app.config["LANGUAGES"])]
         self.display_currency.choices = [("", _l("My language's usual currency"))] + currency_choices()
 
     def validate(self, extra_validators=None):
