@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime
 
 from babel import Locale
+from babel.core import UnknownLocaleError, get_global
 from babel.dates import get_date_format, get_datetime_format, get_time_format
 from babel.languages import get_official_languages
 from flask import Flask, current_app, request, session
@@ -185,6 +186,16 @@ def exchange_rate(value) -> str:
     return format_decimal(value, format="#,##0.######")
 
 
+def og_locale() -> str:
+    """The page's language as Open Graph writes it (language_TERRITORY), from CLDR's likely territory."""
+    code = locale_code()
+    try:
+        likely = Locale.parse(get_global("likely_subtags").get(code, code))
+    except (ValueError, UnknownLocaleError):
+        return code
+    return f"{likely.language}_{likely.territory}" if likely.territory else likely.language
+
+
 def with_colon(label: str) -> str:
     """A label followed by its colon, as the language writes it: "Area:" in English, "Zone :" in French
     (a narrow no-break space before the colon), so that templates never glue a bare ':' after a translation."""
@@ -219,6 +230,8 @@ def register_template_helpers(app: Flask) -> None:
         tel=phone_link,
         rate=exchange_rate,
     )
+
+    app.jinja_env.globals["og_locale"] = og_locale  # a global: the share tags' macro (_share_meta.html) reads it
 
     @app.context_processor
     def locale_context() -> dict:

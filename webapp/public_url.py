@@ -7,7 +7,7 @@ application class overrides Flask's `url_for`, and code that never heard of this
 """
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from flask import Flask, current_app
 from flask.globals import _cv_request
@@ -33,6 +33,11 @@ def public_base_url(app: Flask | None = None) -> str:
 def public_url(endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` on the public site (for emails, SMS, return URLs)."""
     return current_app.url_for(endpoint, _external=True, **values)
+
+
+def absolute_url(url: str) -> str:
+    """An address for another site to follow (Open Graph): from PUBLIC_URL, never from the request's Host."""
+    return urljoin(public_base_url(), url.lstrip("/")) if url.startswith("/") else url
 
 
 def public_host(app: Flask) -> str:
@@ -89,6 +94,7 @@ def init_public_url(app: Flask) -> None:
     extra = app.config.get("TRUSTED_HOSTS") or []
     if isinstance(extra, str):
         extra = [extra]
+    app.jinja_env.globals["absolute_url"] = absolute_url  # share tags of campaigns, events and reports
     hosts = [public_host(app)]
     hosts += [host for host in extra if host and host not in hosts]
     app.config["TRUSTED_HOSTS"] = hosts

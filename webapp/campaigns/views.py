@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from types import SimpleNamespace
-from urllib.parse import urljoin
 
-from babel.core import Locale, UnknownLocaleError, get_global
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -33,7 +31,6 @@ from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 from webapp.organizations.models import Organization
-from webapp.public_url import public_base_url
 from webapp.storage import get_storage
 from webapp.money import Money
 from webapp.storage.images import reencode_image
@@ -50,28 +47,13 @@ def campaign_labels() -> dict:
             "legal_form_labels": LEGAL_FORM_LABELS, "status_label": services.status_label,
             "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None,
-            "cover_url": cover_url, "absolute_url": absolute_url, "og_locale": og_locale,
+            "cover_url": cover_url,
             "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign))}
 
 
 def cover_url(campaign: Campaign) -> str:
     """The campaign's cover, or the one drawn for it from its title and organization (campaigns/covers.py)."""
     return get_storage().url(campaign.cover_key or covers.generated_cover(campaign))
-
-
-def og_locale() -> str:
-    """The page's language as Open Graph writes it (language_TERRITORY), from CLDR's likely territory."""
-    code = locale_code()
-    try:
-        likely = Locale.parse(get_global("likely_subtags").get(code, code))
-    except (ValueError, UnknownLocaleError):
-        return code
-    return f"{likely.language}_{likely.territory}" if likely.territory else likely.language
-
-
-def absolute_url(url: str) -> str:
-    """An address for another site to follow (Open Graph): from PUBLIC_URL, never from the request's Host."""
-    return urljoin(public_base_url(), url.lstrip("/")) if url.startswith("/") else url
 
 
 # -- public -------------------------------------------------------------------------------------

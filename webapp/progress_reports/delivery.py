@@ -25,7 +25,9 @@ from webapp.extensions import db
 from webapp.mail import is_undeliverable, render_email, send_now
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.progress_reports.models import DeliveryState, ProgressReport, ReportDelivery, ReportUnsubscribe
-from webapp.progress_reports.services import insert_ignoring_duplicates, normalize_email, setting, unsubscribe_token
+from webapp.progress_reports.services import (
+    insert_ignoring_duplicates, normalize_email, public_expenses_of, setting, unsubscribe_token,
+)
 from webapp.public_url import public_url
 
 log = logging.getLogger(__name__)
@@ -166,4 +168,5 @@ def report_email(report: ProgressReport, delivery: ReportDelivery):
                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                "X-Harambee-Report": f"{report.id}-{delivery.id}"}
     return render_email("progress_report", delivery.email, delivery.locale, report=report, campaign=campaign,
-                        organization=campaign.organization, links=links, headers=headers)
+                        organization=campaign.organization, links=links, headers=headers,
+                        expenses=public_expenses_of(report))

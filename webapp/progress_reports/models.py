@@ -1,24 +1,36 @@
 """Progress reports on a campaign, their photos, the email sent for each to each backer, and backers' opt-outs.
 
 A report is its own model rather than a kind of CampaignUpdate: it is emailed to backers (with a
-delivery row per recipient and an opt-out per campaign), carries photos, and will list the expenses
-paid since the previous report. That link is a later association table that fits as it is:
+delivery row per recipient and an opt-out per campaign), carries photos, and lists the expenses
+paid since the previous report, through an association table:
 
     progress_report_expenses(report_id -> progress_reports.id ON DELETE CASCADE,
                              expense_id -> expenses.id, PRIMARY KEY (report_id, expense_id))
+
+Progress reports sit above payments: they import expenses, never the other way.
 """
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
 from webapp.extensions import db, str_enum
+from webapp.payments.expenses.models import Expense
+
+#: the expenses a report tells about (paid since the previous report); deleting a report drops its links only
+progress_report_expenses = Table(
+    "progress_report_expenses", db.metadata,
+    Column("report_id", ForeignKey("progress_reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("expense_id", ForeignKey("expenses.id"), primary_key=True),
+    #: "which expenses has any report listed" looks up by expense
+    Index("ix_progress_report_expenses_expense_id", "expense_id"),
+)
 
 
 class ProgressReport(db.Model):
@@ -42,6 +54,8 @@ class ProgressReport(db.Model):
     author: Mapped[User | None] = relationship()
     photos: Mapped[list[ProgressReportPhoto]] = relationship(
         back_populates="report", cascade="all, delete-orphan", order_by="ProgressReportPhoto.position")
+    expenses: Mapped[list[Expense]] = relationship(secondary=progress_report_expenses,
+                                                   order_by=(Expense.spent_on, Expense.id))
 
 
 class ProgressReportPhoto(db.Model):

@@ -1,6 +1,7 @@
 """Posting and reading progress reports, and backers' opt-outs from them. They flush, never commit."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from flask import current_app
@@ -17,7 +18,11 @@ from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import db
 from webapp.markup import render_markdown
 from webapp.organizations import services as organizations
-from webapp.progress_reports.models import ProgressReport, ProgressReportPhoto, ReportUnsubscribe
+from webapp.payments.expenses.models import Expense, ExpenseState
+from webapp.payments.expenses.public import PublicExpense, public_expense
+from webapp.progress_reports.models import (
+    ProgressReport, ProgressReportPhoto, ReportUnsubscribe, progress_report_expenses,
+)
 
 #: Settings and their defaults (config may set any of them).
 DEFAULTS = {
@@ -42,8 +47,11 @@ def can_post(user: User | None, campaign: Campaign) -> bool:
     return campaign.status in REPORTABLE and organizations.can_edit(user, campaign.organization_id)
 
 
-def post_report(campaign: Campaign, actor: User, title: str, body_md: str, photo_keys: list[str]) -> ProgressReport:
-    """A new report, public at once; the emails go out from a job once the caller has committed."""
+def post_report(campaign: Campaign, actor: User, title: str, body_md: str, photo_keys: list[str],
+                expense_ids: Iterable[int] = ()) -> ProgressReport:
+    """A new report, public at once; the emails go out from a job once the caller has committed.
+
+    `expense_ids` must all be linkable (paid expenses of this campaign no earlier report lists)."""
     organizations.require_editor(actor, campaign.organization_id)
     if campaign.status not in REPORTABLE:
         raise DomainError(_("Progress reports can be posted on a live or succeeded campaign."))
@@ -51,10 +59,42 @@ def post_report(campaign: Campaign, actor: User, title: str, body_md: str, photo
         raise DomainError(_("At most %(n)d photos.", n=setting("PROGRESS_REPORT_MAX_PHOTOS")))
     report = ProgressReport(campaign_id=campaign.id, author_id=actor.id, title=title.strip(), body_md=body_md,
                             body_html=render_markdown(body_md),
-                            photos=[ProgressReportPhoto(key=key, position=n) for n, key in enumerate(photo_keys)])
+                            photos=[ProgressReportPhoto(key=key, position=n) for n, key in enumerate(photo_keys)],
+                            expenses=expenses_to_link(campaign, expense_ids))
     db.session.add(report)
     db.session.flush()
     return report
+
+
+# -- the expenses a report tells about -----------------------------------------------------------
+def linkable_expenses(campaign: Campaign) -> list[Expense]:
+    """The campaign's paid expenses that no report lists yet: what was paid since the last report."""
+    listed = select(progress_report_expenses.c.expense_id)
+    return list(db.session.scalars(
+        select(Expense).where(Expense.campaign_id == campaign.id, Expense.state == ExpenseState.PAID,
+                              Expense.id.not_in(listed))
+        .options(selectinload(Expense.budget_line)).order_by(Expense.spent_on, Expense.id)))
+
+
+def not_linkable() -> DomainError:
+    return DomainError(_("Only paid expenses of this campaign that no earlier report lists can be linked."))
+
+
+def expenses_to_link(campaign: Campaign, expense_ids: Iterable[int]) -> list[Expense]:
+    """The expenses these ids name, all linkable, or a DomainError: an id of another campaign's expense, of one
+    not paid, or of one an earlier report lists is refused, whoever forged it."""
+    wanted = set(expense_ids)
+    if not wanted:
+        return []
+    offered = {e.id: e for e in linkable_expenses(campaign)}
+    if not wanted <= offered.keys():
+        raise not_linkable()
+    return [e for e_id, e in offered.items() if e_id in wanted]
+
+
+def public_expenses_of(report: ProgressReport) -> list[PublicExpense]:
+    """What the public reads of the report's expenses (as the transparency page: no receipt, payee or bank)."""
+    return [public_expense(e) for e in report.expenses]
 
 
 def reports_of(campaign: Campaign, limit: int = 20) -> list[ProgressReport]:

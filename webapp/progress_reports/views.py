@@ -11,7 +11,7 @@ from webapp.errors import DomainError, TokenInvalid
 from webapp.extensions import csrf, db
 from webapp.organizations import services as organizations
 from webapp.progress_reports import services
-from webapp.progress_reports.forms import ReportForm, UnsubscribeForm
+from webapp.progress_reports.forms import NOT_LINKABLE, ReportForm, UnsubscribeForm
 from webapp.storage import get_storage
 from webapp.storage.images import reencode_image
 
@@ -32,7 +32,8 @@ def show(slug: str, report_id: int):
     report = services.report_of(campaign, report_id)
     if report is None:
         abort(404)
-    return render_template("progress_reports/show.html", campaign=campaign, report=report)
+    return render_template("progress_reports/show.html", campaign=campaign, report=report,
+                           expenses=services.public_expenses_of(report))
 
 
 @manage.route("/campaigns/<slug>/reports/new", methods=["GET", "POST"])
@@ -46,13 +47,17 @@ def new(slug: str):
     if campaign.status not in services.REPORTABLE:
         return _refused(DomainError(_("Progress reports can be posted on a live or succeeded campaign.")))
     form = ReportForm()
-    if form.validate_on_submit():
+    linkable = services.linkable_expenses(campaign)
+    if not form.is_submitted():
+        form.expenses.data = [e.id for e in linkable]  # what was paid since the last report, ticked
+    if form.validate_on_submit() and _expenses_linkable(form, linkable):
         photos = _photos(form)
         if photos is not None:
             storage = get_storage()
             keys = [storage.save(data, "reports", "jpg") for data in photos]
             try:
-                report = services.post_report(campaign, current_user, form.title.data, form.body.data, keys)
+                report = services.post_report(campaign, current_user, form.title.data, form.body.data, keys,
+                                              expense_ids=form.expenses.data)
             except DomainError as exc:
                 for key in keys:
                     storage.delete(key)
@@ -64,8 +69,16 @@ def new(slug: str):
             flash(_("Report posted. It is being emailed to the campaign's backers."), "success")
             return redirect(url_for("progress_reports.show", slug=campaign.slug, report_id=report.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("progress_reports/form.html", campaign=campaign, form=form,
+    return render_template("progress_reports/form.html", campaign=campaign, form=form, linkable=linkable,
                            max_photos=services.setting("PROGRESS_REPORT_MAX_PHOTOS")), status
+
+
+def _expenses_linkable(form: ReportForm, linkable) -> bool:
+    """Only the campaign's paid expenses no report lists yet (a forged id is told beside the list)."""
+    if set(form.expenses.data or ()) <= {e.id for e in linkable}:
+        return True
+    form.expenses.errors = [NOT_LINKABLE]
+    return False
 
 
 def _photos(form: ReportForm) -> list[bytes] | None:

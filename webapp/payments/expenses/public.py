@@ -58,6 +58,11 @@ def _public(e: Expense, line_title: str) -> PublicExpense:
                          payee_kind=e.payee_kind, state=e.state, checked_by_host=e.checked_by_host)
 
 
+def public_expense(e: Expense) -> PublicExpense:
+    """One expense as the public reads it anywhere (a progress report lists some): under its budget line's title."""
+    return _public(e, e.budget_line.title)
+
+
 def report(campaign: Campaign) -> SpendingReport:
     lines = budget.lines_of(campaign)
     totals = expenses.by_line(campaign)
