@@ -394,5 +394,6 @@ def test_arabic_emails_carry_their_language_and_direction(app):
     assert ("Content-Language", "ar") in email.headers
     assert email.html and '<html lang="ar" dir="rtl">' in email.html
     assert '<a href="https://harambee.test/v/abc" dir="ltr">https://harambee.test/v/abc</a>' in email.html
+    assert "<p>" in email.html and "&lt;p&gt;" not in email.html  # paragraphs are markup, not text
     assert "يُرجى تأكيد عنوان بريدك الإلكتروني" in email.text
     assert english.html is None and ("Content-Language", "en") in english.headers

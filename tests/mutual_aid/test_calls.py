@@ -354,6 +354,8 @@ def test_the_email_rendered_once_per_language_is_the_one_rendered_for_each_call(
     member("near@example.org", region="BJ-LI", name="Awa Near")
     member("other@example.org", region="BJ-LI", name="Kossi {{ not a template }} \\1")
     member("far@example.org", region="FR-ARA", origins=("BJ-AQ",), locale="fr")
+    # Arabic mail has an HTML part: a name is text there too (escaped, never markup)
+    member("amal@example.org", region="BJ-LI", name="Amal <b>& co</b>", locale="ar")
     _activate_and_commit(coordinator, relief_org)
     cache = delivery._MessageCache()
     calls_ = db.session.scalars(select(SolidarityCall)).all()

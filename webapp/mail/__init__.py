@@ -63,7 +63,8 @@ def text_as_html(text: str, lang: str) -> str:
             parts.append(Markup('<a href="{0}" dir="ltr">{0}</a>').format(m.group()))
             last = m.end()
         parts.append(escape(block[last:]))
-        return "<p>" + Markup("").join(parts).replace("\n", Markup("<br>\n")) + "</p>"
+        # Markup on both sides: "<p>" + Markup(...) would call Markup.__radd__, which escapes the "<p>"
+        return Markup("<p>") + Markup("").join(parts).replace("\n", Markup("<br>\n")) + Markup("</p>")
 
     paragraphs = "\n".join(paragraph(block.strip("\n")) for block in re.split(r"\n\s*\n", text) if block.strip())
     direction = text_direction(lang)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.mail import SmtpSession, render_email, send_now
+from webapp.mail import SmtpSession, render_email, send_now, text_as_html
 from webapp.mutual_aid.models import (
     Audience,
     CallDelivery,
@@ -301,14 +301,17 @@ class _MessageCache:
         marks = ((self.NAME, call.user.name or ""), (self.CALL, links["call"]), (self.UNSUBSCRIBE, links["unsubscribe"]))
 
         def fill(text):
-            if text is None:
-                return None
             for mark, value in marks:
                 text = text.replace(mark, value)
             return text
 
-        return type(shared)(to=call.user.email, subject=fill(shared.subject), text=fill(shared.text),
-                            html=fill(shared.html), headers=tuple(_email_headers(call, links).items()))
+        language = tuple(h for h in shared.headers if h[0] == "Content-Language")
+        text = fill(shared.text)
+        # the call email has no HTML template: its HTML part (right-to-left languages) is made from the text,
+        # and made again from the filled text, so its links are links (a marker is not a web address)
+        html = text_as_html(text, language[0][1]) if shared.html is not None and language else None
+        return type(shared)(to=call.user.email, subject=fill(shared.subject), text=text, html=html,
+                            headers=(*language, *_email_headers(call, links).items()))
 
 
 def call_sms_text(call: SolidarityCall) -> str:
