@@ -92,6 +92,9 @@ def is_minor(before: dict, after: dict) -> bool:
     allowed: it adds nothing to read); the summary and story may take a small correction that adds no
     link, domain, email address, phone number or IBAN.
     """
+    if before.get("translations", {}) != after.get("translations", {}):
+        # A translation is what readers of that language back on; no size of change goes through unread.
+        return False
     if after["title"] != before["title"] or after["cover_key"] != before["cover_key"]:
         return False
     # Budget: when campaigns get one, its lines belong here (any change to review), like the tiers.
@@ -176,10 +179,13 @@ class RevisionDiff:
     cover: tuple[str | None, str | None] | None
     other: list[tuple[str, object, object]]
     tiers: list[TierChange]
+    #: (language, title diff, summary diff, story diff) for each translation added, changed or removed
+    translations: list[tuple[str, Markup | None, Markup | None, Markup | None]] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.title or self.summary or self.story or self.cover or self.other or self.tiers)
+        return not (self.title or self.summary or self.story or self.cover or self.other or self.tiers
+                    or self.translations)
 
 
 def revision_diff(before: dict, after: dict) -> RevisionDiff:
@@ -190,4 +196,16 @@ def revision_diff(before: dict, after: dict) -> RevisionDiff:
         title=text("title"), summary=text("summary"), story=text("story_md"),
         cover=(before["cover_key"], after["cover_key"]) if before["cover_key"] != after["cover_key"] else None,
         other=[(f, before.get(f), after.get(f)) for f in FREE_FIELDS if before.get(f) != after.get(f)],
-        tiers=tier_changes(before, after))
+        tiers=tier_changes(before, after), translations=translation_changes(before, after))
+
+
+def translation_changes(before: dict, after: dict) -> list:
+    old, new = before.get("translations", {}), after.get("translations", {})
+    empty = {"title": "", "summary": "", "story_md": ""}
+    changes = []
+    for language in sorted(set(old) | set(new)):
+        a, b = old.get(language, empty), new.get(language, empty)
+        if a != b:
+            changes.append((language, *(text_diff(a[k], b[k]) if a[k] != b[k] else None
+                                        for k in ("title", "summary", "story_md"))))
+    return changes

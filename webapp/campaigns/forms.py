@@ -106,3 +106,10 @@ class BudgetLineForm(BaseForm):
     def validate_amount(self, field):
         if field.money is not None and field.money.amount <= 0:
             raise ValidationError(_l("The amount must be greater than zero."))
+
+
+class TranslationForm(BaseForm):
+    """The campaign's title, summary and story in another language."""
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    summary = StringField(_l("One-line summary"), validators=[DataRequired(), Length(max=200)])
+    story_md = TextAreaField(_l("Story"), validators=[Optional(), Length(max=50_000)])
