@@ -1,0 +1,76 @@
+"""Campaign content in several languages: who may translate, what a visitor reads, the switch, search,
+sanitized translated stories and the review of a live campaign's translations."""
+from __future__ import annotations
+
+from flask import url_for
+
+from tests.campaigns.helpers import page_text, sign_in
+from tests.factories import CampaignFactory, UserFactory
+from webapp.campaigns.models import CampaignRevision, CampaignTranslation, RevisionStatus
+from webapp.extensions import db
+
+
+def _translate(client, campaign, lang="fr", **over):
+    data = {"title": "Un moulin à grain", "summary": "Moudre ensemble", "story_md": "Notre **histoire**", **over}
+    return client.post(url_for("manage.edit_translation", slug=campaign.slug, language=lang), data=data)
+
+
+def test_an_editor_translates_a_draft_and_a_stranger_cannot(app, org, editor_client):
+    campaign = CampaignFactory(organization=org, draft=True, language="en")
+    db.session.commit()
+    assert _translate(editor_client, campaign).status_code == 302
+    row = db.session.query(CampaignTranslation).filter_by(campaign_id=campaign.id).one()
+    assert (row.language, row.title, row.story_html) == ("fr", "Un moulin à grain", "<p>Notre <strong>histoire</strong></p>\n")
+    stranger = app.test_client()
+    sign_in(stranger, UserFactory(verified=True))
+    db.session.commit()
+    assert _translate(stranger, campaign, title="Pirate").status_code == 403
+    assert app.test_client().post(url_for("manage.edit_translation", slug=campaign.slug, language="fr")).status_code in (302, 401)
+
+
+def test_no_translation_into_the_campaign_own_language(app, org, editor_client):
+    campaign = CampaignFactory(organization=org, draft=True, language="en")
+    db.session.commit()
+    assert _translate(editor_client, campaign, lang="en").status_code == 404
+    assert _translate(editor_client, campaign, lang="xx").status_code == 404
+
+
+def test_a_translated_story_is_sanitized(app, org, editor_client):
+    campaign = CampaignFactory(organization=org, draft=True, language="en")
+    db.session.commit()
+    _translate(editor_client, campaign, story_md="<script>alert(1)</script>[x](javascript:alert(1))")
+    row = db.session.query(CampaignTranslation).filter_by(campaign_id=campaign.id).one()
+    assert "<script" not in row.story_html and "href=\"javascript" not in row.story_html
+
+
+def test_visitor_reads_their_language_else_the_original_and_can_switch(app, org):
+    campaign = CampaignFactory(organization=org, live=True, language="en", title="A grain mill")
+    db.session.add(CampaignTranslation(campaign_id=campaign.id, language="fr", title="Un moulin à grain",
+                                       summary="Moudre", story_md="", story_html="<p>Histoire</p>"))
+    db.session.commit()
+    client = app.test_client()
+    french = client.get(url_for("campaigns.show", slug=campaign.slug), headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Un moulin à grain" in french and 'lang="fr"' in french
+    assert f'href="/campaigns/{campaign.slug}?lang=en"' in french
+    english = client.get(url_for("campaigns.show", slug=campaign.slug, lang="en"),
+                         headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "<h1>A grain mill</h1>" in english
+    spanish = client.get(url_for("campaigns.show", slug=campaign.slug), headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "<h1>A grain mill</h1>" in spanish  # no Spanish translation: the original
+
+
+def test_search_finds_a_campaign_by_its_translation(app, org):
+    campaign = CampaignFactory(organization=org, live=True, language="en", title="A grain mill")
+    db.session.add(CampaignTranslation(campaign_id=campaign.id, language="fr", title="Un moulin à grain",
+                                       summary="Moudre", story_md="", story_html=""))
+    db.session.commit()
+    assert "A grain mill" in page_text(app.test_client().get(url_for("campaigns.home", q="moulin")))
+
+
+def test_a_live_campaign_translation_waits_for_a_moderator(app, org, editor_client):
+    campaign = CampaignFactory(organization=org, live=True, language="en", title="A grain mill")
+    db.session.commit()
+    assert _translate(editor_client, campaign).status_code == 302
+    assert db.session.query(CampaignTranslation).filter_by(campaign_id=campaign.id).count() == 0
+    revision = db.session.query(CampaignRevision).filter_by(campaign_id=campaign.id).one()
+    assert revision.status == RevisionStatus.PENDING and "fr" in revision.after["translations"]
