@@ -74,3 +74,25 @@ def test_a_live_campaign_translation_waits_for_a_moderator(app, org, editor_clie
     assert db.session.query(CampaignTranslation).filter_by(campaign_id=campaign.id).count() == 0
     revision = db.session.query(CampaignRevision).filter_by(campaign_id=campaign.id).one()
     assert revision.status == RevisionStatus.PENDING and "fr" in revision.after["translations"]
+
+
+def test_a_new_campaign_is_written_in_its_organization_country_language_unless_chosen(app, org, editor_client):
+    from tests.campaigns.helpers import campaign_form
+    from webapp.campaigns.models import Campaign
+
+    page = editor_client.get(url_for("manage.new_campaign", org_slug=org.slug)).get_data(as_text=True)
+    assert '<option selected value="fr">' in page or 'value="fr" selected' in page  # Senegal: French
+    assert editor_client.post(url_for("manage.new_campaign", org_slug=org.slug),
+                              data=campaign_form(title="Chosen", slug="chosen", language="en")).status_code == 302
+    assert db.session.query(Campaign).filter_by(slug="chosen").one().language == "en"
+    editor_client.post(url_for("manage.new_campaign", org_slug=org.slug), data=campaign_form(title="Default", slug="default"))
+    assert db.session.query(Campaign).filter_by(slug="default").one().language == "fr"
+
+
+def test_editing_page_offers_a_translation_per_other_language(app, org, editor_client):
+    campaign = CampaignFactory(organization=org, draft=True, language="fr")
+    db.session.commit()
+    page = editor_client.get(url_for("manage.edit_campaign", slug=campaign.slug)).get_data(as_text=True)
+    for lang in ("en", "es", "pt"):
+        assert url_for("manage.edit_translation", slug=campaign.slug, language=lang) in page
+    assert url_for("manage.edit_translation", slug=campaign.slug, language="fr") not in page

@@ -31,7 +31,7 @@ from webapp.campaigns.models import (BudgetLine, Campaign, CampaignStatus, Campa
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.ids import MAX_ID, MAX_PAGE, parse_int
-from webapp.i18n import locale_code
+from webapp.i18n import language_of_country, locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 from webapp.organizations.models import Organization
@@ -55,7 +55,8 @@ def campaign_labels() -> dict:
             "cover_url": cover_url, "absolute_url": absolute_url, "og_locale": og_locale,
             "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign)),
             "language_name": language_name, "card_text": card_text,
-            "other_languages": translations.other_languages, "update_reading": translations.update_reading}
+            "other_languages": translations.other_languages, "update_reading": translations.update_reading,
+            "updates_of": services.updates_of}
 
 
 def language_name(code: str) -> str:
@@ -155,7 +156,7 @@ def _draft(form: CampaignForm) -> services.CampaignDraft:
         story_md=form.story_md.data or "", category=Category(form.category.data), country=form.country.data,
         region=form.region.data or None, goal=form.goal.money, minimum=form.minimum.money,
         funding_model=FundingModel(form.funding_model.data), start_date=form.start_date.data,
-        end_date=form.end_date.data)
+        end_date=form.end_date.data, language=form.language.data or None)
 
 
 def _cover(form: CampaignForm) -> bytes | None:
@@ -215,6 +216,7 @@ def new_campaign(org_slug: str):
         today = date.today()
         form.country.data, form.region.data = org.country, org.region
         form.currency.data = default_currency(org.country)
+        form.language.data = language_of_country(org.country)
         form.start_date.data, form.end_date.data = today, date.fromordinal(today.toordinal() + 29)
         form._country_hint = org.country
         form.region._country = org.country
