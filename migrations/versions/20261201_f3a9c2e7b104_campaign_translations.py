@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('summary', sa.String(length=200), nullable=False),
     sa.Column('story_md', sa.Text(), nullable=False),
     sa.Column('story_html', sa.Text(), nullable=False),
+    sa.Column('tiers', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_translations_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_translations')),

@@ -96,3 +96,25 @@ def test_editing_page_offers_a_translation_per_other_language(app, org, editor_c
     for lang in ("en", "es", "pt"):
         assert url_for("manage.edit_translation", slug=campaign.slug, language=lang) in page
     assert url_for("manage.edit_translation", slug=campaign.slug, language="fr") not in page
+
+
+def test_tiers_are_translated_with_the_campaign_and_read_in_that_language(app, org, editor_client):
+    from webapp.campaigns.models import RewardTier
+
+    campaign = CampaignFactory(organization=org, draft=True, language="en")
+    tier = RewardTier(campaign=campaign, title="A bag of flour", description="Five kilos", minimum_amount=5000)
+    db.session.add(tier)
+    db.session.commit()
+    response = _translate(editor_client, campaign, **{f"tier-{tier.id}-title": "Un sac de farine",
+                                                       f"tier-{tier.id}-description": "Cinq kilos"})
+    assert response.status_code == 302
+    campaign.status = campaign.status.LIVE
+    db.session.commit()
+    page = app.test_client().get(url_for("campaigns.show", slug=campaign.slug),
+                                 headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Un sac de farine" in page and "Cinq kilos" in page
+    english = app.test_client().get(url_for("campaigns.show", slug=campaign.slug, lang="en"),
+                                    headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "A bag of flour" in english and "Un sac de farine" not in english
+    too_long = _translate(editor_client, campaign, **{f"tier-{tier.id}-title": "x" * 500})
+    assert too_long.status_code == 409  # a live campaign's translation: refused before it reaches review

@@ -179,8 +179,8 @@ class RevisionDiff:
     cover: tuple[str | None, str | None] | None
     other: list[tuple[str, object, object]]
     tiers: list[TierChange]
-    #: (language, title diff, summary diff, story diff) for each translation added, changed or removed
-    translations: list[tuple[str, Markup | None, Markup | None, Markup | None]] = ()
+    #: (language, title diff, summary diff, story diff, tier diffs) for each translation added, changed or removed
+    translations: list[tuple] = ()
 
     @property
     def empty(self) -> bool:
@@ -199,13 +199,22 @@ def revision_diff(before: dict, after: dict) -> RevisionDiff:
         tiers=tier_changes(before, after), translations=translation_changes(before, after))
 
 
+def _tier_text_changes(old: dict, new: dict) -> list[Markup]:
+    """A translation's tier texts that changed, each as one diff of "title — description"."""
+    def line(t):
+        return f"{t.get('title', '')} — {t.get('description', '')}" if t else ""
+    return [text_diff(line(old.get(k)), line(new.get(k))) for k in sorted(set(old) | set(new), key=str)
+            if old.get(k) != new.get(k)]
+
+
 def translation_changes(before: dict, after: dict) -> list:
     old, new = before.get("translations", {}), after.get("translations", {})
-    empty = {"title": "", "summary": "", "story_md": ""}
+    empty = {"title": "", "summary": "", "story_md": "", "tiers": {}}
     changes = []
     for language in sorted(set(old) | set(new)):
         a, b = old.get(language, empty), new.get(language, empty)
         if a != b:
             changes.append((language, *(text_diff(a[k], b[k]) if a[k] != b[k] else None
-                                        for k in ("title", "summary", "story_md"))))
+                                        for k in ("title", "summary", "story_md")),
+                            _tier_text_changes(a.get("tiers", {}), b.get("tiers", {}))))
     return changes

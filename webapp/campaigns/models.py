@@ -208,7 +208,7 @@ class CampaignUpdate(db.Model):
 
 
 class CampaignTranslation(db.Model):
-    """The campaign's title, summary and story in another language than its own (Campaign.language).
+    """The campaign's title, summary, story and reward tiers in another language than its own (Campaign.language).
 
     story_html is rendered and sanitized from story_md exactly as the original story (webapp.markup).
     """
@@ -223,6 +223,8 @@ class CampaignTranslation(db.Model):
     summary: Mapped[str] = mapped_column(String(200))
     story_md: Mapped[str] = mapped_column(Text, default="")
     story_html: Mapped[str] = mapped_column(Text, default="")
+    #: the reward tiers' text: {str(tier id): {"title": …, "description": …}}; a tier without an entry reads as written
+    tiers: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

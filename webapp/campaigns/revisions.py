@@ -64,7 +64,8 @@ def translations_snapshot(campaign: Campaign) -> dict:
     revisions recorded before translations existed still compare equal to the content they were drawn from)."""
     if not campaign.translations:
         return {}
-    return {"translations": {t.language: {"title": t.title, "summary": t.summary, "story_md": t.story_md}
+    return {"translations": {t.language: {"title": t.title, "summary": t.summary, "story_md": t.story_md,
+                                          "tiers": {k: dict(v) for k, v in (t.tiers or {}).items()}}
                              for t in campaign.translations}}
 
 
@@ -82,7 +83,8 @@ def working_copy(campaign: Campaign) -> dict:
 def _copy(content: dict) -> dict:
     copied = {**content, "tiers": [dict(t) for t in content["tiers"]]}
     if "translations" in content:
-        copied["translations"] = {lang: dict(t) for lang, t in content["translations"].items()}
+        copied["translations"] = {lang: {**t, "tiers": {k: dict(v) for k, v in t.get("tiers", {}).items()}}
+                                  for lang, t in content["translations"].items()}
     return copied
 
 
@@ -229,7 +231,7 @@ def _apply(campaign: Campaign, before: dict, after: dict) -> None:
 
 
 def apply_translations(campaign: Campaign, wanted: dict) -> None:
-    """Make the campaign's translation rows say `wanted` ({language: {title, summary, story_md}})."""
+    """Make the campaign's translation rows say `wanted` ({language: {title, summary, story_md, tiers}})."""
     existing = {t.language: t for t in campaign.translations}
     for language, row in existing.items():
         if language not in wanted:
@@ -239,9 +241,11 @@ def apply_translations(campaign: Campaign, wanted: dict) -> None:
         if row is None:
             row = CampaignTranslation(campaign_id=campaign.id, language=language)
             campaign.translations.append(row)
-        if (row.title, row.summary, row.story_md) == (data["title"], data["summary"], data["story_md"]):
+        tiers = {k: dict(v) for k, v in data.get("tiers", {}).items()}
+        if (row.title, row.summary, row.story_md, row.tiers or {}) == (data["title"], data["summary"],
+                                                                       data["story_md"], tiers):
             continue
-        row.title, row.summary = data["title"], data["summary"]
+        row.title, row.summary, row.tiers = data["title"], data["summary"], tiers
         if row.story_md != data["story_md"] or not row.story_html:
             row.story_md, row.story_html = data["story_md"], render_markdown(data["story_md"])
         row.updated_at = utcnow()

@@ -38,16 +38,31 @@ def working_translation(campaign: Campaign, language: str) -> dict | None:
     if campaign.status in revisions.REVIEWED:
         return revisions.working_copy(campaign).get("translations", {}).get(language)
     row = next((t for t in campaign.translations if t.language == language), None)
-    return None if row is None else {"title": row.title, "summary": row.summary, "story_md": row.story_md}
+    return None if row is None else {"title": row.title, "summary": row.summary, "story_md": row.story_md,
+                                     "tiers": dict(row.tiers or {})}
+
+
+TIER_TITLE_MAX, TIER_DESCRIPTION_MAX = 120, 2000
 
 
 def save_translation(campaign: Campaign, actor: User, language: str, *, title: str, summary: str,
-                     story_md: str) -> str | None:
-    """Add or change the campaign's translation into `language`. Before approval it is written at once (None);
-    once approved it is proposed for review and this returns what revisions.propose did."""
+                     story_md: str, tiers: dict[int, tuple[str, str]] | None = None) -> str | None:
+    """Add or change the campaign's translation into `language` (`tiers`: tier id -> (title, description)).
+    Before approval it is written at once (None); once approved it is proposed for review and this returns what
+    revisions.propose did."""
     require_editor(actor, campaign)
     _check_language(campaign, language)
-    data = {"title": title.strip(), "summary": summary.strip(), "story_md": story_md or ""}
+    known = {t.id for t in campaign.tiers}
+    tier_texts = {}
+    for tier_id, (tier_title, description) in (tiers or {}).items():
+        tier_title, description = (tier_title or "").strip(), (description or "").strip()
+        if tier_id not in known:
+            raise DomainError(_("A tier of these changes no longer exists."))
+        if len(tier_title) > TIER_TITLE_MAX or len(description) > TIER_DESCRIPTION_MAX:
+            raise DomainError(_("A tier's translated title or description is too long."))
+        if tier_title or description:
+            tier_texts[str(tier_id)] = {"title": tier_title, "description": description}
+    data = {"title": title.strip(), "summary": summary.strip(), "story_md": story_md or "", "tiers": tier_texts}
     if campaign.status in revisions.REVIEWED:
         proposal = revisions.working_copy(campaign)
         proposal.setdefault("translations", {})[language] = data
@@ -107,6 +122,15 @@ def reading(campaign: Campaign, language: str) -> Reading:
     if row is None or language == campaign.language:
         return Reading(campaign.language, campaign.title, campaign.summary, campaign.story_html, False)
     return Reading(language, row.title, row.summary, row.story_html, True)
+
+
+def tier_reading(campaign: Campaign, tier, language: str) -> tuple[str | None, str, str]:
+    """(lang attribute or None, title, description) of a reward tier in `language`, else as written."""
+    row = next((t for t in campaign.translations if t.language == language), None)
+    text = (row.tiers or {}).get(str(tier.id)) if row is not None and language != campaign.language else None
+    if not text or not text.get("title"):
+        return None, tier.title, tier.description
+    return language, text["title"], text.get("description") or tier.description
 
 
 def update_reading(update: CampaignUpdate, language: str) -> tuple[str | None, str, str]:

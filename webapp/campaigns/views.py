@@ -56,6 +56,7 @@ def campaign_labels() -> dict:
             "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign)),
             "language_name": language_name, "card_text": card_text,
             "other_languages": translations.other_languages, "update_reading": translations.update_reading,
+            "tier_reading": translations.tier_reading,
             "updates_of": services.updates_of}
 
 
@@ -342,16 +343,24 @@ def edit_translation(slug: str, language: str):
         form = TranslationForm(formdata=None, data=current or {})
     if form.validate_on_submit():
         try:
-            outcome = translations.save_translation(campaign, current_user, language, title=form.title.data,
-                                                    summary=form.summary.data, story_md=form.story_md.data or "")
+            outcome = translations.save_translation(
+                campaign, current_user, language, title=form.title.data, summary=form.summary.data,
+                story_md=form.story_md.data or "",
+                tiers={t.id: (request.form.get(f"tier-{t.id}-title", ""), request.form.get(f"tier-{t.id}-description", ""))
+                       for t in campaign.tiers})
         except DomainError as exc:
             db.session.rollback()
             return _conflict(exc)
         db.session.commit()
         _flash_outcome(outcome)
         return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+    tier_texts = (current or {}).get("tiers", {})
+    if request.method == "POST":
+        tier_texts = {str(t.id): {"title": request.form.get(f"tier-{t.id}-title", ""),
+                                  "description": request.form.get(f"tier-{t.id}-description", "")}
+                      for t in campaign.tiers}
     return render_template("campaigns/translation_form.html", form=form, campaign=campaign, language=language,
-                           exists=current is not None), 400 if form.errors else 200
+                           exists=current is not None, tier_texts=tier_texts), 400 if form.errors else 200
 
 
 @manage.route("/campaigns/<slug>/updates/<int:update_id>/translations/<language>", methods=["GET", "POST"])
