@@ -118,3 +118,12 @@ def test_tiers_are_translated_with_the_campaign_and_read_in_that_language(app, o
     assert "A bag of flour" in english and "Un sac de farine" not in english
     too_long = _translate(editor_client, campaign, **{f"tier-{tier.id}-title": "x" * 500})
     assert too_long.status_code == 409  # a live campaign's translation: refused before it reaches review
+
+
+def test_the_moderator_reads_the_translations_of_a_submitted_campaign(app, org, moderator_client):
+    campaign = CampaignFactory(organization=org, submitted=True, language="en")
+    db.session.add(CampaignTranslation(campaign_id=campaign.id, language="fr", title="Un moulin à grain",
+                                       summary="Moudre", story_md="", story_html="<p>Notre histoire</p>", tiers={}))
+    db.session.commit()
+    page = moderator_client.get(url_for("moderation.review", slug=campaign.slug)).get_data(as_text=True)
+    assert "Un moulin à grain" in page and "Notre histoire" in page
