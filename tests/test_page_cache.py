@@ -217,3 +217,30 @@ def test_a_confirmed_pledge_shows_at_once_to_members_too(app, page_cache, signed
     bookkeeping.book_charge(pledge)
     db.session.commit()
     assert _raised(25_000).encode() in member.get("/campaigns/grain-mill").data
+
+
+def test_a_translation_added_or_edited_changes_the_page_at_once(app, page_cache):
+    """campaign_translations and campaign_update_translations rows carry campaign_id: a write invalidates."""
+    from webapp.campaigns import revisions, services, translations
+    from webapp.campaigns.models import CampaignTranslation
+
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    french = {"Accept-Language": "fr"}
+    app.test_client().get("/campaigns/grain-mill", headers=french)
+    app.test_client().get("/", headers=french)
+    revisions.apply_translations(campaign, {"fr": {"title": "Un moulin à grain", "summary": "Moudre", "story_md": ""}})
+    db.session.commit()
+    assert "Un moulin à grain" in app.test_client().get("/campaigns/grain-mill", headers=french).get_data(as_text=True)
+    assert "Un moulin à grain" in app.test_client().get("/", headers=french).get_data(as_text=True)
+    row = db.session.query(CampaignTranslation).filter_by(campaign_id=campaign.id).one()
+    row.title = "Un moulin pour deux villages"
+    db.session.commit()
+    assert "Un moulin pour deux villages" in app.test_client().get("/campaigns/grain-mill",
+                                                                    headers=french).get_data(as_text=True)
+    update = services.post_update(campaign, editor, "The mill has arrived", "It works.")
+    db.session.commit()
+    app.test_client().get("/campaigns/grain-mill", headers=french)
+    translations.save_update_translation(update, campaign, editor, "fr", title="Le moulin est arrivé", body_md="Il marche.")
+    db.session.commit()
+    assert "Le moulin est arrivé" in app.test_client().get("/campaigns/grain-mill", headers=french).get_data(as_text=True)

@@ -32,7 +32,8 @@ from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
 from webapp.accounts import sessions
 from webapp.accounts.models import Role, User
-from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.campaigns.models import (Campaign, CampaignRevision, CampaignStatus, CampaignUpdate, Category, FundingModel,
+                                     RewardTier)
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.money import Money
@@ -160,6 +161,10 @@ def build_world() -> SimpleNamespace:
     w.revision = CampaignRevision(campaign_id=w.live.id, before=content, after={**content, "title": "A new title"},
                                   proposed_by_id=w.users["owner"].id, contributor_ids=[w.users["owner"].id])
     db.session.add(w.revision)
+    db.session.flush()
+    w.update = CampaignUpdate(campaign_id=w.live.id, author_id=w.users["owner"].id, title="News", body_md="Hello",
+                              body_html="<p>Hello</p>")
+    db.session.add(w.update)
     db.session.flush()
 
     w.invitation_token = organizations._serializer().dumps({"id": invitation.id, "email": invitation.email})
@@ -333,6 +338,20 @@ EXPECTATIONS: list[Case] = [
          data=lambda w, u: {"title": "More flour", "minimum": "6000"}),
     Case("manage.delete_tier", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "tier_id": w.draft_tier.id}),
     Case("manage.post_update", "POST", ORG_EDITORS, slug("live"), data=lambda w, u: {"title": "News", "body": "Hello"}),
+    # translations of a campaign and of its updates: the organization's editors (issue 11)
+    Case("manage.edit_translation", "GET", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "language": "fr"},
+         label="draft"),
+    Case("manage.edit_translation", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "language": "fr"},
+         label="draft", data=lambda w, u: {"title": "Un titre", "summary": "Un résumé", "story_md": "Une histoire"}),
+    Case("manage.edit_translation", "GET", ORG_EDITORS, lambda w: {"slug": w.live.slug, "language": "fr"},
+         label="live"),
+    Case("manage.edit_translation", "POST", ORG_EDITORS, lambda w: {"slug": w.live.slug, "language": "fr"},
+         label="live", data=lambda w, u: {"title": "Un titre", "summary": "Un résumé", "story_md": "Une histoire"}),
+    Case("manage.edit_update_translation", "GET", ORG_EDITORS,
+         lambda w: {"slug": w.live.slug, "update_id": w.update.id, "language": "fr"}),
+    Case("manage.edit_update_translation", "POST", ORG_EDITORS,
+         lambda w: {"slug": w.live.slug, "update_id": w.update.id, "language": "fr"},
+         data=lambda w, u: {"title": "Nouvelles", "body": "Bonjour"}),
     # a revision of an approved campaign: its editors propose and withdraw; they and the moderators read it
     Case("manage.revision", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, owner=OK, moderator=OK, admin=OK),
          lambda w: {"slug": w.live.slug, "revision_id": w.revision.id}),

@@ -92,6 +92,9 @@ def is_minor(before: dict, after: dict) -> bool:
     allowed: it adds nothing to read); the summary and story may take a small correction that adds no
     link, domain, email address, phone number or IBAN.
     """
+    if before.get("translations", {}) != after.get("translations", {}):
+        # A translation is what readers of that language back on; no size of change goes through unread.
+        return False
     if after["title"] != before["title"] or after["cover_key"] != before["cover_key"]:
         return False
     # Budget: when campaigns get one, its lines belong here (any change to review), like the tiers.
@@ -176,10 +179,13 @@ class RevisionDiff:
     cover: tuple[str | None, str | None] | None
     other: list[tuple[str, object, object]]
     tiers: list[TierChange]
+    #: (language, title diff, summary diff, story diff, tier diffs) for each translation added, changed or removed
+    translations: list[tuple] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.title or self.summary or self.story or self.cover or self.other or self.tiers)
+        return not (self.title or self.summary or self.story or self.cover or self.other or self.tiers
+                    or self.translations)
 
 
 def revision_diff(before: dict, after: dict) -> RevisionDiff:
@@ -190,4 +196,25 @@ def revision_diff(before: dict, after: dict) -> RevisionDiff:
         title=text("title"), summary=text("summary"), story=text("story_md"),
         cover=(before["cover_key"], after["cover_key"]) if before["cover_key"] != after["cover_key"] else None,
         other=[(f, before.get(f), after.get(f)) for f in FREE_FIELDS if before.get(f) != after.get(f)],
-        tiers=tier_changes(before, after))
+        tiers=tier_changes(before, after), translations=translation_changes(before, after))
+
+
+def _tier_text_changes(old: dict, new: dict) -> list[Markup]:
+    """A translation's tier texts that changed, each as one diff of "title — description"."""
+    def line(t):
+        return f"{t.get('title', '')} — {t.get('description', '')}" if t else ""
+    return [text_diff(line(old.get(k)), line(new.get(k))) for k in sorted(set(old) | set(new), key=str)
+            if old.get(k) != new.get(k)]
+
+
+def translation_changes(before: dict, after: dict) -> list:
+    old, new = before.get("translations", {}), after.get("translations", {})
+    empty = {"title": "", "summary": "", "story_md": "", "tiers": {}}
+    changes = []
+    for language in sorted(set(old) | set(new)):
+        a, b = old.get(language, empty), new.get(language, empty)
+        if a != b:
+            changes.append((language, *(text_diff(a[k], b[k]) if a[k] != b[k] else None
+                                        for k in ("title", "summary", "story_md")),
+                            _tier_text_changes(a.get("tiers", {}), b.get("tiers", {}))))
+    return changes

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.core import UnknownLocaleError
+from babel.core import Locale, UnknownLocaleError
 from babel.numbers import get_territory_currencies
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -48,10 +48,13 @@ class CampaignForm(BaseForm):
     start_date = DateField(_l("Start date"), validators=[DataRequired()])
     end_date = DateField(_l("End date"), validators=[DataRequired()])
     cover = FileField(_l("Cover image (JPEG, PNG or WebP, at most 5 MB)"))
+    language = SelectField(_l("Language it is written in"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency.choices = currency_choices()
+        self.language.choices = [(code, Locale.parse(code).get_display_name(code).capitalize())
+                                 for code in current_app.config["LANGUAGES"]]
 
     def validate_goal(self, field):
         if field.money is not None and field.money.amount <= 0:
@@ -106,3 +109,10 @@ class BudgetLineForm(BaseForm):
     def validate_amount(self, field):
         if field.money is not None and field.money.amount <= 0:
             raise ValidationError(_l("The amount must be greater than zero."))
+
+
+class TranslationForm(BaseForm):
+    """The campaign's title, summary and story in another language."""
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    summary = StringField(_l("One-line summary"), validators=[DataRequired(), Length(max=200)])
+    story_md = TextAreaField(_l("Story"), validators=[Optional(), Length(max=50_000)])

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import true as sa_true
 from sqlalchemy import false as sa_false
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import User
@@ -69,6 +69,9 @@ class Campaign(db.Model):
     #: sanitized HTML rendered from story_md; the only form ever shown
     story_html: Mapped[str] = mapped_column(Text, default="")
     cover_key: Mapped[str | None] = mapped_column(String(255))
+    #: the language title, summary, story, tiers and updates are written in (a code of config LANGUAGES);
+    #: translations into the others are CampaignTranslation rows
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     category: Mapped[Category] = mapped_column(str_enum(Category), index=True)
     #: ISO 3166-1 alpha-2 code of the territory the campaign serves
     country: Mapped[str] = mapped_column(String(2), index=True)
@@ -99,6 +102,9 @@ class Campaign(db.Model):
     organization: Mapped[Organization] = relationship()
     tiers: Mapped[list[RewardTier]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", order_by="RewardTier.minimum_amount"
+    )
+    translations: Mapped[list[CampaignTranslation]] = relationship(
+        cascade="all, delete-orphan", order_by="CampaignTranslation.language", lazy="selectin"
     )
 
     @property
@@ -196,6 +202,47 @@ class CampaignUpdate(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User] = relationship()
+    translations: Mapped[list[CampaignUpdateTranslation]] = relationship(
+        cascade="all, delete-orphan", order_by="CampaignUpdateTranslation.language", lazy="selectin"
+    )
+
+
+class CampaignTranslation(db.Model):
+    """The campaign's title, summary, story and reward tiers in another language than its own (Campaign.language).
+
+    story_html is rendered and sanitized from story_md exactly as the original story (webapp.markup).
+    """
+
+    __tablename__ = "campaign_translations"
+    __table_args__ = (UniqueConstraint("campaign_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(200))
+    story_md: Mapped[str] = mapped_column(Text, default="")
+    story_html: Mapped[str] = mapped_column(Text, default="")
+    #: the reward tiers' text: {str(tier id): {"title": …, "description": …}}; a tier without an entry reads as written
+    tiers: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignUpdateTranslation(db.Model):
+    """An update's title and body in another language than its campaign's own."""
+
+    __tablename__ = "campaign_update_translations"
+    __table_args__ = (UniqueConstraint("update_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("campaign_updates.id", ondelete="CASCADE"), index=True)
+    #: the update's campaign: a write here changes that campaign's cached page (webapp.pagecache)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RevisionStatus(enum.StrEnum):

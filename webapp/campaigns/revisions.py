@@ -17,7 +17,8 @@ from sqlalchemy.orm import joinedload
 from webapp.accounts.models import User
 from webapp.campaigns import diffing
 from webapp.campaigns import progress as progress_source
-from webapp.campaigns.models import Campaign, CampaignRevision, CampaignStatus, RevisionStatus, RewardTier
+from webapp.campaigns.models import (Campaign, CampaignRevision, CampaignStatus, CampaignTranslation, RevisionStatus,
+                                     RewardTier)
 from webapp.campaigns.notices import tell_organization
 from webapp.clock import utcnow
 from webapp.errors import DomainError, PermissionDenied
@@ -54,7 +55,18 @@ def snapshot(campaign: Campaign) -> dict:
     """
     return {"title": campaign.title, "summary": campaign.summary, "story_md": campaign.story_md,
             "cover_key": campaign.cover_key, "category": campaign.category.value, "country": campaign.country,
-            "region": campaign.region, "tiers": [tier_snapshot(t) for t in sorted(campaign.tiers, key=lambda t: t.id)]}
+            "region": campaign.region, "tiers": [tier_snapshot(t) for t in sorted(campaign.tiers, key=lambda t: t.id)],
+            **translations_snapshot(campaign)}
+
+
+def translations_snapshot(campaign: Campaign) -> dict:
+    """{"translations": {language: {title, summary, story_md}}}, or nothing for a campaign without any (so that
+    revisions recorded before translations existed still compare equal to the content they were drawn from)."""
+    if not campaign.translations:
+        return {}
+    return {"translations": {t.language: {"title": t.title, "summary": t.summary, "story_md": t.story_md,
+                                          "tiers": {k: dict(v) for k, v in (t.tiers or {}).items()}}
+                             for t in campaign.translations}}
 
 
 def pending_revision(campaign: Campaign) -> CampaignRevision | None:
@@ -69,7 +81,11 @@ def working_copy(campaign: Campaign) -> dict:
 
 
 def _copy(content: dict) -> dict:
-    return {**content, "tiers": [dict(t) for t in content["tiers"]]}
+    copied = {**content, "tiers": [dict(t) for t in content["tiers"]]}
+    if "translations" in content:
+        copied["translations"] = {lang: {**t, "tiers": {k: dict(v) for k, v in t.get("tiers", {}).items()}}
+                                  for lang, t in content["translations"].items()}
+    return copied
 
 
 # -- proposing ----------------------------------------------------------------------------------
@@ -210,7 +226,29 @@ def _apply(campaign: Campaign, before: dict, after: dict) -> None:
         campaign.story_md, campaign.story_html = after["story_md"], render_markdown(after["story_md"])
     campaign.cover_key = after["cover_key"]
     campaign.category, campaign.country, campaign.region = after["category"], after["country"], after["region"]
+    apply_translations(campaign, after.get("translations", {}))
     db.session.flush()
+
+
+def apply_translations(campaign: Campaign, wanted: dict) -> None:
+    """Make the campaign's translation rows say `wanted` ({language: {title, summary, story_md, tiers}})."""
+    existing = {t.language: t for t in campaign.translations}
+    for language, row in existing.items():
+        if language not in wanted:
+            campaign.translations.remove(row)
+    for language, data in wanted.items():
+        row = existing.get(language)
+        if row is None:
+            row = CampaignTranslation(campaign_id=campaign.id, language=language)
+            campaign.translations.append(row)
+        tiers = {k: dict(v) for k, v in data.get("tiers", {}).items()}
+        if (row.title, row.summary, row.story_md, row.tiers or {}) == (data["title"], data["summary"],
+                                                                       data["story_md"], tiers):
+            continue
+        row.title, row.summary, row.tiers = data["title"], data["summary"], tiers
+        if row.story_md != data["story_md"] or not row.story_html:
+            row.story_md, row.story_html = data["story_md"], render_markdown(data["story_md"])
+        row.updated_at = utcnow()
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp import geo
@@ -17,12 +18,14 @@ from webapp.campaigns.models import (
     Campaign,
     CampaignStatus,
     CampaignTransition,
+    CampaignTranslation,
     CampaignUpdate,
     Category,
     FundingModel,
     RewardTier,
 )
 from webapp.clock import utcnow
+from webapp.i18n import language_of_country
 from webapp.errors import DomainError, FrozenField, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.markup import render_markdown
@@ -76,6 +79,8 @@ class CampaignDraft:
     funding_model: FundingModel
     start_date: date
     end_date: date
+    #: the language it is written in; None: the organization's country's (webapp.i18n.language_of_country)
+    language: str | None = None
 
 
 def deadline_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -125,7 +130,8 @@ def create_campaign(org: Organization, actor: User, draft: CampaignDraft) -> Cam
     campaign = Campaign(organization_id=org.id, created_by_id=actor.id, slug=slug, status=S.DRAFT,
                         title="", summary="", category=draft.category, country=draft.country,
                         goal_amount=draft.goal.amount, currency=draft.goal.currency,
-                        funding_model=draft.funding_model, starts_at=starts_at, ends_at=ends_at)
+                        funding_model=draft.funding_model, starts_at=starts_at, ends_at=ends_at,
+                        language=language_of_country(org.country))
     _apply(campaign, draft)
     db.session.add(campaign)
     db.session.flush()
@@ -180,6 +186,11 @@ def _apply(campaign: Campaign, draft: CampaignDraft) -> None:
     campaign.category = draft.category
     campaign.country = draft.country.upper()
     campaign.region = draft.region or None
+    if draft.language and draft.language in current_app.config["LANGUAGES"]:
+        campaign.language = draft.language
+        # A translation into the campaign's own language would never be read.
+        for row in [t for t in campaign.translations if t.language == draft.language]:
+            campaign.translations.remove(row)
     if campaign.status != S.LIVE:
         campaign.goal_amount = draft.goal.amount
         campaign.currency = draft.goal.currency
@@ -471,7 +482,11 @@ def discover(filters: Filters, per_page: int) -> Page:
         where.append(Campaign.region == filters.region.upper())
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
-        where.append(or_(func.lower(Campaign.title).like(pattern), func.lower(Campaign.summary).like(pattern)))
+        translated = exists().where(CampaignTranslation.campaign_id == Campaign.id,
+                                    or_(func.lower(CampaignTranslation.title).like(pattern),
+                                        func.lower(CampaignTranslation.summary).like(pattern)))
+        where.append(or_(func.lower(Campaign.title).like(pattern), func.lower(Campaign.summary).like(pattern),
+                         translated))
     totals = progress_source.reader().totals_subquery(select(Campaign.id).where(*where))
     raised = func.coalesce(totals.c.raised, 0)
     order = {

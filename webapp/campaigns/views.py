@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
+from babel import Locale
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,22 +13,24 @@ from sqlalchemy import select
 from webapp import geo, pagecache
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
-from webapp.campaigns import budget, covers, diffing, revisions, services
+from webapp.campaigns import budget, covers, diffing, revisions, services, translations
 from webapp.campaigns.forms import (
     BudgetLineForm,
     CampaignForm,
     ReviewForm,
     RevisionDecisionForm,
     TierForm,
+    TranslationForm,
     UpdateForm,
     default_currency,
 )
 from webapp.campaigns.labels import CATEGORY_LABELS, FUNDING_MODEL_HELP, FUNDING_MODEL_LABELS, charge_terms
-from webapp.campaigns.models import BudgetLine, Campaign, CampaignStatus, Category, FundingModel, RewardTier
+from webapp.campaigns.models import (BudgetLine, Campaign, CampaignStatus, CampaignUpdate, Category, FundingModel,
+                                     RewardTier)
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.ids import MAX_ID, MAX_PAGE, parse_int
-from webapp.i18n import locale_code
+from webapp.i18n import language_of_country, locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.labels import LEGAL_FORM_LABELS
 from webapp.organizations.models import Organization
@@ -48,7 +51,21 @@ def campaign_labels() -> dict:
             "revision_label": revisions.status_label, "money_of": Money,
             "upload_url": lambda key: get_storage().url(key) if key else None,
             "cover_url": cover_url,
-            "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign))}
+            "budget_chart": lambda campaign: budget.chart(campaign, budget.lines_of(campaign)),
+            "language_name": language_name, "card_text": card_text,
+            "other_languages": translations.other_languages, "update_reading": translations.update_reading,
+            "tier_reading": translations.tier_reading,
+            "updates_of": services.updates_of}
+
+
+def language_name(code: str) -> str:
+    """A language in its own name ("Français"), as the language chooser lists it."""
+    return Locale.parse(code).get_display_name(code).capitalize()
+
+
+def card_text(campaign: Campaign) -> translations.Reading:
+    """A card's title and summary in the visitor's language when the campaign has it."""
+    return translations.reading(campaign, translations.reading_language(campaign, None, locale_code()))
 
 
 def cover_url(campaign: Campaign) -> str:
@@ -86,12 +103,17 @@ def show(slug: str):
     if campaign is None or not services.can_view(current_user, campaign):
         abort(404)
     moderator = current_user.is_authenticated and current_user.is_moderator
-    content = pagecache.fragment(campaign.slug, ("show", can_edit, moderator), lambda: render_template(
+    # ?lang=… reads this campaign in another of its languages, for this page only (the site's language stays).
+    language = translations.reading_language(campaign, request.args.get("lang"), locale_code())
+    text = translations.reading(campaign, language)
+    content = pagecache.fragment(campaign.slug, ("show", can_edit, moderator, language), lambda: render_template(
         "campaigns/_show_content.html", campaign=campaign, progress=services.progress_of(campaign),
-        updates=services.updates_of(campaign), can_edit=can_edit))
+        updates=services.updates_of(campaign), can_edit=can_edit, text=text,
+        read_in=translations.available(campaign)))
     share_meta = pagecache.fragment(campaign.slug, ("share",), lambda: render_template(
         "campaigns/_share_meta.html", campaign=campaign, progress=services.progress_of(campaign)))
-    return render_template("campaigns/show.html", campaign=campaign, content=content, share_meta=share_meta)
+    return render_template("campaigns/show.html", campaign=campaign, content=content, share_meta=share_meta,
+                           text=text)
 
 
 @blueprint.route("/organizations/<slug>")
@@ -118,7 +140,7 @@ def _draft(form: CampaignForm) -> services.CampaignDraft:
         story_md=form.story_md.data or "", category=Category(form.category.data), country=form.country.data,
         region=form.region.data or None, goal=form.goal.money, minimum=form.minimum.money,
         funding_model=FundingModel(form.funding_model.data), start_date=form.start_date.data,
-        end_date=form.end_date.data)
+        end_date=form.end_date.data, language=form.language.data or None)
 
 
 def _cover(form: CampaignForm) -> bytes | None:
@@ -178,6 +200,7 @@ def new_campaign(org_slug: str):
         today = date.today()
         form.country.data, form.region.data = org.country, org.region
         form.currency.data = default_currency(org.country)
+        form.language.data = language_of_country(org.country)
         form.start_date.data, form.end_date.data = today, date.fromordinal(today.toordinal() + 29)
         form._country_hint = org.country
         form.region._country = org.country
@@ -287,6 +310,64 @@ def _propose_edit(form: CampaignForm, campaign: Campaign, draft: services.Campai
     if key:
         get_storage().delete(key)
     return None
+
+
+@manage.route("/campaigns/<slug>/translations/<language>", methods=["GET", "POST"])
+@login_required
+def edit_translation(slug: str, language: str):
+    """Add or change the campaign's title, summary and story in another language (the organization's editors)."""
+    campaign = _editable_campaign(slug)
+    if language not in translations.other_languages(campaign):
+        abort(404)
+    current = translations.working_translation(campaign, language)
+    if request.method == "POST":
+        form = TranslationForm()
+    else:
+        form = TranslationForm(formdata=None, data=current or {})
+    if form.validate_on_submit():
+        try:
+            outcome = translations.save_translation(
+                campaign, current_user, language, title=form.title.data, summary=form.summary.data,
+                story_md=form.story_md.data or "",
+                tiers={t.id: (request.form.get(f"tier-{t.id}-title", ""), request.form.get(f"tier-{t.id}-description", ""))
+                       for t in campaign.tiers})
+        except DomainError as exc:
+            db.session.rollback()
+            return _conflict(exc)
+        db.session.commit()
+        _flash_outcome(outcome)
+        return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+    tier_texts = (current or {}).get("tiers", {})
+    if request.method == "POST":
+        tier_texts = {str(t.id): {"title": request.form.get(f"tier-{t.id}-title", ""),
+                                  "description": request.form.get(f"tier-{t.id}-description", "")}
+                      for t in campaign.tiers}
+    return render_template("campaigns/translation_form.html", form=form, campaign=campaign, language=language,
+                           exists=current is not None, tier_texts=tier_texts), 400 if form.errors else 200
+
+
+@manage.route("/campaigns/<slug>/updates/<int:update_id>/translations/<language>", methods=["GET", "POST"])
+@login_required
+def edit_update_translation(slug: str, update_id: int, language: str):
+    campaign = _editable_campaign(slug)
+    update = db.session.get(CampaignUpdate, update_id) if update_id <= MAX_ID else None
+    if update is None or update.campaign_id != campaign.id or language not in translations.other_languages(campaign):
+        abort(404)
+    row = next((t for t in update.translations if t.language == language), None)
+    form = UpdateForm() if request.method == "POST" else UpdateForm(
+        formdata=None, data={"title": row.title, "body": row.body_md} if row else {})
+    if form.validate_on_submit():
+        try:
+            translations.save_update_translation(update, campaign, current_user, language, title=form.title.data,
+                                                 body_md=form.body.data)
+        except DomainError as exc:
+            db.session.rollback()
+            return _conflict(exc)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("manage.edit_campaign", slug=campaign.slug))
+    return render_template("campaigns/translation_form.html", form=form, campaign=campaign, language=language,
+                           exists=row is not None, update=update), 400 if form.errors else 200
 
 
 def _flash_outcome(outcome: str | None, saved: str | None = None) -> None:
