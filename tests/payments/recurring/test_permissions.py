@@ -50,7 +50,7 @@ def build_world() -> SimpleNamespace:
              for name in ROLES if name != "anonymous"}
     users["admin"].role = Role.ADMIN
     w.users = users
-    w.org = OrganizationFactory(slug="org-a", country="BJ")
+    w.org = OrganizationFactory(slug="org-a", country="BJ", currency="CAD")
     other = OrganizationFactory(slug="org-b")
     MembershipFactory(organization=w.org, user=users["editor"], editor=True)
     treasurer = UserFactory(verified=True, email="treasurer@example.org")
