@@ -700,5 +700,28 @@ def charges_of(support: RecurringSupport, limit: int = 24) -> list[RecurringChar
                                    .order_by(RecurringCharge.period.desc()).limit(limit)))
 
 
+# -- ongoing campaigns -----------------------------------------------------------------------
+def live_campaigns(organization: Organization) -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).where(Campaign.organization_id == organization.id,
+                                                          Campaign.status == CampaignStatus.LIVE)
+                                   .order_by(Campaign.title, Campaign.id)))
+
+
+def set_ongoing(campaign: Campaign, actor: User, ongoing: bool) -> None:
+    """An editor of its organization marks a live campaign as taking monthly and yearly gifts, or not any more.
+
+    Gifts already started keep renewing when it stops; only new gifts are refused.
+    """
+    from webapp.organizations import services as organizations
+
+    organizations.require_editor(actor, campaign.organization_id)
+    if campaign.status != CampaignStatus.LIVE:
+        raise SupportRefused(_("Only a live campaign can take monthly or yearly support."))
+    if campaign.ongoing != ongoing:
+        log.info("campaign %s: ongoing %s → %s (user %s)", campaign.id, campaign.ongoing, ongoing, actor.id)
+        campaign.ongoing = ongoing
+    db.session.flush()
+
+
 def _target_name(support: RecurringSupport) -> str:
     return support.campaign.title if support.campaign else support.organization.name

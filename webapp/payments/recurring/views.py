@@ -237,6 +237,45 @@ def income(slug: str):
                            counts=reports.active_counts(org.id))
 
 
+def _editor_of(slug: str) -> Organization:
+    org = _organization(slug)
+    if not organizations.can_edit(current_user, org):
+        abort(403)  # the organization's editors only
+    return org
+
+
+@blueprint.route("/manage/organizations/<slug>/ongoing")
+@login_required
+def ongoing(slug: str):
+    org = _editor_of(slug)
+    return render_template("recurring/ongoing.html", org=org, campaigns=services.live_campaigns(org))
+
+
+@blueprint.route("/manage/organizations/<slug>/ongoing/<campaign_slug>", methods=["POST"])
+@login_required
+def set_ongoing(slug: str, campaign_slug: str):
+    org = _editor_of(slug)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug,
+                                                        Campaign.organization_id == org.id))
+    if campaign is None:
+        abort(404)
+    choice = request.form.get("ongoing", "")
+    if choice not in ("1", "0"):
+        return render_template("errors.html", code=400, message=_("Choose whether the campaign takes monthly and "
+                                                                  "yearly support.")), 400
+    try:
+        services.set_ongoing(campaign, current_user, choice == "1")
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    if campaign.ongoing:
+        flash(_("“%(title)s” now takes monthly and yearly support.", title=campaign.title), "success")
+    else:
+        flash(_("“%(title)s” no longer takes new monthly and yearly support; gifts already started continue.",
+                title=campaign.title), "success")
+    return redirect(url_for("recurring.ongoing", slug=org.slug))
+
+
 @blueprint.route("/organizations/<slug>/transparency")
 def transparency(slug: str):
     org = _organization(slug)
