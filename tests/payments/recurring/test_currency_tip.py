@@ -155,3 +155,15 @@ def test_my_support_shows_the_approximate_and_the_tip(fake_stripe, app):
     assert "tip for Harambee" in page
     statement = client.get(url_for("recurring.statement", year=date.today().year)).get_data(as_text=True)
     assert "Tips to Harambee" in statement
+
+
+def test_my_support_names_the_saved_card_by_its_brand_and_last_four(fake_stripe, app):
+    org, user = association(currency="CAD"), supporter(locale="en")
+    paid_gift(fake_stripe, user, org, Money(2_500, "CAD"))
+    method = recurring.saved_method(user.id)
+    assert (method.brand, method.last4) == ("visa", "4242")
+    assert any(r.method == "GET" and r.path == f"/v1/payment_methods/{method.payment_method_id}"
+               for r in fake_stripe.requests)
+    client = app.test_client()
+    sign_in(client, user)
+    assert "Visa ending in 4242" in client.get(url_for("recurring.mine")).get_data(as_text=True)

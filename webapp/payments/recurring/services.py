@@ -581,6 +581,9 @@ def save_method(user_id: int, customer_id: str, payment_method_id: str, cause: s
     elif method.payment_method_id != payment_method_id:
         log.info("supporter %s: card changed (%s)", user_id, cause)
         method.customer_id, method.payment_method_id = customer_id, payment_method_id
+        method.brand = method.last4 = None
+    if method.last4 is None:
+        method.brand, method.last4 = get_provider().method_label(payment_method_id)
     method.updated_at = utcnow()
     db.session.flush()
 
