@@ -167,3 +167,13 @@ def test_my_support_names_the_saved_card_by_its_brand_and_last_four(fake_stripe,
     client = app.test_client()
     sign_in(client, user)
     assert "Visa ending in 4242" in client.get(url_for("recurring.mine")).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("country, currency", [("BJ", "XOF"), ("CA", "CAD"), ("FR", "EUR"), ("AQ", "EUR")])
+def test_a_new_organization_books_in_its_countrys_currency(app, country, currency):
+    from webapp.organizations import services as organizations
+    from webapp.organizations.models import LegalForm
+
+    details = organizations.OrganizationDetails(name=f"Coop {country}", legal_form=LegalForm.COOPERATIVE,
+                                                country=country, region=None, description="", website=None)
+    assert organizations.create_organization(supporter(), details).currency == currency
