@@ -98,11 +98,12 @@ def gift_currencies(org: Organization, campaign: Campaign | None) -> list[str]:
 
 
 def _rates(choices: list[str], target: str) -> list[tuple[Money, object]]:
-    """For each other currency offered: one unit of it and its approximate in the organization's currency."""
+    """For each other currency offered: one unit of it (1 000 of a currency without decimals, F CFA, yen) and its
+    approximate in the organization's currency."""
     out = []
     for code in choices:
         if code != target:
-            one = Money(10 ** exponent(code), code)
+            one = Money(10 ** exponent(code) if exponent(code) else 1_000, code)
             out.append((one, display.approx(one, target)))
     return out
 
