@@ -5,6 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import User
@@ -41,6 +42,10 @@ class Organization(db.Model):
     website: Mapped[str | None] = mapped_column(String(255))
     #: storage key of the re-encoded logo
     logo_key: Mapped[str | None] = mapped_column(String(255))
+    #: the currency its own (recurring) income is booked in; a gift in another currency is converted
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    #: supporters may give in their own currency (converted at the day's rate), as campaigns allow for pledges
+    accepts_supporter_currency: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -45,10 +45,24 @@ def _free_slug(name: str) -> str:
     return unique_slug(Organization, f"{slug} organization") if slug in RESERVED_SLUGS else slug
 
 
+def country_currency(country: str) -> str:
+    """The currency an organization of that country books its own income in: the country's, if we take it."""
+    from babel.numbers import get_territory_currencies
+    from flask import current_app
+
+    try:
+        found = get_territory_currencies(country.upper())
+    except Exception:  # noqa: BLE001 - an unknown territory falls back to the euro
+        found = []
+    supported = current_app.config["SUPPORTED_CURRENCIES"]
+    return found[0] if found and found[0] in supported else "EUR"
+
+
 def create_organization(owner: User, details: OrganizationDetails) -> Organization:
     _check_place(details)
     org = Organization(slug=_free_slug(details.name))
     _apply(org, details)
+    org.currency = country_currency(org.country)  # set once: its income is booked in it from then on
     db.session.add(org)
     db.session.flush()
     db.session.add(Membership(organization_id=org.id, user_id=owner.id, role=OrgRole.OWNER))

@@ -35,3 +35,14 @@ class Outbox:
 @pytest.fixture
 def outbox(mail_outbox) -> Outbox:
     return Outbox(mail_outbox)
+
+
+@pytest.fixture(autouse=True)
+def exchange_rates(app):
+    """The organizations of these tests book in EUR and their Canadian supporters give in CAD: a rate is needed."""
+    from tests.payments.support import load_rates
+
+    load_rates(CAD="1.4650", USD="1.0825")
+    from webapp.extensions import db
+
+    db.session.commit()

@@ -18,8 +18,10 @@ OK_CARD = "4242424242424242"
 OTHER_CARD = "5555555555554444"
 
 
-def association():
-    return OrganizationFactory(slug="ganvie-solidarite", name="Association Ganvié Solidarité", country="BJ")
+def association(**kwargs):
+    """Books in CAD (most supporters of these tests give in CAD): a gift in another currency is converted."""
+    return OrganizationFactory(**{"slug": "ganvie-solidarite", "name": "Association Ganvié Solidarité", "country": "BJ",
+                                  "currency": "CAD", **kwargs})
 
 
 def supporter(**kwargs):

@@ -23,7 +23,7 @@ M = MemberState
 
 
 def test_free_open_class_makes_a_member_at_once_and_one_membership_per_organization():
-    org, user = association(), supporter()
+    org, user = association(currency="XOF"), supporter()
     editor = editor_of(org)
     cls = membership.create_class(org, editor, "Sympathisant", None, None, Admission.OPEN, "XOF")
     member = membership.join(user, cls)
@@ -36,7 +36,7 @@ def test_free_open_class_makes_a_member_at_once_and_one_membership_per_organizat
 
 
 def test_dues_are_paid_through_recurring_support_and_resigning_stops_them(fake_stripe):
-    org, user = association(), supporter()
+    org, user = association(currency="XOF"), supporter()
     cls = membership.create_class(org, editor_of(org), "Membre actif", Money(5_000, "XOF"), SupportInterval.YEARLY,
                                   Admission.OPEN, "XOF")
     member = membership.join(user, cls)
@@ -57,7 +57,7 @@ def test_dues_are_paid_through_recurring_support_and_resigning_stops_them(fake_s
 
 
 def test_a_request_by_approval_waits_for_an_editor_and_a_stranger_cannot_decide():
-    org, user = association(), supporter()
+    org, user = association(currency="XOF"), supporter()
     editor, outsider = editor_of(org), supporter(email="other@example.org")
     cls = membership.create_class(org, editor, "Sociétaire", None, None, Admission.APPROVAL, "XOF")
     member = membership.join(user, cls)
@@ -71,7 +71,7 @@ def test_a_request_by_approval_waits_for_an_editor_and_a_stranger_cannot_decide(
 
 
 def test_cash_dues_are_unverified_until_a_second_editor_confirms_them():
-    org, user = association(), supporter()
+    org, user = association(currency="XOF"), supporter()
     first, second = editor_of(org), editor_of(org)
     cls = membership.create_class(org, first, "Membre actif", Money(5_000, "XOF"), SupportInterval.YEARLY,
                                   Admission.OPEN, "XOF")
@@ -90,7 +90,7 @@ def test_cash_dues_are_unverified_until_a_second_editor_confirms_them():
 
 
 def test_the_csv_export_neutralizes_formulas():
-    org = association()
+    org = association(currency="XOF")
     editor = editor_of(org)
     cls = membership.create_class(org, editor, "Sympathisant", None, None, Admission.OPEN, "XOF")
     for i, name in enumerate(("=HYPERLINK(\"http://x\")", "+33 6", "-2+3", "@SUM(A1)", "\tTab", "Afi")):
@@ -102,7 +102,7 @@ def test_the_csv_export_neutralizes_formulas():
 
 
 def test_a_message_reaches_every_active_member_and_only_them(mail_outbox):
-    org = association()
+    org = association(currency="XOF")
     editor = editor_of(org)
     open_cls = membership.create_class(org, editor, "Sympathisant", None, None, Admission.OPEN, "XOF")
     waiting = membership.create_class(org, editor, "Sociétaire", None, None, Admission.APPROVAL, "XOF")

@@ -17,7 +17,7 @@ from flask import url_for
 
 from config import TestConfig
 from tests.campaigns.helpers import sign_in
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import CampaignFactory, MembershipFactory, OrganizationFactory, UserFactory
 from webapp.accounts.models import Role
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -50,7 +50,8 @@ def build_world() -> SimpleNamespace:
              for name in ROLES if name != "anonymous"}
     users["admin"].role = Role.ADMIN
     w.users = users
-    w.org = OrganizationFactory(slug="org-a", country="BJ")
+    w.org = OrganizationFactory(slug="org-a", country="BJ", currency="CAD")
+    w.campaign = CampaignFactory(organization=w.org, live=True)
     other = OrganizationFactory(slug="org-b")
     MembershipFactory(organization=w.org, user=users["editor"], editor=True)
     treasurer = UserFactory(verified=True, email="treasurer@example.org")
@@ -118,6 +119,9 @@ EXPECTATIONS: list[Case] = [
     Case("recurring.statement", "GET", SIGNED_IN, lambda w: {"year": 2026}),
     Case("recurring.income", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
     Case("recurring.transparency", "GET", EVERYONE, ORG),
+    Case("recurring.ongoing", "GET", EDITORS, ORG),
+    Case("recurring.set_ongoing", "POST", EDITORS, lambda w: {"slug": w.org.slug, "campaign_slug": w.campaign.slug},
+         lambda w: {"ongoing": "1"}),
     Case("recurring.next_month", "POST", SUPPORTER_ONLY, lambda w: {"reference": w.active.reference}),
     Case("membership.classes", "GET", EVERYONE, ORG),
     Case("membership.join", "POST", expect(OK, anonymous=LOGIN, member=CONFLICT),

@@ -137,6 +137,10 @@ class PaymentProvider(Protocol):
         """Forget a saved method (the campaign failed): it can never be charged again."""
         ...
 
+    def method_label(self, payment_method_id: str) -> tuple[str | None, str | None]:
+        """What the payer recognizes a saved method by: (brand or kind, last four digits); (None, None) unknown."""
+        return None, None
+
     def refund(self, payment_intent_id: str, amount: Money | None, idempotency_key: str,
                metadata: Mapping[str, str], *, reason: str | None = None) -> str:
         """Ask for a refund (None: all that remains) in the charged currency; charge.refunded confirms it."""

@@ -117,6 +117,10 @@ class SandboxProvider:
     def detach_payment_method(self, payment_method_id: str) -> None:
         """Nothing is stored in the sandbox: forgetting a method is a no-op."""
 
+    def method_label(self, payment_method_id: str) -> tuple[str | None, str | None]:
+        """The sandbox stores no card: it cannot name one."""
+        return None, None
+
     # -- Connect, simulated end to end --------------------------------------------------------
     def create_connected_account(self, email: str, country: str, idempotency_key: str, *,
                                  service_agreement: str = "recipient") -> str:

@@ -296,6 +296,22 @@ class StripeProvider:
         except stripe.StripeError as exc:
             _raise_provider_error("release a saved payment method", exc)
 
+    def method_label(self, payment_method_id: str) -> tuple[str | None, str | None]:
+        """GET /v1/payment_methods/{id}: a card's `card.brand` and `card.last4` (docs.stripe.com/api/payment_methods/object;
+        last4 may be absent for some American Express cards); a bank debit's type and its `last4`."""
+        try:
+            method = self._rate_limited(lambda: self.client.v1.payment_methods.retrieve(payment_method_id))
+        except stripe.StripeError as exc:
+            log.warning("payment method %s: no label (%s)", payment_method_id, exc)
+            return None, None
+        kind = getattr(method, "type", None)
+        details = getattr(method, kind, None) if isinstance(kind, str) else None
+        if details is None:
+            return None, None
+        brand = getattr(details, "brand", None) if kind == "card" else kind
+        last4 = getattr(details, "last4", None)
+        return (str(brand)[:30] if brand else None), (str(last4)[-4:] if last4 else None)
+
     def _is_detached(self, payment_method_id: str) -> bool:
         try:
             return self._rate_limited(lambda: self.client.v1.payment_methods.retrieve(payment_method_id)).customer is None

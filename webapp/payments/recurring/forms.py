@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Optional
 
 from webapp.forms import BaseForm, MoneyField, currency_choices
 
@@ -19,10 +19,11 @@ class StartSupportForm(BaseForm):
     interval = RadioField(_l("How often"), choices=[("monthly", _l("Every month")), ("yearly", _l("Every year"))],
                           default="monthly", validate_choice=True)
     timezone = SelectField(_l("Your time zone (the dates of your gift follow it)"), validate_choice=False)
+    tip = MoneyField(_l("A tip for Harambee each time (optional)"), validators=[Optional()])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, currencies: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency.choices = currency_choices()
+        self.currency.choices = [(c, c) for c in currencies] if currencies else currency_choices()
         self.timezone.choices = [(z, z) for z in COMMON_ZONES]
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, CheckConstraint, Date, ForeignKey, Index, Numeric, SmallInteger, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounts.models import User
@@ -42,6 +44,7 @@ class RecurringSupport(db.Model):
     __tablename__ = "recurring_supports"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("tip_amount >= 0", name="tip_not_negative"),
         CheckConstraint("anchor_day BETWEEN 1 AND 31", name="anchor_day_in_month"),
         CheckConstraint("anchor_month BETWEEN 1 AND 12", name="anchor_month_in_year"),
         Index("ix_recurring_supports_state_next", "state", "next_charge_at"),
@@ -57,6 +60,8 @@ class RecurringSupport(db.Model):
     #: what each period charges, minor units of `currency` (the currency the supporter chose)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    #: an optional tip to the platform charged with each period, minor units of `currency`
+    tip_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     interval: Mapped[SupportInterval] = mapped_column(str_enum(SupportInterval))
     #: the day of the month it renews on (31 renews on the last day of shorter months), and the month (yearly)
     anchor_day: Mapped[int] = mapped_column(SmallInteger)
@@ -92,6 +97,15 @@ class RecurringSupport(db.Model):
     def money(self) -> Money:
         return Money(self.amount, self.currency)
 
+    @property
+    def tip(self) -> Money:
+        return Money(self.tip_amount or 0, self.currency)
+
+    @property
+    def booked_currency(self) -> str:
+        """What its money is booked in: the ongoing campaign's currency, or the organization's."""
+        return self.campaign.currency if self.campaign is not None else self.organization.currency
+
 
 class RecurringCharge(db.Model):
     """One period of a recurring support, charged at most once: (support, period) is unique and names the payment."""
@@ -100,6 +114,7 @@ class RecurringCharge(db.Model):
     __table_args__ = (
         UniqueConstraint("support_id", "period"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("tip_amount >= 0", name="tip_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +126,11 @@ class RecurringCharge(db.Model):
     #: what this period charges, minor units of `currency` (the amount at the time it was due)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    #: the platform's tip charged with this period, minor units of `currency` (booked apart)
+    tip_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: booked-currency units per `currency` unit, and the rates' date, when booked converted; None otherwise
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
+    fx_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[ChargeStatus] = mapped_column(str_enum(ChargeStatus), default=ChargeStatus.PENDING)
     #: "checkout" for the first period (and completions), "renewal" for the scheduler's
     kind: Mapped[str] = mapped_column(String(20))
@@ -129,6 +149,15 @@ class RecurringCharge(db.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+    @property
+    def tip(self) -> Money:
+        return Money(self.tip_amount or 0, self.currency)
+
+    @property
+    def total(self) -> Money:
+        """What the processor is asked for: the gift and the tip."""
+        return Money(self.amount + (self.tip_amount or 0), self.currency)
 
 
 class SupporterMethod(db.Model):

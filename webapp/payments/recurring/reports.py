@@ -16,6 +16,7 @@ from webapp.organizations.models import Organization
 from webapp.payments.recurring.models import RecurringSupport, SupportState
 
 KIND = "recurring_charge"
+TIP_KIND = "tip"
 
 
 def _org_accounts(organization_id: int):
@@ -53,30 +54,38 @@ def active_counts(organization_id: int) -> dict[str, int]:
 @dataclass(frozen=True)
 class StatementLine:
     organization: str
-    total: Money
+    total: Money  #: the gifts, in the currency the supporter was charged in
     renewals: int
+    tip: Money | None = None  #: the tips to the platform charged with them (not a gift to the organization)
 
 
 def statement(user: User, year: int) -> list[StatementLine]:
-    """What the supporter gave to whom that year, per organization and currency: ledger sums."""
+    """What the supporter gave to whom that year, per organization and the currency they were charged in (a
+    gift booked converted counts what was charged, the ledger's processor figure), tips apart: ledger sums."""
     supports = {s.id: s for s in db.session.scalars(select(RecurringSupport).where(RecurringSupport.user_id == user.id))}
     if not supports:
         return []
     causes = {f"recurring:{sid}": sid for sid in supports}
+    charged_currency = func.coalesce(LedgerEntry.processor_currency, LedgerEntry.currency)
+    charged_amount = func.coalesce(LedgerEntry.processor_amount, LedgerEntry.amount)
     rows = db.session.execute(
-        select(LedgerEntry.cause, LedgerEntry.currency, func.sum(LedgerEntry.amount), func.count(LedgerEntry.id))
-        .where(LedgerEntry.kind == KIND, LedgerEntry.cause.in_(list(causes)),
+        select(LedgerEntry.kind, LedgerEntry.cause, charged_currency, func.sum(charged_amount),
+               func.count(LedgerEntry.id))
+        .where(LedgerEntry.kind.in_((KIND, TIP_KIND)), LedgerEntry.cause.in_(list(causes)),
                extract("year", LedgerEntry.occurred_at) == year)
-        .group_by(LedgerEntry.cause, LedgerEntry.currency))
-    totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    for cause, currency, total, n in rows:
+        .group_by(LedgerEntry.kind, LedgerEntry.cause, charged_currency))
+    totals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for kind, cause, currency, total, n in rows:
         org_id = supports[causes[cause]].organization_id
-        totals[(org_id, currency)][0] += int(total)
-        totals[(org_id, currency)][1] += int(n)
+        if kind == KIND:
+            totals[(org_id, currency)][0] += int(total)
+            totals[(org_id, currency)][1] += int(n)
+        else:
+            totals[(org_id, currency)][2] += int(total)
     names = dict(db.session.execute(select(Organization.id, Organization.name).where(
         Organization.id.in_({k[0] for k in totals}))).all())
-    return sorted((StatementLine(names[org_id], Money(total, currency), n)
-                   for (org_id, currency), (total, n) in totals.items()), key=lambda line: line.organization)
+    return sorted((StatementLine(names[org_id], Money(total, currency), n, Money(tip, currency) if tip else None)
+                   for (org_id, currency), (total, n, tip) in totals.items()), key=lambda line: line.organization)
 
 
 __all__ = ["income_by_month", "campaign_income", "statement", "active_counts", "SupportState"]

@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP
 
 from flask import current_app, url_for
 from flask_babel import force_locale
@@ -29,7 +30,7 @@ from webapp.ledger import services as ledger
 from webapp.mail import queue_email
 from webapp.money import Money
 from webapp.organizations.models import Organization
-from webapp.payments import currencies
+from webapp.payments import currencies, fx, minimums
 from webapp.payments.pledging.customers import customer_for
 from webapp.payments.providers import get_provider
 from webapp.payments.providers.base import CheckoutRequest, PaymentAttempt
@@ -139,8 +140,57 @@ def check_amount(amount: Money) -> None:
                                amount=Money(_rule(amount.currency).maximum, amount.currency).format(locale_code())))
 
 
+def target_currency(organization: Organization, campaign: Campaign | None = None) -> str:
+    """What a gift to the organization (or its ongoing campaign) is booked in."""
+    return campaign.currency if campaign is not None else organization.currency
+
+
+def accepts_other_currencies(organization: Organization, campaign: Campaign | None = None) -> bool:
+    return campaign.accepts_backer_currency if campaign is not None else organization.accepts_supporter_currency
+
+
+def check_currency(organization: Organization, campaign: Campaign | None, amount: Money) -> None:
+    """The organization's currency, or the supporter's where it accepts it: chargeable, with a rate, above the
+    processor's minimum in it (as for a pledge paid in the backer's currency)."""
+    target = target_currency(organization, campaign)
+    if amount.currency == target:
+        return
+    if not accepts_other_currencies(organization, campaign):
+        raise SupportRefused(_("Gifts to %(name)s are in %(c)s only.", name=(campaign.title if campaign else
+                                                                         organization.name), c=target))
+    if amount.currency not in current_app.config["SUPPORTED_CURRENCIES"] or amount.currency not in currencies.RULES:
+        raise SupportRefused(_("This currency cannot be charged."))
+    try:
+        fx.quote(amount.currency, target)
+        floor = minimums.minimum_charge(amount.currency).amount
+    except fx.RateUnavailable:
+        raise SupportRefused(_("We have no exchange rate for %(c)s today; give in %(d)s.", c=amount.currency,
+                               d=target)) from None
+    if amount < floor:
+        raise SupportRefused(_("In %(c)s the smallest payment is %(min)s.", c=amount.currency,
+                               min=floor.format(locale_code())))
+
+
+def check_tip(amount: Money, tip: Money | None) -> Money:
+    """The optional tip to the platform, as for pledges: in the gift's currency, never larger than the gift."""
+    if tip is None or tip.amount == 0:
+        return Money.zero(amount.currency)
+    if tip.currency != amount.currency:
+        raise SupportRefused(_("A tip is in the gift's currency (%(c)s).", c=amount.currency))
+    if tip.amount < 0:
+        raise SupportRefused(_("A tip cannot be negative."))
+    if tip > amount:
+        raise SupportRefused(_("A tip cannot be larger than the gift itself."))
+    try:
+        currencies.processor_amount(amount + tip)
+    except ValueError:
+        raise SupportRefused(_("This amount cannot be charged in %(currency)s.", currency=amount.currency)) from None
+    return tip
+
+
 def start(user: User, organization: Organization, amount: Money, interval: SupportInterval, timezone: str,
-          locale: str, *, campaign: Campaign | None = None, now: datetime | None = None) -> RecurringSupport:
+          locale: str, *, campaign: Campaign | None = None, now: datetime | None = None,
+          tip: Money | None = None) -> RecurringSupport:
     """Record a pending gift whose first period is today (in the supporter's zone); its checkout opens next."""
     now = now or utcnow()
     check_amount(amount)
@@ -149,13 +199,16 @@ def start(user: User, organization: Organization, amount: Money, interval: Suppo
     if campaign is not None and (campaign.organization_id != organization.id or not campaign.ongoing
                                  or campaign.status != CampaignStatus.LIVE):
         raise SupportRefused(_("This campaign does not take monthly or yearly support."))
+    check_currency(organization, campaign, amount)
+    tip = check_tip(amount, tip)
     today = schedule.local_today(timezone, now)
     period = schedule.period_of(today, interval)
     support = RecurringSupport(
         reference=secrets.token_urlsafe(12), user_id=user.id, organization_id=organization.id,
         campaign_id=campaign.id if campaign else None, amount=amount.amount, currency=amount.currency,
-        interval=interval, anchor_day=today.day, anchor_month=today.month, timezone=timezone, locale=locale,
-        state=S.PENDING, next_period=period, next_charge_on=today, next_charge_at=now)
+        tip_amount=tip.amount, interval=interval, anchor_day=today.day, anchor_month=today.month,
+        timezone=timezone, locale=locale, state=S.PENDING, next_period=period, next_charge_on=today,
+        next_charge_at=now)
     db.session.add(support)
     db.session.flush()
     return support
@@ -178,7 +231,7 @@ def open_checkout(support: RecurringSupport, success_url: str, cancel_url: str) 
         except Exception:  # noqa: BLE001  (an old page that will not close is not a reason to refuse)
             log.warning("recurring support %s: could not expire %s", support.id, support.checkout_session_id)
     session = provider.create_checkout(CheckoutRequest(
-        pledge_id=0, reference=support.reference, mode="payment", charge=charge.money, email=user.email,
+        pledge_id=0, reference=support.reference, mode="payment", charge=charge.total, email=user.email,
         description=describe(support), terms=None, locale=support.locale, success_url=success_url,
         cancel_url=cancel_url, expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
         idempotency_key=charge_key(support, support.next_period, f"checkout-{charge.attempts}"),
@@ -202,7 +255,7 @@ def charge_for(support: RecurringSupport, period: str, kind: str) -> RecurringCh
                                                              RecurringCharge.period == period))
     if charge is None:
         charge = RecurringCharge(support_id=support.id, period=period, kind=kind, amount=support.amount,
-                                 currency=support.currency, provider=get_provider().name,
+                                 currency=support.currency, tip_amount=support.tip_amount or 0, provider=get_provider().name,
                                  due_on=schedule.due_date(period, support.interval, support.anchor_day,
                                                           support.anchor_month), attempts=0)
         db.session.add(charge)
@@ -268,7 +321,7 @@ def renew(support: RecurringSupport, before_request: Callable[[], None] = lambda
     attempt = max([charge.attempts] + [a.attempt or 0 for a in earlier]) + 1
     before_request()
     result = provider.charge_off_session(
-        method.customer_id, method.payment_method_id, charge.money,
+        method.customer_id, method.payment_method_id, charge.total,
         idempotency_key=charge_key(support, period, f"charge-{attempt}"),
         metadata={**processor_metadata(support, period), "charge_attempt": str(attempt)},
         description=describe(support))
@@ -326,16 +379,44 @@ def paid(support: RecurringSupport, charge: RecurringCharge, payment_intent_id: 
         _tell(support, "paid")
 
 
+def conversion(support: RecurringSupport, charge: RecurringCharge) -> fx.Conversion | None:
+    """The rate a renewal in another currency is booked at: the latest rate on or before the day it was paid
+    (the day's rate, as a pledge's at its checkout); None when the gift is in the booked currency."""
+    target = support.booked_currency
+    if charge.currency == target:
+        return None
+    day = (charge.paid_at or utcnow()).date()
+    try:
+        return fx.convert(charge.money, target, on=day)
+    except fx.RateUnavailable:  # no rate as old as the payment: the oldest we have is the nearest
+        return fx.convert(charge.money, target)
+
+
 def book(support: RecurringSupport, charge: RecurringCharge) -> None:
-    """Like a pledge's charge: the processor holds the money for the organization (or its ongoing campaign)."""
+    """Like a pledge's charge: the processor holds the money for the organization (or its ongoing campaign), in
+    its currency (converted, the charge kept as the processor's figure); the tip apart, the platform's."""
     credit = (ledger.campaign_account(support.campaign_id) if support.campaign_id
               else ledger.organization_account(support.organization_id))
+    converted = conversion(support, charge)
+    if converted is not None:
+        charge.fx_rate, charge.fx_date = converted.quote.rate, converted.quote.rate_date
+    ref = charge.charge_id or charge.payment_intent_id
     ledger.book(key=f"charge:recurring:{support.id}:{charge.period}", kind="recurring_charge",
-                debit=ledger.processor(charge.provider), credit=credit, money=charge.money,
+                debit=ledger.processor(charge.provider), credit=credit,
+                money=converted.converted if converted else charge.money,
                 cause=f"recurring:{support.id}", campaign_id=support.campaign_id,
                 memo="Recurring support",  # never the supporter's name: ledger rows outlive an erasure
-                processor_ref=charge.charge_id or charge.payment_intent_id,
+                processor_ref=ref, processor_money=charge.money if converted else None,
                 occurred_at=charge.paid_at)
+    if charge.tip_amount:
+        tip = charge.tip
+        in_booked = (Money.from_decimal(tip.to_decimal() * converted.quote.rate, converted.converted.currency,
+                                       rounding=ROUND_HALF_UP)
+                     if converted else tip)
+        ledger.book(key=f"tip:recurring:{support.id}:{charge.period}", kind="tip",
+                    debit=ledger.processor(charge.provider), credit=ledger.PLATFORM_REVENUE, money=in_booked,
+                    cause=f"recurring:{support.id}", campaign_id=None, memo="Tip to the platform",
+                    processor_ref=ref, processor_money=tip if converted else None, occurred_at=charge.paid_at)
 
 
 # -- when the supporter is needed ------------------------------------------------------------
@@ -500,6 +581,9 @@ def save_method(user_id: int, customer_id: str, payment_method_id: str, cause: s
     elif method.payment_method_id != payment_method_id:
         log.info("supporter %s: card changed (%s)", user_id, cause)
         method.customer_id, method.payment_method_id = customer_id, payment_method_id
+        method.brand = method.last4 = None
+    if method.last4 is None:
+        method.brand, method.last4 = get_provider().method_label(payment_method_id)
     method.updated_at = utcnow()
     db.session.flush()
 
@@ -617,6 +701,29 @@ def change_amount(support: RecurringSupport, user: User, amount: Money) -> None:
 def charges_of(support: RecurringSupport, limit: int = 24) -> list[RecurringCharge]:
     return list(db.session.scalars(select(RecurringCharge).where(RecurringCharge.support_id == support.id)
                                    .order_by(RecurringCharge.period.desc()).limit(limit)))
+
+
+# -- ongoing campaigns -----------------------------------------------------------------------
+def live_campaigns(organization: Organization) -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).where(Campaign.organization_id == organization.id,
+                                                          Campaign.status == CampaignStatus.LIVE)
+                                   .order_by(Campaign.title, Campaign.id)))
+
+
+def set_ongoing(campaign: Campaign, actor: User, ongoing: bool) -> None:
+    """An editor of its organization marks a live campaign as taking monthly and yearly gifts, or not any more.
+
+    Gifts already started keep renewing when it stops; only new gifts are refused.
+    """
+    from webapp.organizations import services as organizations
+
+    organizations.require_editor(actor, campaign.organization_id)
+    if campaign.status != CampaignStatus.LIVE:
+        raise SupportRefused(_("Only a live campaign can take monthly or yearly support."))
+    if campaign.ongoing != ongoing:
+        log.info("campaign %s: ongoing %s → %s (user %s)", campaign.id, campaign.ongoing, ongoing, actor.id)
+        campaign.ongoing = ongoing
+    db.session.flush()
 
 
 def _target_name(support: RecurringSupport) -> str:

@@ -17,7 +17,8 @@ from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
-from webapp.payments import batches
+from webapp.money import Money, exponent
+from webapp.payments import batches, display
 from webapp.payments.recurring import reports, services
 from webapp.payments.recurring.forms import StartSupportForm, AmountForm
 from webapp.payments.recurring.models import SupportInterval, SupportState
@@ -56,15 +57,17 @@ def start(slug: str):
                                                             Campaign.organization_id == org.id))
         if campaign is None:
             abort(404)
-    form = StartSupportForm()
+    target = services.target_currency(org, campaign)
+    choices = gift_currencies(org, campaign)
+    form = StartSupportForm(currencies=choices)
     if request.method == "GET":
-        form.currency.data = current_user.display_currency or "EUR"
+        form.currency.data = choices[-1]  # the supporter's own where the organization accepts it
         form.timezone.data = current_user_timezone()
     status = 200
     if form.validate_on_submit():
         try:
             support = services.start(current_user, org, form.amount.money, SupportInterval(form.interval.data),
-                                     form.timezone.data, locale_code(), campaign=campaign)
+                                     form.timezone.data, locale_code(), campaign=campaign, tip=form.tip.money)
             url = services.open_checkout(
                 support, success_url=url_for("recurring.mine", started=support.reference, _external=True),
                 cancel_url=url_for("recurring.start", slug=org.slug, _external=True))
@@ -79,7 +82,30 @@ def start(slug: str):
             return redirect(url, code=303)
     elif request.method == "POST":
         status = 400
-    return render_template("recurring/start.html", form=form, org=org, campaign=campaign), status
+    return render_template("recurring/start.html", form=form, org=org, campaign=campaign, target=target,
+                           rates=_rates(choices, target)), status
+
+
+def gift_currencies(org: Organization, campaign: Campaign | None) -> list[str]:
+    """The organization's (or its ongoing campaign's) currency, then the supporter's own where it accepts it."""
+    target = services.target_currency(org, campaign)
+    found = [target]
+    viewer = display.viewer_currency()
+    if services.accepts_other_currencies(org, campaign) and viewer and viewer != target \
+            and display.can_charge_in(viewer):
+        found.append(viewer)
+    return found
+
+
+def _rates(choices: list[str], target: str) -> list[tuple[Money, object]]:
+    """For each other currency offered: one unit of it (1 000 of a currency without decimals, F CFA, yen) and its
+    approximate in the organization's currency."""
+    out = []
+    for code in choices:
+        if code != target:
+            one = Money(10 ** exponent(code) if exponent(code) else 1_000, code)
+            out.append((one, display.approx(one, target)))
+    return out
 
 
 def current_user_timezone() -> str:
@@ -210,6 +236,45 @@ def income(slug: str):
         abort(403)
     return render_template("recurring/income.html", org=org, months=reports.income_by_month(org.id),
                            counts=reports.active_counts(org.id))
+
+
+def _editor_of(slug: str) -> Organization:
+    org = _organization(slug)
+    if not organizations.can_edit(current_user, org):
+        abort(403)  # the organization's editors only
+    return org
+
+
+@blueprint.route("/manage/organizations/<slug>/ongoing")
+@login_required
+def ongoing(slug: str):
+    org = _editor_of(slug)
+    return render_template("recurring/ongoing.html", org=org, campaigns=services.live_campaigns(org))
+
+
+@blueprint.route("/manage/organizations/<slug>/ongoing/<campaign_slug>", methods=["POST"])
+@login_required
+def set_ongoing(slug: str, campaign_slug: str):
+    org = _editor_of(slug)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug,
+                                                        Campaign.organization_id == org.id))
+    if campaign is None:
+        abort(404)
+    choice = request.form.get("ongoing", "")
+    if choice not in ("1", "0"):
+        return render_template("errors.html", code=400, message=_("Choose whether the campaign takes monthly and "
+                                                                  "yearly support.")), 400
+    try:
+        services.set_ongoing(campaign, current_user, choice == "1")
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    if campaign.ongoing:
+        flash(_("“%(title)s” now takes monthly and yearly support.", title=campaign.title), "success")
+    else:
+        flash(_("“%(title)s” no longer takes new monthly and yearly support; gifts already started continue.",
+                title=campaign.title), "success")
+    return redirect(url_for("recurring.ongoing", slug=org.slug))
 
 
 @blueprint.route("/organizations/<slug>/transparency")
