@@ -203,9 +203,9 @@ def settle_with_host(campaign_id: int, cause: str) -> None:
                     credit=account, money=balance, cause=f"campaign:{campaign_id}", campaign_id=campaign_id,
                     memo="Back with the host for the organization")
         return
-    awaited = db.session.scalar(select(func.coalesce(func.sum(Expense.amount), 0)).where(
-        Expense.campaign_id == campaign_id, Expense.state == ExpenseState.APPROVED)) or 0
-    awaited += fee_for(host, Money(int(awaited), campaign.currency)).amount
+    awaited = int(db.session.scalar(select(func.coalesce(func.sum(Expense.amount), 0)).where(
+        Expense.campaign_id == campaign_id, Expense.state == ExpenseState.APPROVED)) or 0)  # PostgreSQL: a Decimal
+    awaited += fee_for(host, Money(awaited, campaign.currency)).amount
     free = held_for_campaign(account, campaign).amount - awaited
     amount = min(-balance.amount, max(0, free))
     if amount > 0:
