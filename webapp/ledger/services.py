@@ -45,20 +45,30 @@ def book(*, key: str, kind: str, debit: str, credit: str, money: Money, cause: s
         return None
     if money.amount < 0:
         debit, credit, money = credit, debit, Money(-money.amount, money.currency)
-    existing = db.session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
-    if existing is not None:
-        return existing
-    entry = LedgerEntry(key=key, kind=kind, debit_account=debit, credit_account=credit, amount=money.amount,
-                        currency=money.currency, campaign_id=campaign_id, cause=cause, memo=memo,
-                        processor_ref=processor_ref,
-                        processor_amount=processor_money.amount if processor_money else None,
-                        processor_currency=processor_money.currency if processor_money else None)
+    values = dict(key=key, kind=kind, debit_account=debit, credit_account=credit, amount=money.amount,
+                  currency=money.currency, campaign_id=campaign_id, cause=cause, memo=memo,
+                  processor_ref=processor_ref,
+                  processor_amount=processor_money.amount if processor_money else None,
+                  processor_currency=processor_money.currency if processor_money else None)
     if occurred_at is not None:
-        entry.occurred_at = occurred_at
-    # A concurrent booking of the same key fails at commit on the unique key, rolling back the
-    # whole unit of work that tried to book it twice.
-    db.session.add(entry)
+        values["occurred_at"] = occurred_at
+    # One statement: the unique key decides. INSERT ... ON CONFLICT (key) DO NOTHING RETURNING the row
+    # as an ORM object of this session; nothing returned means the key was booked before (by this unit
+    # of work, flushed first, or committed earlier), and that entry is the answer. A concurrent booking
+    # of the same key waits on the key's index and then books nothing.
+    entry = db.session.scalar(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry).values(**values)
+                              .on_conflict_do_nothing(index_elements=[LedgerEntry.key]).returning(LedgerEntry))
+    if entry is None:
+        entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
     return entry
+
+
+def _insert_for(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def balance(account: str, currency: str) -> Money:

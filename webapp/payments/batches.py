@@ -12,12 +12,15 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
 
 from webapp.campaigns.models import Campaign, CampaignStatus
 from webapp.clock import utcnow
 from webapp.errors import DomainError, ProviderError
 from webapp.extensions import db
 from webapp.payments.collection import services as collection
+from webapp.payments.matching import services as matching
+from webapp.payments.matching.models import Match
 from webapp.payments.models import Pledge, PledgeStatus, Transfer, TransferStatus
 from webapp.payments.payouts import services as payouts
 
@@ -97,14 +100,37 @@ def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | 
         if not ids:
             break
         batches, after = batches + 1, ids[-1]
-        for pledge_id in ids:
-            _collect_one(pledge_id, succeeded, report, pacer)
+        if succeeded:
+            _read_ahead(campaign_id, ids)
+        try:
+            for pledge_id in ids:
+                _collect_one(pledge_id, succeeded, report, pacer)
+        finally:
+            db.session.info.pop(matching.MATCH_HINT, None)
     return report
 
 
+def _read_ahead(campaign_id: int, ids: list[int]) -> None:
+    """What every pledge of the batch would ask on its own, asked once: has it a match, has the campaign a fund?
+
+    Read before the pledges' own transactions: a fund accepted during the batch (seconds) matches the
+    pledges of the next batch; a pledge's match is only ever made in the pledge's own transitions, which
+    the row lock of _collect_one keeps to this worker.
+    """
+    campaign = db.session.get(Campaign, campaign_id)
+    matched = set(db.session.scalars(select(Match.pledge_id).where(Match.pledge_id.in_(ids))))
+    db.session.info[matching.MATCH_HINT] = dict(campaign_id=campaign_id, pledge_ids=frozenset(ids), matched=matched,
+                                                has_funds=bool(matching.funds_for(campaign)))
+    db.session.rollback()
+
+
 def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport, pacer: Pacer) -> None:
+    # One statement: the pledge locked, with its campaign and organization (receipts and emails name them;
+    # each commit expires them, so they would be read again one by one).
     pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COMMITTED)
-                               .with_for_update(skip_locked=True))
+                               .options(joinedload(Pledge.campaign, innerjoin=True)
+                                        .joinedload(Campaign.organization, innerjoin=True))
+                               .with_for_update(of=Pledge, skip_locked=True))
     if pledge is None:  # another worker has it, or it is done
         db.session.rollback()
         report.skipped += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask import g, has_app_context
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -22,6 +23,19 @@ def new_prefix() -> str:
 
 
 def key_prefix() -> str:
+    """The stored prefix, read once per app context (a task, a request, a collection run: it never changes)."""
+    if not has_app_context():
+        return _stored_prefix()
+    cached = g.get("harambee_key_prefix")
+    if cached is None:
+        cached = db.session.scalar(select(Installation.key_prefix).where(Installation.id == 1))
+        if cached is None:  # created in this transaction, which may yet roll back: not kept
+            return _stored_prefix()
+        g.harambee_key_prefix = cached
+    return cached
+
+
+def _stored_prefix() -> str:
     """The stored prefix; created (once, even by several workers at once) when the row is missing."""
     prefix = db.session.scalar(select(Installation.key_prefix).where(Installation.id == 1))
     if prefix is not None:

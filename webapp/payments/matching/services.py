@@ -129,13 +129,19 @@ def rule_amount(fund: MatchFund, pledged: int) -> int:
     return amount
 
 
-def book_match(pledge: Pledge) -> Match | None:
+#: db.session.info key of what a collection batch read ahead (webapp.payments.batches.collect): the
+#: campaign, the batch's pledge ids, those already matched, and whether the campaign has any fund
+MATCH_HINT = "harambee.match_hint"
+
+
+def book_match(pledge: Pledge, known_unmatched: bool = False) -> Match | None:
     """Match a newly confirmed pledge, in its transaction; the fund is locked so it is never overdrawn."""
     if pledge.status not in CONFIRMED_STATUSES:
         return None
-    existing = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
-    if existing is not None:
-        return existing
+    if not known_unmatched:
+        existing = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
+        if existing is not None:
+            return existing
     for candidate in funds_for(pledge.campaign):
         # The row lock serializes every matcher of this fund: the sums below are read under it.
         fund = db.session.scalar(select(MatchFund).where(MatchFund.id == candidate.id).with_for_update())
@@ -163,9 +169,13 @@ def book_match_entry(match: Match, pledge: Pledge) -> None:
 
 
 def pledge_charged(pledge: Pledge) -> None:
+    hint = db.session.info.get(MATCH_HINT)
+    if hint is not None and hint["campaign_id"] == pledge.campaign_id and pledge.id in hint["pledge_ids"] \
+            and pledge.id not in hint["matched"] and not hint["has_funds"]:
+        return  # read for the whole batch: no match, and no fund that could make one
     match = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
     if match is None:
-        match = book_match(pledge)
+        match = book_match(pledge, known_unmatched=True)
     elif match.amount > 0:
         book_match_entry(match, pledge)
 

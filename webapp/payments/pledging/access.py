@@ -35,8 +35,9 @@ def _digest(token: str) -> str:
 def mint(pledge_id: int, purpose: str) -> str:
     """A new secret for one link about this pledge; only its hash is stored."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    # No flush of its own: it goes with the unit of work's next flush (autoflush before any query that
+    # could look for it), one multi-row INSERT with the other tokens minted meanwhile.
     db.session.add(PledgeAccessToken(pledge_id=pledge_id, token_hash=_digest(token), purpose=purpose[:20]))
-    db.session.flush()
     return token
 
 

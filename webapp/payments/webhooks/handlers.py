@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
+from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.ids import parse_id
 from webapp.payments import bookkeeping, disputes, refunds, settlements
@@ -27,7 +29,11 @@ def _find(obj: dict, **keys: str | None) -> Pledge | None:
     """Our pledge id in the metadata first, else any of our stored processor ids; locked for the update."""
     pledge_id = parse_id((obj.get("metadata") or {}).get("pledge_id"))  # ASCII digits within range, or None
     if pledge_id is not None:
-        pledge = db.session.get(Pledge, pledge_id, with_for_update=True)
+        # Locked, with its campaign and organization (receipts name them): one statement, not three.
+        pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id)
+                                   .options(joinedload(Pledge.campaign, innerjoin=True)
+                                            .joinedload(Campaign.organization, innerjoin=True))
+                                   .with_for_update(of=Pledge).execution_options(populate_existing=True))
         if pledge is not None:
             return pledge
     conditions = [getattr(Pledge, column) == value for column, value in keys.items() if value]
