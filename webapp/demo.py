@@ -283,11 +283,18 @@ def load_all() -> dict[str, int]:
     return {"accounts": load_accounts(), "organizations": load_organizations(), "campaigns": load_campaigns(),
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
             "progress reports": load_progress_reports(), "members": load_memberships(),
-            "payout accounts": load_payout_accounts(), "hosts": load_hosts()}
+            "payout accounts": load_payout_accounts(), "hosts": load_hosts(),
+            "progress reports on hosted campaigns": load_kitchen_report()}
 
 
 def load_progress_reports() -> int:
     from webapp.progress_reports.demo import load_progress_reports as load
+
+    return load()
+
+
+def load_kitchen_report() -> int:
+    from webapp.progress_reports.demo import load_kitchen_report as load
 
     return load()
 

@@ -1,4 +1,4 @@
-"""Demo data: a progress report on the Lyon bakery's succeeded oven campaign (no email is sent for it)."""
+"""Demo data: progress reports on the Lyon bakery's oven and on the Ganvié school kitchen (no email is sent for them)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,6 +8,7 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.markup import render_markdown
 from webapp.organizations.models import Membership
+from webapp.payments.expenses.models import Expense, ExpenseState
 from webapp.progress_reports.models import ProgressReport
 
 REPORT = """The oven is built and has baked its first month of bread.
@@ -28,5 +29,29 @@ def load_progress_reports() -> int:
     db.session.add(ProgressReport(campaign_id=campaign.id, author_id=author, title="The new oven bakes",
                                   body_md=REPORT, body_html=render_markdown(REPORT),
                                   fanned_out_at=utcnow()))  # demo backers get no email
+    db.session.flush()
+    return 1
+
+
+KITCHEN_REPORT = """The kitchen of the Ganvié school cooks on its new stoves.
+
+- **Stoves and pots**: bought in Cotonou and carried across the lagoon by pirogue; they burn half the wood.
+- **Water tank**: the supplier's invoice is with our host; the tank arrives next month.
+
+The cook started in the first week of term. Thank you to everyone who gave.
+"""
+
+
+def load_kitchen_report() -> int:
+    """The Benin campaign's report, linking the expenses paid so far (after the hosts' demo has paid them)."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == "ganvie-school-kitchen"))
+    if campaign is None or db.session.scalar(select(ProgressReport.id).where(ProgressReport.campaign_id == campaign.id)):
+        return 0
+    author = db.session.scalar(select(Membership.user_id).where(Membership.organization_id == campaign.organization_id))
+    paid = list(db.session.scalars(select(Expense).where(Expense.campaign_id == campaign.id,
+                                                         Expense.state == ExpenseState.PAID)))
+    db.session.add(ProgressReport(campaign_id=campaign.id, author_id=author, title="The school kitchen cooks",
+                                  body_md=KITCHEN_REPORT, body_html=render_markdown(KITCHEN_REPORT),
+                                  expenses=paid, fanned_out_at=utcnow()))  # demo backers get no email
     db.session.flush()
     return 1

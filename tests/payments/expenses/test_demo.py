@@ -29,4 +29,12 @@ def test_the_demo_has_a_host_and_a_benin_campaign_spending_through_it(app, clien
     assert sum(v for (_a, c), v in ledger.trial_balance().items() if c == "XOF") == 0
     page = client.get("/campaigns/ganvie-school-kitchen/transparency").get_data(as_text=True)
     assert "Water tank and filter" in page and "Receipt checked by the host" in page and "MoMo" not in page
-    assert demo.load_all()["hosts"] == 0  # twice: nothing more
+    # its progress report links the two paid expenses, and shows them without a receipt or a payee's detail
+    from webapp.progress_reports.models import ProgressReport
+
+    report = db.session.scalar(select(ProgressReport).where(ProgressReport.campaign_id == campaign.id))
+    assert sorted(e.state.value for e in report.expenses) == ["paid", "paid"]
+    report_page = client.get(f"/campaigns/ganvie-school-kitchen/reports/{report.id}").get_data(as_text=True)
+    assert "The school kitchen cooks" in report_page and "MoMo" not in report_page
+    again = demo.load_all()
+    assert again["hosts"] == 0 and again["progress reports on hosted campaigns"] == 0  # twice: nothing more
