@@ -54,9 +54,9 @@ def test_visitor_reads_their_language_else_the_original_and_can_switch(app, org)
     assert f'href="/campaigns/{campaign.slug}?lang=en"' in french
     english = client.get(url_for("campaigns.show", slug=campaign.slug, lang="en"),
                          headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert "<h1>A grain mill</h1>" in english
+    assert '<h1 dir="auto">A grain mill</h1>' in english
     spanish = client.get(url_for("campaigns.show", slug=campaign.slug), headers={"Accept-Language": "es"}).get_data(as_text=True)
-    assert "<h1>A grain mill</h1>" in spanish  # no Spanish translation: the original
+    assert '<h1 dir="auto">A grain mill</h1>' in spanish  # no Spanish translation: the original
 
 
 def test_search_finds_a_campaign_by_its_translation(app, org):
