@@ -13,6 +13,7 @@ import pytest
 from flask import url_for
 
 from tests.payments.money_helpers import deliver
+from tests.factories import RewardTierFactory
 from tests.payments.support import count, fresh, live_campaign, load_rates, submit_pledge, text, the_pledge
 from webapp.campaigns.models import FundingModel
 from webapp.errors import ProviderError
@@ -177,3 +178,26 @@ def test_a_settlement_currency_stripe_does_not_settle_in_stops_the_start():
 
     with pytest.raises(RuntimeError, match="STRIPE_SETTLEMENT_CURRENCY=XOF is not a currency Stripe settles in"):
         create_app(Wrong)
+
+
+# -- the amount the form starts with ----------------------------------------------------------------
+@pytest.mark.parametrize("currency, expected", [("XOF", 7_000), ("EUR", 1_000), ("MAD", 15_000), ("JPY", 2_000), ("USD", 1_500)])
+def test_the_pledge_form_starts_at_a_round_sum_worth_about_ten_euros(client, currency, expected):
+    """Issue 11: not the processor's minimum (350 XOF ≈ 0.53 EUR) but a round sum; a reward starts at its own minimum."""
+    from tests.payments.support import standard_rates
+    from webapp.payments.pledging import services
+
+    standard_rates()
+    campaign = live_campaign(currency)
+    db.session.commit()
+    assert services.suggested_pledge(campaign) == Money(expected, currency)
+    reward = RewardTierFactory(campaign=campaign, minimum_amount=expected * 3)
+    assert services.suggested_pledge(campaign, reward) == Money(expected * 3, currency)
+
+
+@pytest.mark.parametrize("amount, unit, rounded", [(6_560, 1, 7_000), (10_842, 100, 15_000), (30, 100, 100),
+                                                   (7_000, 1, 7_000), (0, 1, 1), (81_000, 1, 100_000)])
+def test_suggestions_are_round_sums_of_at_least_one_unit(amount, unit, rounded):
+    from webapp.payments.pledging.services import round_up_nicely
+
+    assert round_up_nicely(amount, unit) == rounded

@@ -17,7 +17,7 @@ from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, Rewa
 from webapp.clock import utcnow
 from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.money import Money
+from webapp.money import Money, exponent
 from webapp.payments import currencies, fx, minimums
 from webapp.payments.models import ChargeTiming, Pledge, PledgeEvent, PledgeStatus
 from webapp.payments.pledging import access
@@ -82,6 +82,41 @@ def minimum_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
     if tier is not None and tier.minimum > floor:
         return tier.minimum
     return floor
+
+
+#: without a reward, the pledge form starts at about this many units of the settlement currency (10 EUR)
+SUGGESTED_PLEDGE_UNITS = 10
+
+
+def suggested_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
+    """The amount the pledge form starts with: the reward's minimum, or else a
+    round sum worth about SUGGESTED_PLEDGE_UNITS of the settlement currency (7,000 XOF for 10 EUR, not the
+    processor's 350 XOF ≈ 0.53 EUR), never below the smallest pledge. Raises PledgeRefused as minimum_pledge."""
+    floor = minimum_pledge(campaign, tier)
+    if tier is not None:
+        return floor
+    unit = 10 ** exponent(campaign.currency)
+    settlement = current_app.config["STRIPE_SETTLEMENT_CURRENCY"]
+    about = SUGGESTED_PLEDGE_UNITS * unit
+    converted = fx.try_convert(Money(SUGGESTED_PLEDGE_UNITS * 10 ** exponent(settlement), settlement),
+                               campaign.currency)
+    if converted is not None:
+        about = converted.converted.amount
+    nice = round_up_nicely(about, unit)
+    return floor if floor.amount >= nice else Money(nice, campaign.currency)
+
+
+#: the round sums a suggestion may take, as tenths of a power of ten: 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10
+ROUND_STEPS = (10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 100)
+
+
+def round_up_nicely(amount: int, unit: int) -> int:
+    """Up to the next round sum, at least one unit of the currency: 6,560 → 7,000; 108.42 → 150; 0.30 → 1."""
+    amount = max(amount, unit)
+    if amount < 10:
+        return amount
+    step = 10 ** (len(str(amount)) - 2)
+    return next(n * step for n in ROUND_STEPS if n * step >= amount)
 
 
 def minimum_charge(currency: str) -> minimums.Minimum:

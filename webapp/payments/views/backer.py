@@ -45,7 +45,7 @@ def pledge(slug: str):
         chosen = tiers.get(request.args.get("tier", ""))
         form.tier.data = str(chosen.id) if chosen else ""
         try:
-            form.amount.data = services.minimum_pledge(campaign, chosen)
+            form.amount.data = services.suggested_pledge(campaign, chosen)
         except services.PledgeRefused:
             form.amount.data = None  # no rate for the currency: the form says so next to the field
         form.pay_currency.data = campaign.currency
