@@ -59,15 +59,14 @@ run: $(RUNTIME_STAMP) translations
 services:
 	@scripts/ensure-services.sh >/dev/null
 
-# The two passes run one after the other; make test fails if either fails. TEST_PARALLEL=1 runs them side
-# by side (they share nothing: SQLite in memory, a PostgreSQL schema per run, a Redis database and free
-# ports claimed per run by tests/conftest.py), each into a log of its own printed whole once both have
-# ended. Measured on this 2-core machine, side by side was no faster (the PostgreSQL pass starves: the
-# server needs a core too) and made timing-sensitive tests flakier, so one after the other is the default.
+# The two passes run side by side (2 cores; they share nothing: SQLite in memory, a PostgreSQL schema
+# per run, a Redis database and free ports claimed per run by tests/conftest.py), each into a log of
+# its own printed whole once both have ended; make test fails if either fails. TEST_SERIAL=1: one
+# after the other, as before.
 TEST_LOGS := .test-logs
 test: test-deps translations
 	@scripts/ensure-services.sh >/dev/null; \
-	if [ -z "$${TEST_PARALLEL:-}" ]; then \
+	if [ -n "$${TEST_SERIAL:-}" ]; then \
 	  status=0; \
 	  $(MAKE) --no-print-directory test-sqlite || status=1; \
 	  $(MAKE) --no-print-directory test-pg || status=1; \
