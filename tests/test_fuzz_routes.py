@@ -33,13 +33,13 @@ from urllib.parse import quote, quote_from_bytes, urlsplit
 
 import pytest
 from flask import Flask, got_request_exception, url_for
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 import tests.mutual_aid.test_permissions as aid_table
 import tests.payments.recurring.test_permissions as recur_table
 import tests.test_permissions as main_table
+from tests import worlds
 from tests.conftest import empty_database
-from webapp.clock import utcnow
 from webapp.extensions import db, limiter
 
 # -- the malformed values ------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class Frozen:
     """A world built once per run, kept as the rows of every table (restored in a few milliseconds,
     with the same ids) and as what each target needs from it (URL values, form data, the user)."""
 
-    snapshot: dict[str, list[dict]]
+    snapshot: worlds.Rows
     values: dict[str, dict] = field(default_factory=dict)
     data: dict[tuple[str, str], dict] = field(default_factory=dict)
     user_ids: dict[str, str | None] = field(default_factory=dict)
@@ -181,14 +181,13 @@ _frozen: dict[str, Frozen] = {}
 
 def frozen_world(app: Flask, world: str) -> Frozen:
     if world in _frozen:
-        _sessions_seen_now(_frozen[world].snapshot)
         restore(_frozen[world].snapshot)
         return _frozen[world]
     db.session.remove()
     empty_database(db.engine)
     w = build(world)
     roles = {"main": main_table.ROLES, "aid": aid_table.ROLES, "recur": recur_table.ROLES}[world]
-    frozen = Frozen(snapshot={})
+    frozen = Frozen(snapshot=worlds.Rows(rows={}, sequences=[]))
     frozen.user_ids = {role: (user_of(w, world, role).get_id() if role != "anonymous" else None) for role in roles}
     for target in TARGETS:
         if target.world != world:
@@ -200,46 +199,18 @@ def frozen_world(app: Flask, world: str) -> Frozen:
                                               for k, v in raw.items()}
     db.session.commit()
     db.session.remove()
-    with db.engine.connect() as conn:
-        frozen.snapshot = {table.name: [dict(row._mapping) for row in conn.execute(select(table))]
-                           for table in db.metadata.sorted_tables}
+    frozen.snapshot = worlds.Rows.take()
     frozen.forms = form_index(app, world, frozen)
     restore(frozen.snapshot)
     _frozen[world] = frozen
     return frozen
 
 
-def _sessions_seen_now(snapshot: dict[str, list[dict]]) -> None:
-    """The world's sign-in sessions were last seen now: a run longer than sessions.TOUCH_EVERY (a loaded
-    machine, many routes) would otherwise see every later request write last_seen_at, and call that a write."""
-    from webapp.accounts.models import UserSession
-    from webapp.clock import utcnow
-
-    for row in snapshot.get(UserSession.__tablename__, []):
-        row["last_seen_at"] = utcnow()
-
-
-def restore(snapshot: dict[str, list[dict]]) -> None:
+def restore(snapshot: worlds.Rows) -> None:
     db.session.rollback()
     db.session.remove()
     empty_database(db.engine)
-    with db.engine.begin() as conn:
-        for table in db.metadata.sorted_tables:
-            rows = snapshot[table.name]
-            if rows and table.name == "user_sessions":
-                # Seen now: a session last seen when the world was frozen is touched (written) by any request
-                # once TOUCH_EVERY has passed, and every refusal after that minute would look like a write.
-                rows = [{**row, "last_seen_at": utcnow()} for row in rows]
-            if rows:
-                conn.execute(table.insert(), rows)
-        if conn.dialect.name == "postgresql":  # the ids were given: move the sequences past them
-            moves = [f"""setval(pg_get_serial_sequence('"{table.name}"', '{column.name}'), """
-                     f"""(SELECT max("{column.name}") FROM "{table.name}"))"""
-                     for table in db.metadata.sorted_tables for column in table.primary_key.columns
-                     if snapshot[table.name] and isinstance(snapshot[table.name][0][column.name], int)
-                     and column.autoincrement in (True, "auto") and len(table.primary_key.columns) == 1]
-            if moves:
-                conn.execute(text("SELECT " + ", ".join(moves)))
+    snapshot.put_back()
 
 
 def client_as(app: Flask, user_id: str | None):

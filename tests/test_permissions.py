@@ -19,15 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
 from sqlalchemy import select
 from PIL import Image
 
-from config import TestConfig
+from tests import permission_matrix, worlds
 from tests.campaigns.helpers import campaign_form, sign_in, today
+from tests.permission_matrix import LOGIN, OK, outcome
 from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
 from webapp.accounts import sessions
@@ -45,7 +45,7 @@ from webapp.storage import get_storage
 ROLES = ("anonymous", "member", "other_editor", "editor", "owner", "moderator", "coordinator", "funder", "admin",
          "host_member")
 
-OK, LOGIN, FORBIDDEN, NOT_FOUND, BAD, CONFLICT = "ok", "login", 403, 404, 400, 409
+FORBIDDEN, NOT_FOUND, BAD, CONFLICT = 403, 404, 400, 409
 
 
 def expect(default, **by_role) -> dict[str, object]:
@@ -554,15 +554,7 @@ EXPECTATIONS: list[Case] = [
 
 
 # -- the routes of the app, at collection time ---------------------------------------------------
-def app_routes() -> list[tuple[str, str]]:
-    from webapp import create_app
-
-    app = create_app(TestConfig)  # builds the url_map; touches no database
-    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-                   for method in rule.methods - {"HEAD", "OPTIONS"}})
-
-
-ROUTES = app_routes()
+ROUTES = permission_matrix.routes()
 
 
 def matrix():
@@ -602,34 +594,16 @@ def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
     if not case.expect:
         pytest.fail(f"{case.endpoint} {case.method} has no row in EXPECTATIONS (tests/test_permissions.py): "
                     "decide who may use it", pytrace=False)
-    world = build_world()
+    world = worlds.world(build_world)
     user = world.users.get(role)
-    client = app.test_client()
-    if user is not None:
-        sign_in(client, user)
     url = url_for(case.endpoint, **case.values(world))
     data = case.data(world, user) if case.data else None
 
-    response = client.open(url, method=case.method, data=data)
+    response = permission_matrix.ask(app, user, case.method, url, data)
 
     assert outcome(response) == case.expect[role], (
         f"{role} {case.method} {url}: got {response.status_code} {response.location or ''}, "
         f"expected {case.expect[role]}")
-
-
-def outcome(response):
-    code = response.status_code
-    if code == 401:
-        return LOGIN
-    if 300 <= code < 400:
-        target = urlsplit(response.location or "")
-        # Flask-Login's refusal sends to the sign-in page with the asked page as `next`; a form that
-        # succeeds may also lead there (a reset link asked for), without `next`.
-        refused = target.path == url_for("accounts.login") and "next=" in target.query
-        return LOGIN if refused else OK
-    if 200 <= code < 300:
-        return OK
-    return code
 
 
 # -- what the matrix cannot see: a refused request changes nothing -------------------------------

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pytest
 from flask import url_for
 
-from config import TestConfig
-from tests.campaigns.helpers import sign_in
+from tests import permission_matrix, worlds
+from tests.permission_matrix import LOGIN, OK, outcome
 from tests.factories import OrganizationFactory
 from tests.mutual_aid.conftest import draft, member, offer_details, request_details
 from webapp.accounts.models import Role
@@ -28,7 +28,7 @@ from webapp.money import Money
 from webapp.mutual_aid.services import calls, commitments, events, matching, posts
 
 ROLES = ("anonymous", "member", "requester", "coordinator", "moderator", "admin")
-OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
+FORBIDDEN, NOT_FOUND = 403, 404
 
 
 def expect(default, **by_role) -> dict[str, object]:
@@ -170,11 +170,7 @@ EXPECTATIONS: list[Case] = [
 
 
 def mutual_aid_routes() -> list[tuple[str, str]]:
-    from webapp import create_app
-
-    app = create_app(TestConfig)
-    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
-                   if rule.endpoint.startswith("mutual_aid.") for method in rule.methods - {"HEAD", "OPTIONS"}})
+    return permission_matrix.routes("mutual_aid.")
 
 
 def test_every_mutual_aid_route_has_a_row():
@@ -182,21 +178,10 @@ def test_every_mutual_aid_route_has_a_row():
     assert not missing, f"routes with no row in tests/mutual_aid/test_permissions.py: {sorted(missing)}"
 
 
-def outcome(response) -> object:
-    if response.status_code in (301, 302, 303) and "/account/login" in response.headers.get("Location", ""):
-        return LOGIN
-    if response.status_code < 400:
-        return OK
-    return response.status_code
-
-
 @pytest.mark.parametrize("case, role", [pytest.param(c, r, id=f"{c.id}-{r}") for c in EXPECTATIONS for r in ROLES])
 def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
-    w = build_world()
-    client = app.test_client()
-    if role != "anonymous":
-        sign_in(client, getattr(w, role))
+    w = worlds.world(build_world)
     url = url_for(case.endpoint, **case.args(w))
-    response = client.open(url, method=case.method, data=case.data(w))
+    response = permission_matrix.ask(app, getattr(w, role, None), case.method, url, case.data(w))
     assert outcome(response) == case.expect[role], (
         f"{case.method} {url} as {role}: {response.status_code} {response.headers.get('Location', '')}")

@@ -15,8 +15,9 @@ from types import SimpleNamespace
 import pytest
 from flask import url_for
 
-from config import TestConfig
+from tests import permission_matrix, worlds
 from tests.campaigns.helpers import sign_in
+from tests.permission_matrix import LOGIN, OK, outcome
 from tests.factories import CampaignFactory, MembershipFactory, OrganizationFactory, UserFactory
 from webapp.accounts.models import Role
 from webapp.clock import utcnow
@@ -28,7 +29,7 @@ from webapp.payments.recurring import services as recurring
 from webapp.payments.recurring.models import RecurringCharge, SupportInterval, SupportState
 
 ROLES = ("anonymous", "stranger", "supporter", "member", "editor", "other_editor", "admin")
-OK, LOGIN, FORBIDDEN, NOT_FOUND, CONFLICT = "ok", "login", 403, 404, 409
+FORBIDDEN, NOT_FOUND, CONFLICT = 403, 404, 409
 
 
 def expect(default, **by_role) -> dict[str, object]:
@@ -143,12 +144,7 @@ EXPECTATIONS: list[Case] = [
 
 
 def routes() -> list[tuple[str, str]]:
-    from webapp import create_app
-
-    app = create_app(TestConfig)
-    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
-                   if rule.endpoint.startswith(("recurring.", "membership."))
-                   for method in rule.methods - {"HEAD", "OPTIONS"}})
+    return permission_matrix.routes("recurring.", "membership.")
 
 
 def test_every_route_has_a_row():
@@ -156,23 +152,11 @@ def test_every_route_has_a_row():
     assert not missing, f"routes with no row in {__file__}: {sorted(missing)}"
 
 
-def outcome(response) -> object:
-    if response.status_code in (301, 302, 303) and "/login" in response.headers.get("Location", "") \
-            and "next=" in response.headers.get("Location", ""):
-        return LOGIN
-    if response.status_code < 400:
-        return OK
-    return response.status_code
-
-
 @pytest.mark.parametrize("case, role", [pytest.param(c, r, id=f"{c.id}-{r}") for c in EXPECTATIONS for r in ROLES])
 def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
-    w = build_world()
-    client = app.test_client()
-    if role != "anonymous":
-        sign_in(client, w.users[role])
+    w = worlds.world(build_world)
     url = url_for(case.endpoint, **case.args(w))
-    response = client.open(url, method=case.method, data=case.data(w))
+    response = permission_matrix.ask(app, w.users.get(role), case.method, url, case.data(w))
     assert outcome(response) == case.expect[role], (
         f"{role} {case.method} {url}: got {response.status_code} {response.location or ''}")
 
