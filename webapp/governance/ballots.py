@@ -23,7 +23,6 @@ from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.public_url import public_url
 from webapp.governance.models import Ballot, FundingRound, Proposal, RoundState, RoundVoter
-from webapp.governance.rounds import RoundRefused
 
 
 class VoteRefused(DomainError):
@@ -183,5 +182,3 @@ def send_reminders(round_id: int, now: datetime | None = None) -> int:
     db.session.flush()
     return sent
 
-
-__all__ = ["RoundRefused", "VoteRefused"]

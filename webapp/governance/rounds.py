@@ -20,7 +20,7 @@ from webapp.mail import queue_email
 from webapp.membership.models import MemberState, OrgMember
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.governance import funds
+from webapp.governance import ballots, funds
 from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState, RoundVoter
 
 S = RoundState
@@ -149,8 +149,6 @@ def submit_proposal(rnd: FundingRound, actor: User, title: str, description: str
 
 def open_voting(rnd: FundingRound, actor: User | None) -> int:
     """Fix the roll (active members now), send each a vote link; returns the roll's size."""
-    from webapp.governance import ballots
-
     if actor is not None:
         organizations.require_editor(actor, rnd.fund.organization_id)
     rnd = db.session.scalar(select(FundingRound).where(FundingRound.id == rnd.id).with_for_update())
