@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.governance import ballots, funds, rounds, tally
 from webapp.governance.ballots import VoteRefused
 from webapp.governance.forms import AssignForm, FundForm, ProposalForm, ReceiptForm, RoundForm
-from webapp.governance.models import AllocationRule, FundingRound, PooledFund, RoundState
+from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState
 from webapp.ids import parse_id
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
@@ -108,8 +108,11 @@ def fund(fund_id: int):
     fund = _fund(fund_id)
     board = organizations.can_edit(current_user, fund.organization_id)
     all_rounds = [r for r in rounds.rounds_of(fund) if board or r.state != S.DRAFT]
+    granted = {f"pooled_grant:proposal:{p.id}": p for p in db.session.scalars(
+        select(Proposal).join(FundingRound, FundingRound.id == Proposal.round_id)
+        .where(FundingRound.fund_id == fund.id, Proposal.funded.is_(True)))}
     return render_template("governance/fund.html", fund=fund, org=fund.organization, balance=funds.balance(fund),
-                           entries=funds.entries(fund), rounds=all_rounds, board=board,
+                           entries=funds.entries(fund), rounds=all_rounds, board=board, granted=granted,
                            assign_form=AssignForm(formdata=None), S=S)
 
 
