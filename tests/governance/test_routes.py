@@ -130,3 +130,22 @@ def test_a_draft_round_is_hidden_from_all_but_the_board(signed_in, client):
     assert client.get(f"/rounds/{w.round.id}").status_code == 404
     assert signed_in(w.owner).get(f"/rounds/{w.round.id}").status_code == 200
     assert db.session.get(FundingRound, w.round.id)
+
+
+def test_on_a_shared_browser_the_next_member_cannot_change_the_first_ones_ballot(app):
+    from tests.campaigns.helpers import sign_in
+
+    w = fund_world(2)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, w.users[0])
+    client.post(f"/rounds/{w.round.id}/vote", data={"proposal": [str(w.proposals[0].id)]})
+    client.post("/account/logout")
+    sign_in(client, w.users[1])
+    assert b"Change my ballot" not in client.get(f"/rounds/{w.round.id}").data
+    assert client.post(f"/rounds/{w.round.id}/vote", data={"proposal": [str(w.proposals[1].id)]}).status_code == 302
+    again = client.post(f"/rounds/{w.round.id}/vote", data={"proposal": [str(w.proposals[2].id)]})
+    db.session.expire_all()
+    assert sorted(b.proposal_ids for b in db.session.scalars(select(Ballot))) == [[w.proposals[0].id],
+                                                                                 [w.proposals[2].id]]
+    assert again.status_code == 302  # the second member changed their own ballot, found by their own receipt

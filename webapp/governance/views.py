@@ -67,15 +67,21 @@ def _chosen() -> list[int]:
     return ids
 
 
-def _remember(rnd: FundingRound, code: str) -> None:
-    kept = dict(session.get(RECEIPTS) or {})
-    kept[str(rnd.id)] = code
-    session[RECEIPTS] = kept
-    session["receipt_to_show"] = rnd.id
+def _remember(rnd: FundingRound, code: str, owner_id: int | None) -> None:
+    """Show the receipt once; keep it for changing the ballot only for a signed-in voter, bound to their id
+    (the next person on a shared browser gets no use of it)."""
+    session["receipt_to_show"] = [rnd.id, code]
+    if owner_id is not None:
+        kept = dict(session.get(RECEIPTS) or {})
+        kept[str(rnd.id)] = [owner_id, code]
+        session[RECEIPTS] = kept
 
 
 def _remembered(rnd: FundingRound) -> str | None:
-    return (session.get(RECEIPTS) or {}).get(str(rnd.id))
+    entry = (session.get(RECEIPTS) or {}).get(str(rnd.id))
+    if not current_user.is_authenticated or not isinstance(entry, list) or len(entry) != 2:
+        return None
+    return entry[1] if entry[0] == current_user.id else None
 
 
 # -- funds -----------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ def vote(round_id: int):
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
-    _remember(rnd, code)
+    _remember(rnd, code, current_user.id)
     return redirect(url_for("governance.receipt", round_id=rnd.id))
 
 
@@ -280,12 +286,13 @@ def vote_by_link(token: str):
         return render_template("governance/vote_link.html", rnd=rnd, org=rnd.fund.organization, token=token,
                                proposals=rounds.proposals_of(rnd))
     chosen = _chosen()
+    owner = voter.user_id if current_user.is_authenticated and current_user.id == voter.user_id else None
     try:
         code = ballots.cast(rnd, voter, chosen, by_link=True)
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
-    _remember(rnd, code)
+    _remember(rnd, code, owner)
     return redirect(url_for("governance.receipt", round_id=rnd.id))
 
 
@@ -293,7 +300,8 @@ def vote_by_link(token: str):
 def receipt(round_id: int):
     """The receipt code, shown once after the vote (it stays in this browser's session to change the ballot)."""
     rnd = _round(round_id)
-    code = _remembered(rnd) if session.pop("receipt_to_show", None) == rnd.id else None
+    shown = session.pop("receipt_to_show", None)
+    code = shown[1] if isinstance(shown, list) and len(shown) == 2 and shown[0] == rnd.id else None
     return render_template("governance/receipt.html", rnd=rnd, code=code)
 
 
