@@ -91,8 +91,14 @@ def test_members_vote_one_by_emailed_link_the_board_closes_and_the_grants_are_bo
     assert again.status == 410
     context.close()
 
-    # 3. Afiavi, the board, votes and closes the round.
+    # 3. Afiavi, the board, finds the round from the association's page, votes and closes the round.
     sign_in(page, "nurse@harambee.test")
+    page.goto("/organizations/ouidah-natifs")
+    page.locator("a[href$='/organizations/ouidah-natifs/pooled-funds']").click()
+    fits_and_passes_axe(page, axe)
+    screenshot("funds-of-the-association")
+    page.goto(f"/pooled-funds/{fund_id}/rounds/new")
+    fits_and_passes_axe(page, axe)
     page.goto(f"/rounds/{round_id}")
     choose(page, [ecole, puits])
     page.locator(f"form[action$='/rounds/{round_id}/vote'] button").click()
