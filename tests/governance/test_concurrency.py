@@ -2,6 +2,7 @@
 replace, and the count equals the published ballots."""
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -80,3 +81,53 @@ def test_concurrent_voters_each_vote_once_and_the_tally_equals_the_published_bal
     assert len(published) == rnd.ballots_counted == MEMBERS
     assert {p.id: p.votes for p in rounds.proposals_of(rnd)} == {pid: counts[pid] for pid in proposal_ids}
     assert all(ballots.ballot_by_receipt(rnd, code) is not None for code in codes)
+
+
+@pytest.mark.pg_only
+def test_a_close_during_the_votes_counts_every_ballot_in_the_box(worker_app, monkeypatch):
+    """Every vote has passed its "is voting open?" check when the close starts; the votes then wait for the
+    close to read the ballot box (1 s at most). With the round's shared lock the close waits for them instead,
+    and counts them; without it, they would land in the box after the count."""
+    w = fund_world(MEMBERS)
+    round_id, voter_ids = w.round.id, [rounds.voter_of(w.round, u).id for u in w.users]
+    proposal_id, owner_id = w.proposals[0].id, w.owner.id
+    db.session.commit()
+    checked = threading.Barrier(MEMBERS + 1)
+    counting = threading.Event()
+    check_choices, shuffle = ballots.check_choices, tally._shuffle_ballots
+
+    def check_then_wait(rnd, ids):
+        checked.wait(timeout=10)
+        counting.wait(timeout=1)
+        return check_choices(rnd, ids)
+
+    def shuffle_and_tell(rnd):
+        counting.set()
+        return shuffle(rnd)
+
+    monkeypatch.setattr(ballots, "check_choices", check_then_wait)
+    monkeypatch.setattr(tally, "_shuffle_ballots", shuffle_and_tell)
+
+    def work(i: int):
+        with worker_app.test_request_context():
+            try:
+                rnd = db.session.get(FundingRound, round_id)
+                if i == MEMBERS:
+                    from webapp.accounts.models import User
+
+                    checked.wait(timeout=10)
+                    result = tally.close(rnd, db.session.get(User, owner_id))
+                else:
+                    result = ballots.cast(rnd, db.session.get(RoundVoter, voter_ids[i]), [proposal_id])
+                db.session.commit()
+                return result
+            finally:
+                db.session.remove()
+
+    results = run_at_once(MEMBERS + 1, work)
+    assert all(isinstance(r, str) for r in results[:MEMBERS]), results
+    db.session.expire_all()
+    rnd = db.session.get(FundingRound, round_id)
+    in_box = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.round_id == round_id))
+    assert in_box == rnd.ballots_counted == MEMBERS
+    assert rounds.proposals_of(rnd)[0].votes == MEMBERS

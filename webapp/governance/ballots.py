@@ -75,9 +75,14 @@ def check_choices(rnd: FundingRound, proposal_ids: list[int]) -> list[int]:
     return chosen
 
 
-def _voting_open(rnd: FundingRound, now: datetime | None = None) -> None:
+def _voting_open(rnd: FundingRound, now: datetime | None = None) -> FundingRound:
+    """The round, read again under a shared lock: the close (which locks it for update) waits for the votes
+    in flight, and a vote that comes after the close sees it closed; nothing slips in uncounted."""
+    rnd = db.session.scalar(select(FundingRound).where(FundingRound.id == rnd.id).with_for_update(read=True)
+                            .execution_options(populate_existing=True))
     if rnd.state != RoundState.VOTING or (now or utcnow()) >= rnd.voting_closes_at:
         raise VoteRefused(_("Voting in this round is closed."), 410)
+    return rnd
 
 
 # -- casting and changing --------------------------------------------------------------------
@@ -88,7 +93,7 @@ def cast(rnd: FundingRound, voter: RoundVoter | None, proposal_ids: list[int], *
     if voter is None or voter.round_id != rnd.id:
         raise VoteRefused(_("You are not on this round's voter roll: only members active when voting opened vote."),
                           403)
-    _voting_open(rnd)
+    rnd = _voting_open(rnd)
     chosen = check_choices(rnd, proposal_ids)
     values = {"voted": True, "link_used": True} if by_link else {"voted": True}
     won = db.session.execute(update(RoundVoter).where(RoundVoter.id == voter.id, RoundVoter.voted.is_(False))
@@ -109,7 +114,7 @@ def cast(rnd: FundingRound, voter: RoundVoter | None, proposal_ids: list[int], *
 
 def change(rnd: FundingRound, code: str, proposal_ids: list[int]) -> Ballot:
     """Replace the ballot whose receipt this is; whoever holds the receipt may, until voting closes."""
-    _voting_open(rnd)
+    rnd = _voting_open(rnd)
     ballot = db.session.scalar(select(Ballot).where(Ballot.round_id == rnd.id,
                                                     Ballot.receipt_hash == receipt_hash(rnd.id, code))
                                .with_for_update()) if normalize_receipt(code) else None
