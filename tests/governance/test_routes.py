@@ -23,6 +23,7 @@ def test_a_member_votes_sees_the_receipt_once_and_can_change_the_ballot(signed_i
     assert response.status_code == 302 and response.location.endswith(f"/rounds/{w.round.id}/receipt")
     page = client.get(f"/rounds/{w.round.id}/receipt").get_data(as_text=True)
     code = re.search(r'id="receipt-code" dir="ltr"><strong>([A-Z2-7-]+)<', page).group(1)
+    assert client.get(f"/rounds/{w.round.id}/receipt").headers["Cache-Control"] == "no-store"
     assert ballots.ballot_by_receipt(w.round, code).proposal_ids == [p1.id]
     assert code not in client.get(f"/rounds/{w.round.id}/receipt").get_data(as_text=True)  # shown once
     round_page = client.get(f"/rounds/{w.round.id}").get_data(as_text=True)

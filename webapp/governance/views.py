@@ -1,7 +1,7 @@
 """Routes of pooled funds: the fund's page, its rounds, proposals, voting (signed in or by link), receipts, results."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -302,7 +302,9 @@ def receipt(round_id: int):
     rnd = _round(round_id)
     shown = session.pop("receipt_to_show", None)
     code = shown[1] if isinstance(shown, list) and len(shown) == 2 and shown[0] == rnd.id else None
-    return render_template("governance/receipt.html", rnd=rnd, code=code)
+    response = make_response(render_template("governance/receipt.html", rnd=rnd, code=code))
+    response.headers["Cache-Control"] = "no-store"  # not kept in the browser's history or any cache
+    return response
 
 
 @blueprint.route("/rounds/<int:round_id>/change", methods=["GET", "POST"])
