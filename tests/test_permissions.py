@@ -79,6 +79,8 @@ DECIDED_ELSEWHERE = {
     # their roles: the supporter whose gift it is, an organization's member, its editors
     "recurring.": "tests/payments/recurring/test_permissions.py",
     "membership.": "tests/payments/recurring/test_permissions.py",
+    # its roles: members on a round's roll, a lapsed member, the organization's board
+    "governance.": "tests/governance/test_permissions.py",
 }
 
 

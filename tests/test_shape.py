@@ -24,6 +24,7 @@ MAY_COMMIT = {
     "webapp/payments/matching/views.py",
     "webapp/payments/recurring/views.py",
     "webapp/membership/views.py",
+    "webapp/governance/views.py",
     "webapp/payments/expenses/views.py",
     "webapp/payments/hosts/views.py",
     "webapp/privacy/views.py",
@@ -37,6 +38,7 @@ MAY_COMMIT = {
     "webapp/payments/tasks.py",
     "webapp/payments/batches.py",
     "webapp/privacy/tasks.py",
+    "webapp/governance/tasks.py",
     "webapp/progress_reports/tasks.py",
     # CLI commands
     "webapp/accounts/commands.py",

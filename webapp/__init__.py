@@ -39,6 +39,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_payments(app)
     register_progress_reports(app)
     register_membership(app)
+    register_governance(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -53,6 +54,7 @@ def register_jobs(app: Flask) -> None:
     from webapp.campaigns import tasks as campaign_tasks  # noqa: F401  (registers the tasks)
     from webapp.mutual_aid import tasks as mutual_aid_tasks  # noqa: F401
     from webapp.payments import tasks as payment_tasks  # noqa: F401
+    from webapp.governance import tasks as governance_tasks  # noqa: F401
     from webapp.privacy import tasks as privacy_tasks  # noqa: F401
     from webapp.progress_reports import tasks as progress_report_tasks  # noqa: F401
 
@@ -140,6 +142,12 @@ def register_membership(app: Flask) -> None:
     from webapp import membership
 
     membership.init_app(app)
+
+
+def register_governance(app: Flask) -> None:
+    from webapp import governance
+
+    governance.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:

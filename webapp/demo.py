@@ -284,7 +284,14 @@ def load_all() -> dict[str, int]:
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
             "progress reports": load_progress_reports(), "members": load_memberships(),
             "payout accounts": load_payout_accounts(), "hosts": load_hosts(),
-            "progress reports on hosted campaigns": load_kitchen_report()}
+            "progress reports on hosted campaigns": load_kitchen_report(), "pooled funds": load_pooled_fund()}
+
+
+def load_pooled_fund() -> int:
+    """A hometown association with members and a round in voting on three proposals (webapp/governance/demo.py)."""
+    from webapp.governance.demo import load_pooled_fund as load
+
+    return load()
 
 
 def load_progress_reports() -> int:

@@ -29,6 +29,8 @@ class OutgoingEmail:
     text: str
     html: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    #: the body holds a secret (a ballot's receipt code): the log backend does not print it
+    secret: bool = False
 
 
 def render_email(template: str, to: str, locale: str | None, **context) -> OutgoingEmail:
@@ -47,7 +49,8 @@ def render_email(template: str, to: str, locale: str | None, **context) -> Outgo
             # at the wrong end. An HTML alternative carries lang and dir="rtl".
             html = text_as_html(body, lang)
     headers = (("Content-Language", lang), *context.get("headers", {}).items())
-    return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body, html=html, headers=headers)
+    return OutgoingEmail(to=to, subject=subject.removeprefix("Subject:").strip(), text=body, html=html, headers=headers,
+                         secret=bool(context.get("secret")))
 
 
 _URL = re.compile(r"https?://[^\s<>\u2066-\u2069]+")
@@ -142,7 +145,8 @@ class SmtpSession:
 
     def send(self, message: OutgoingEmail) -> None:
         if self.backend == "log":
-            log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject, message.text)
+            log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject,
+                     "(the body is not logged: it holds a secret)" if message.secret else message.text)
             return
         msg = _mime(message)
         reused = self.smtp is not None

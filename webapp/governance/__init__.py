@@ -1,0 +1,13 @@
+"""Governance: pooled funds that an organization's members allocate by one member, one vote, in rounds.
+
+Builds on webapp.membership (who is a member, and since when) and webapp.ledger (the fund's money).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from webapp.governance.views import blueprint
+
+    app.register_blueprint(blueprint)

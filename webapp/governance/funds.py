@@ -1,0 +1,78 @@
+"""Pooled funds: opening one, setting the organization's money apart for it, its balance and its grants.
+
+Services flush; views commit. The fund's money is the ledger account `pooled_fund:<id>`: money comes
+in from the organization's account (members' recurring support and dues land there) and goes out as
+grants to the proposals a round funds.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.accounts.models import User
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
+from webapp.money import Money
+from webapp.organizations import services as organizations
+from webapp.organizations.models import Organization
+from webapp.governance.models import PooledFund
+
+
+class FundRefused(DomainError):
+    """The fund step cannot be taken as asked; the message says why."""
+
+
+def fund_account(fund_id: int) -> str:
+    return f"pooled_fund:{fund_id}"
+
+
+def funds_of(org: Organization) -> list[PooledFund]:
+    return list(db.session.scalars(select(PooledFund).where(PooledFund.organization_id == org.id)
+                                   .order_by(PooledFund.name)))
+
+
+def open_fund(org: Organization, actor: User, name: str, description: str, currency: str) -> PooledFund:
+    organizations.require_editor(actor, org)
+    name = (name or "").strip()
+    if not name:
+        raise FundRefused(_("Give the fund a name."))
+    if db.session.scalar(select(PooledFund.id).where(PooledFund.organization_id == org.id, PooledFund.name == name)):
+        raise FundRefused(_("A fund of that name already exists."))
+    fund = PooledFund(organization_id=org.id, name=name[:120], description=(description or "").strip()[:5000],
+                      currency=currency, created_by_id=actor.id)
+    db.session.add(fund)
+    db.session.flush()
+    return fund
+
+
+def balance(fund: PooledFund) -> Money:
+    return ledger.balance(fund_account(fund.id), fund.currency)
+
+
+def assign(fund: PooledFund, actor: User, amount: Money) -> LedgerEntry:
+    """Set part of what the organization holds apart for the fund: one ledger entry, organization → fund."""
+    organizations.require_editor(actor, fund.organization_id)
+    if amount.currency != fund.currency:
+        raise FundRefused(_("The fund holds %(currency)s.", currency=fund.currency))
+    if amount.amount <= 0:
+        raise FundRefused(_("The amount must be greater than zero."))
+    held = ledger.balance(ledger.organization_account(fund.organization_id), fund.currency)
+    if amount > held:
+        raise FundRefused(_("The organization holds %(held)s in this currency; it cannot set apart more.",
+                            held=held.format()))
+    db.session.scalar(select(PooledFund.id).where(PooledFund.id == fund.id).with_for_update())  # one at a time
+    n = db.session.scalar(select(db.func.count()).select_from(LedgerEntry)
+                          .where(LedgerEntry.cause == f"pooled_fund:{fund.id}", LedgerEntry.kind == "pooled_fund_in"))
+    return ledger.book(key=f"pooled_fund_in:{fund.id}:{n + 1}", kind="pooled_fund_in",
+                       debit=ledger.organization_account(fund.organization_id), credit=fund_account(fund.id),
+                       money=amount, cause=f"pooled_fund:{fund.id}", memo=f"Set apart for {fund.name}"[:200])
+
+
+def entries(fund: PooledFund, limit: int = 200) -> list[LedgerEntry]:
+    """What came in and went out of the fund, oldest first, for its page."""
+    account = fund_account(fund.id)
+    return list(db.session.scalars(
+        select(LedgerEntry).where((LedgerEntry.credit_account == account) | (LedgerEntry.debit_account == account))
+        .order_by(LedgerEntry.occurred_at, LedgerEntry.id).limit(limit)))
