@@ -124,6 +124,13 @@ def reading(campaign: Campaign, language: str) -> Reading:
     return Reading(language, row.title, row.summary, row.story_html, True)
 
 
+def title_in(campaign: Campaign, language: str) -> str:
+    """The campaign's title as a person reading `language` sees it: its translation into that language when it has
+    one, else as written. Every page, email and share tag that names a campaign to somebody goes through this
+    (the Jinja global `campaign_title`, which reads the current locale: in an email, the recipient's)."""
+    return reading(campaign, reading_language(campaign, None, language)).title
+
+
 def tier_reading(campaign: Campaign, tier, language: str) -> tuple[str | None, str, str]:
     """(lang attribute or None, title, description) of a reward tier in `language`, else as written."""
     row = next((t for t in campaign.translations if t.language == language), None)

@@ -55,6 +55,7 @@ def campaign_labels() -> dict:
             "language_name": language_name, "card_text": card_text,
             "other_languages": translations.other_languages, "update_reading": translations.update_reading,
             "tier_reading": translations.tier_reading,
+            "campaign_title": lambda campaign: translations.title_in(campaign, locale_code()),
             "updates_of": services.updates_of}
 
 

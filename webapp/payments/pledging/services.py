@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.accounts.models import User
-from webapp.campaigns import services as campaigns
+from webapp.campaigns import services as campaigns, translations
 from webapp.campaigns.labels import charge_terms as campaign_charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, RewardTier
 from webapp.clock import utcnow
@@ -196,7 +196,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference,
         mode="payment" if timing == ChargeTiming.NOW else "setup", charge=charge, email=pledge.email,
-        description=_("Pledge to “%(title)s”", title=campaign.title),
+        description=_("Pledge to “%(title)s”", title=translations.title_in(campaign, req.locale)),
         terms=None if timing == ChargeTiming.NOW else charge_terms(campaign),
         locale=req.locale,
         success_url=access.link(pledge, "checkout", token=token, checkout="done"),
@@ -300,7 +300,8 @@ def open_completion_checkout(pledge: Pledge):
     token = access.mint(pledge.id, "complete")
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
-        description=_("Pledge to “%(title)s”", title=pledge.campaign.title), terms=None, locale=pledge.locale,
+        description=_("Pledge to “%(title)s”", title=translations.title_in(pledge.campaign, pledge.locale)),
+        terms=None, locale=pledge.locale,
         success_url=access.link(pledge, "complete", token=token, checkout="done"),
         cancel_url=access.link(pledge, "complete", token=token),
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),
