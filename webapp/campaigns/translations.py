@@ -75,6 +75,23 @@ def save_translation(campaign: Campaign, actor: User, language: str, *, title: s
     return None
 
 
+def remove_translation(campaign: Campaign, actor: User, language: str) -> None:
+    """Take the campaign's translation into `language` away: its readers get the original. At once, whatever the
+    campaign's state allows editing (a removal adds nothing for a moderator to read: revisions.remove_translation).
+    Raises revisions.NoSuchTranslation when there is none."""
+    require_editor(actor, campaign)
+    _check_language(campaign, language)
+    if campaign.status in revisions.REVIEWED:
+        revisions.remove_translation(campaign, actor, language)
+        return
+    if campaign.status not in EDITABLE:
+        raise DomainError(_("This campaign cannot be edited now."))
+    wanted = revisions.translations_snapshot(campaign).get("translations", {})
+    if wanted.pop(language, None) is None:
+        raise revisions.NoSuchTranslation(_("This campaign has no translation into this language."))
+    revisions.apply_translations(campaign, wanted)
+
+
 def save_update_translation(update: CampaignUpdate, campaign: Campaign, actor: User, language: str, *,
                             title: str, body_md: str) -> CampaignUpdateTranslation:
     require_editor(actor, campaign)
