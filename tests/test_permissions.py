@@ -317,6 +317,7 @@ def pledge_form(w, user) -> dict:
 EXPECTATIONS: list[Case] = [
     # public pages
     Case("campaigns.home", "GET", EVERYONE),
+    Case("favicon", "GET", EVERYONE),
     Case("campaigns.show", "GET", EVERYONE, slug("live"), label="live"),
     Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),
     Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("submitted"), label="submitted"),

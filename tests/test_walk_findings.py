@@ -17,6 +17,12 @@ def test_every_page_names_a_favicon_that_exists(client):
             assert icon.status_code == 200 and icon.mimetype in ("image/svg+xml", "image/png"), href
 
 
+def test_the_favicon_browsers_ask_for_by_themselves_is_there(client):
+    """A page that names no icon (a CSV or an image opened in a tab) makes the browser ask for /favicon.ico."""
+    response = client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+
+
 def test_french_region_names_that_pycountry_misspells_are_corrected():
     from webapp import geo
 
