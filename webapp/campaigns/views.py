@@ -364,7 +364,7 @@ def remove_translation(slug: str, language: str):
     except DomainError as exc:
         return _conflict(exc)
     db.session.commit()
-    flash(_("The %(language)s translation is removed: its readers now read the campaign as written.",
+    flash(_("Translation removed (%(language)s): its readers now read the campaign as written.",
             language=language_name(language)), "success")
     return redirect(url_for("manage.edit_campaign", slug=campaign.slug), code=303)
 
