@@ -94,7 +94,7 @@ def test_a_french_backer_pledges_to_a_franc_cfa_campaign_in_euros(app):
     db.session.commit()
     client = app.test_client()
     html = _form(client, campaign)  # French browser, no country: EUR
-    assert _amount(html) in ("10,00", "10.00") and _selected(html, "amount_currency") == "EUR"
+    assert _amount(html) == "10,00" and _selected(html, "amount_currency") == "EUR"  # typed the French way
     assert "6\u202f560" in re.search(r'id="amount-equivalent">(.*?)</p>', html, re.S).group(1)  # 10 × 655.957, fixed parity
     response = submit_pledge(client, campaign, "10", amount_currency="EUR", pay_currency="EUR", email="b@example.org",
                              headers={"Accept-Language": "fr"})
@@ -143,3 +143,16 @@ def test_a_three_decimal_amount_the_processor_cannot_charge_is_refused(app):
     db.session.commit()
     response = submit_pledge(client, campaign, "40.005", amount_currency="TND", pay_currency="TND")
     assert response.status_code == 400 and "TND" in " ".join(field_errors(response, "amount"))
+
+
+def test_the_amount_field_writes_the_readers_decimal_sign(app):
+    from webapp.forms import local_input_value
+    from webapp.money import Money
+
+    from flask_babel import force_locale
+
+    for lang, written in (("fr", "10,50"), ("en", "10.50"), ("pt", "10,50"), ("ar", "10.50")):
+        with app.test_request_context(), force_locale(lang):
+            assert local_input_value(Money(1_050, "EUR")) == written
+    with app.test_request_context(), force_locale("fr"):
+        assert local_input_value(Money(25_000, "XOF")) == "25000" and local_input_value(Money(2_005, "TND")) == "2,005"
