@@ -85,3 +85,25 @@ def test_the_processors_checkout_describes_the_pledge_in_the_backers_language(ap
     response = submit_pledge(client, translated, "20", email="b@example.org", headers={"Accept-Language": "fr"})
     assert response.status_code == 303, text(response)
     assert FRENCH in unescape(text(client.get(checkout_path(response), headers={"Accept-Language": "fr"})))
+
+
+def test_a_translated_reward_is_named_in_the_backers_language_too(app, translated):
+    from tests.factories import RewardTierFactory
+
+    tier = RewardTierFactory(campaign=translated, title="A bag of flour", description="Five kilos", minimum_amount=500)
+    db.session.flush()
+    row = translated.translations[0]
+    row.tiers = {str(tier.id): {"title": "Un sac de farine", "description": "Cinq kilos"}}
+    backer = UserFactory(verified=True, locale="fr")
+    pledge = PledgeFactory(campaign=translated, tier=tier, user=backer, email=backer.email, locale="fr", currency="EUR")
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, backer)
+    for path in (url_for("payments.pledge", slug=translated.slug), url_for("payments.mine"),
+                 url_for("payments.receipt", reference=pledge.reference)):
+        html = _page(client, path, "fr")
+        assert "Un sac de farine" in html and "A bag of flour" not in html, path
+    assert "Cinq kilos" in _page(client, url_for("payments.pledge", slug=translated.slug), "fr")
+    with app.test_request_context():
+        mail = render_email("pledge_receipt", pledge.email, "fr", pledge=pledge, campaign=translated, link="http://x")
+    assert "Un sac de farine" in mail.text and "A bag of flour" not in mail.text

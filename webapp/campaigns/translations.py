@@ -148,6 +148,13 @@ def title_in(campaign: Campaign, language: str) -> str:
     return reading(campaign, reading_language(campaign, None, language)).title
 
 
+def tier_in(tier, language: str) -> tuple[str | None, str, str]:
+    """tier_reading for a person reading `language`: the campaign's translation into it when there is one (the
+    Jinja global `tier_text`, as `campaign_title` for the campaign's title)."""
+    campaign = tier.campaign
+    return tier_reading(campaign, tier, reading_language(campaign, None, language))
+
+
 def tier_reading(campaign: Campaign, tier, language: str) -> tuple[str | None, str, str]:
     """(lang attribute or None, title, description) of a reward tier in `language`, else as written."""
     row = next((t for t in campaign.translations if t.language == language), None)

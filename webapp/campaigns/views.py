@@ -56,6 +56,7 @@ def campaign_labels() -> dict:
             "other_languages": translations.other_languages, "update_reading": translations.update_reading,
             "tier_reading": translations.tier_reading,
             "campaign_title": lambda campaign: translations.title_in(campaign, locale_code()),
+            "tier_text": lambda tier: translations.tier_in(tier, locale_code()),
             "updates_of": services.updates_of}
 
 
