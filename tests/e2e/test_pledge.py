@@ -200,6 +200,7 @@ def test_a_declined_card_confirms_no_pledge_and_says_so_clearly(fr_page: Page, l
     expect(page.locator("#amount-equivalent")).to_contain_text(f"6{NNBSP}560{NBSP}F{NNBSP}CFA")
     page.locator("#amount").fill("25 000")
     page.locator("#amount_currency").select_option("XOF")
+    expect(page.locator("#amount-equivalent")).to_have_text(f"≈ {EUR_OF_25000} (parité fixe)")  # as she types
     page.locator("#pay_currency").select_option("XOF")
     page.locator("#email").fill("youssef@example.org")
     shot("pledge-form")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +15,7 @@ from webapp.extensions import csrf, db, limiter
 from webapp.forms import safe_next
 from webapp.i18n import locale_code
 from webapp.money import Money
-from webapp.payments import display, webhooks
+from webapp.payments import display, fx, webhooks
 from webapp.payments.expenses import public as spending
 from webapp.payments.pledging import access, services
 from webapp.payments.pledging.forms import PledgeForm
@@ -96,6 +97,7 @@ def pledge(slug: str):
 
 def _form(campaign, form):
     return render_template("payments/pledge.html", campaign=campaign, form=form, equivalent=_equivalent(campaign, form),
+                           live_rate=_live_rate(campaign, form),
                            progress=campaigns.progress_of(campaign),
                            terms=None if services.charge_timing(campaign) == "now" else services.charge_terms(campaign))
 
@@ -109,6 +111,21 @@ def _equivalent(campaign, form):
     if money.currency != campaign.currency:
         return display.approx(money, campaign.currency)
     return display.approx(money)
+
+
+def _live_rate(campaign, form) -> dict | None:
+    """What site.js needs to update the equivalent as the backer types: the day's rate from the campaign's currency
+    to the other one the form offers, and the note that goes with it. None with a single currency or no rate."""
+    others = [code for code, _label in form.amount_currency.choices if code != campaign.currency]
+    if not others:
+        return None
+    try:
+        quote = fx.quote(campaign.currency, others[0], display=True)
+    except DomainError:
+        return None
+    note = _("fixed parity") if quote.pegged else _("rate of %(date)s", date=format_date(quote.rate_date, "medium"))
+    return {"rate": f"{quote.rate:f}", "campaign": campaign.currency, "own": others[0], "note": note,
+            "locale": locale_code().replace("_", "-")}
 
 
 def _to_checkout(pledge):
