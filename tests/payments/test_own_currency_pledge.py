@@ -55,8 +55,10 @@ def test_a_backer_in_montreal_starts_at_a_round_sum_in_canadian_dollars_with_the
     assert _amount(html) in ("15,00", "15.00")
     assert _selected(html, "amount_currency") == "CAD" and _selected(html, "pay_currency") == "CAD"
     # 15 CAD / 1.4650 = 10.2389 EUR: what the campaign receives, approximately, with the rate's date
-    equivalent = re.search(r'id="amount-equivalent">(.*?)</p>', html, re.S).group(1)
+    equivalent = re.search(r'id="amount-equivalent"[^>]*>(.*?)</p>', html, re.S).group(1)
     assert "10,24" in equivalent and "€" in equivalent and "taux du" in equivalent
+    # what the page's script needs to follow her typing: the day's rate from the campaign's currency to hers
+    assert 'data-rate="1.465' in html and 'data-campaign="EUR" data-own="CAD"' in html
 
 
 def test_the_round_sum_typed_in_dollars_is_charged_as_typed_and_counted_in_euros(montreal, smtp_server):
@@ -95,7 +97,7 @@ def test_a_french_backer_pledges_to_a_franc_cfa_campaign_in_euros(app):
     client = app.test_client()
     html = _form(client, campaign)  # French browser, no country: EUR
     assert _amount(html) == "10,00" and _selected(html, "amount_currency") == "EUR"  # typed the French way
-    assert "6\u202f560" in re.search(r'id="amount-equivalent">(.*?)</p>', html, re.S).group(1)  # 10 × 655.957, fixed parity
+    assert "6\u202f560" in re.search(r'id="amount-equivalent"[^>]*>(.*?)</p>', html, re.S).group(1)  # 10 × 655.957, fixed parity
     response = submit_pledge(client, campaign, "10", amount_currency="EUR", pay_currency="EUR", email="b@example.org",
                              headers={"Accept-Language": "fr"})
     assert response.status_code == 303, text(response)
@@ -130,7 +132,7 @@ def test_a_form_sent_back_shows_the_equivalent_of_what_was_typed_without_a_scrip
     response = submit_pledge(montreal, campaign, "30", amount_currency="CAD", pay_currency="CAD", tier=str(reward.id))
     assert response.status_code == 400 and field_errors(response, "amount")
     html = unescape(text(response))
-    assert "20.48" in re.search(r'id="amount-equivalent">(.*?)</p>', html, re.S).group(1)
+    assert "20.48" in re.search(r'id="amount-equivalent"[^>]*>(.*?)</p>', html, re.S).group(1)
 
 
 def test_a_three_decimal_amount_the_processor_cannot_charge_is_refused(app):
