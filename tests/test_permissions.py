@@ -32,7 +32,7 @@ from tests.factories import PASSWORD, password_hash
 from webapp.accounts import services as accounts
 from webapp.accounts import sessions
 from webapp.accounts.models import Role, User
-from webapp.campaigns.models import (Campaign, CampaignRevision, CampaignStatus, CampaignUpdate, Category, FundingModel,
+from webapp.campaigns.models import (Campaign, CampaignRevision, CampaignStatus, CampaignTranslation, CampaignUpdate, Category, FundingModel,
                                      RewardTier)
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -155,6 +155,10 @@ def build_world() -> SimpleNamespace:
     db.session.add_all([w.fund, w.application, w.draft, w.submitted, w.live, w.draft_tier, RewardTier(campaign=w.live, title="Flour",
                                                                                 minimum_amount=5_000),
                         w.committed, w.paid, w.pending, w.needs_action, invitation])
+    db.session.flush()
+    # a Spanish translation of the draft and of the live campaign, which their editors may remove
+    db.session.add_all([CampaignTranslation(campaign_id=c.id, language="es", title="Un molino", summary="Moler",
+                                            story_md="", story_html="") for c in (w.draft, w.live)])
     db.session.flush()
     #: the owner's proposed change to the live campaign, waiting for a moderator
     from webapp.campaigns import revisions
@@ -315,6 +319,7 @@ def pledge_form(w, user) -> dict:
 EXPECTATIONS: list[Case] = [
     # public pages
     Case("campaigns.home", "GET", EVERYONE),
+    Case("favicon", "GET", EVERYONE),
     Case("campaigns.show", "GET", EVERYONE, slug("live"), label="live"),
     Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("draft"), label="draft"),
     Case("campaigns.show", "GET", PRIVATE_CAMPAIGN, slug("submitted"), label="submitted"),
@@ -349,6 +354,14 @@ EXPECTATIONS: list[Case] = [
          label="live"),
     Case("manage.edit_translation", "POST", ORG_EDITORS, lambda w: {"slug": w.live.slug, "language": "fr"},
          label="live", data=lambda w, u: {"title": "Un titre", "summary": "Un résumé", "story_md": "Une histoire"}),
+    Case("manage.remove_translation", "GET", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "language": "es"},
+         label="draft"),
+    Case("manage.remove_translation", "POST", ORG_EDITORS, lambda w: {"slug": w.draft.slug, "language": "es"},
+         label="draft"),
+    Case("manage.remove_translation", "GET", ORG_EDITORS, lambda w: {"slug": w.live.slug, "language": "es"},
+         label="live"),
+    Case("manage.remove_translation", "POST", ORG_EDITORS, lambda w: {"slug": w.live.slug, "language": "es"},
+         label="live"),
     Case("manage.edit_update_translation", "GET", ORG_EDITORS,
          lambda w: {"slug": w.live.slug, "update_id": w.update.id, "language": "fr"}),
     Case("manage.edit_update_translation", "POST", ORG_EDITORS,
@@ -612,7 +625,7 @@ def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
 def test_refused_requests_leave_the_live_campaign_and_its_revision_untouched(app):
     world = build_world()
     before = (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
-              world.revision.after["title"])
+              world.revision.after["title"], len(world.live.translations))
     for role in ("anonymous", "member", "other_editor", "moderator", "admin"):
         client = app.test_client()
         if role != "anonymous":
@@ -621,6 +634,7 @@ def test_refused_requests_leave_the_live_campaign_and_its_revision_untouched(app
                     data=campaign_form(title="Send your donations to my IBAN", story_md="Pay me"))
         client.post(url_for("manage.add_tier", slug="live-a"), data={"title": "Mine", "minimum": "5000"})
         client.post(url_for("manage.withdraw_revision", slug="live-a"))
+        client.post(url_for("manage.remove_translation", slug="live-a", language="es"))
     for role in ("anonymous", "member", "other_editor", "editor", "owner"):
         client = app.test_client()
         if role != "anonymous":
@@ -630,13 +644,13 @@ def test_refused_requests_leave_the_live_campaign_and_its_revision_untouched(app
     db.session.rollback()
     db.session.expire_all()
     assert (world.live.title, world.live.story_md, len(world.live.tiers), world.revision.status,
-            world.revision.after["title"]) == before
+            world.revision.after["title"], len(world.live.translations)) == before
 
 
 def test_refused_requests_leave_the_draft_and_the_organization_untouched(app):
     world = build_world()
     before = (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,
-              len(world.org.memberships))
+              len(world.org.memberships), len(world.draft.translations))
     for role in ("anonymous", "member", "other_editor", "moderator", "admin"):
         client = app.test_client()
         if role != "anonymous":
@@ -644,9 +658,10 @@ def test_refused_requests_leave_the_draft_and_the_organization_untouched(app):
         client.post(url_for("manage.edit_campaign", slug="draft-a"), data=campaign_form(title="Hijacked", slug="draft-a"))
         client.post(url_for("manage.submit", slug="draft-a"))
         client.post(url_for("manage.delete_tier", slug="draft-a", tier_id=world.draft_tier.id))
+        client.post(url_for("manage.remove_translation", slug="draft-a", language="es"))
         client.post(url_for("organizations.edit", slug="org-a"), data={**ORG_FORM, "name": "Hijacked"})
         client.post(url_for("organizations.remove_member", slug="org-a", membership_id=world.editor_membership.id))
     db.session.rollback()
     db.session.expire_all()
     assert (world.draft.title, world.draft.status, len(world.draft.tiers), world.org.name,
-            len(world.org.memberships)) == before
+            len(world.org.memberships), len(world.draft.translations)) == before

@@ -17,6 +17,12 @@ def test_every_page_names_a_favicon_that_exists(client):
             assert icon.status_code == 200 and icon.mimetype in ("image/svg+xml", "image/png"), href
 
 
+def test_the_favicon_browsers_ask_for_by_themselves_is_there(client):
+    """A page that names no icon (a CSV or an image opened in a tab) makes the browser ask for /favicon.ico."""
+    response = client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+
+
 def test_french_region_names_that_pycountry_misspells_are_corrected():
     from webapp import geo
 
@@ -135,3 +141,14 @@ def test_french_never_puts_de_or_le_before_a_name_that_may_need_an_elision():
              for text in (message.string if isinstance(message.string, tuple) else (message.string,))
              if elidable.search(text or "")]
     assert not wrong, wrong
+
+
+def test_a_stacked_rows_cell_never_takes_its_direction_from_its_content():
+    """On a phone a cell with a data-label is a grid, its column's name first: dir="auto" on the cell itself turns an
+    Arabic page's row around when the value is in English (the name at the wrong end). The value is isolated
+    inside the cell instead (<bdi>, or an element with dir="auto")."""
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    turned = [f"{p.relative_to(templates)}: {m.group(0)[:80]}" for p in templates.rglob("*.html")
+              for m in re.finditer(r"<td\b[^>]*\bdata-label=[^>]*>", p.read_text(encoding="utf-8"))
+              if re.search(r"\bdir=", m.group(0))]
+    assert not turned, turned

@@ -102,7 +102,9 @@ class MoneyField(StringField):
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
-        return self.data.input_value() if isinstance(self.data, Money) else (self.data or "")
+        if not isinstance(self.data, Money):
+            return self.data or ""
+        return local_input_value(self.data)
 
     def process_formdata(self, valuelist):
         self.raw_data = valuelist
@@ -125,6 +127,20 @@ class MoneyField(StringField):
             self.money = Money.parse(self.data, currency, locale_code())
         except InvalidMoney as exc:
             raise ValidationError(str(exc)) from None
+
+
+def local_input_value(money: Money) -> str:
+    """The amount as the reader types it, with their language's decimal sign ("10,00" in French, "10.00" in
+    English; no grouping), when it reads back as the same amount; else the plain "10.00"."""
+    from babel.numbers import get_decimal_symbol
+
+    locale = locale_code()
+    plain = money.input_value()
+    local = plain.replace(".", get_decimal_symbol(locale))
+    try:
+        return local if Money.parse(local, money.currency, locale) == money else plain
+    except InvalidMoney:
+        return plain
 
 
 def safe_next(target: str | None) -> str | None:

@@ -193,7 +193,15 @@ def test_a_declined_card_confirms_no_pledge_and_says_so_clearly(fr_page: Page, l
     page.goto(f"/campaigns/{SLUG}")
     shot("campaign-before")
     page.get_by_role("link", name="Soutenir cette campagne").click()
+    # Without a reward the form starts at a round sum in her own currency, the campaign's equivalent beside it
+    # (10 EUR x 655.957 at the fixed parity); she types francs CFA instead, and says so.
+    expect(page.locator("#amount")).to_have_value("10,00")
+    expect(page.locator("#amount_currency")).to_have_value("EUR")
+    expect(page.locator("#amount-equivalent")).to_contain_text(f"6{NNBSP}560{NBSP}F{NNBSP}CFA")
     page.locator("#amount").fill("25 000")
+    page.locator("#amount_currency").select_option("XOF")
+    expect(page.locator("#amount-equivalent")).to_have_text(f"≈ {EUR_OF_25000} (parité fixe)")  # as she types
+    page.locator("#pay_currency").select_option("XOF")
     page.locator("#email").fill("youssef@example.org")
     shot("pledge-form")
     page.get_by_role("button", name="Passer au paiement").click()

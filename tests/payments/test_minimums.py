@@ -181,7 +181,8 @@ def test_a_settlement_currency_stripe_does_not_settle_in_stops_the_start():
 
 
 # -- the amount the form starts with ----------------------------------------------------------------
-@pytest.mark.parametrize("currency, expected", [("XOF", 7_000), ("EUR", 1_000), ("MAD", 15_000), ("JPY", 2_000), ("USD", 1_500)])
+# the round sum nearest to 10 EUR: 6,559.57 XOF → 7,000; 108.42 MAD → 100; 1,634.2 JPY → 1,500; 10.83 USD → 10
+@pytest.mark.parametrize("currency, expected", [("XOF", 7_000), ("EUR", 1_000), ("MAD", 10_000), ("JPY", 1_500), ("USD", 1_000)])
 def test_the_pledge_form_starts_at_a_round_sum_worth_about_ten_euros(client, currency, expected):
     """Issue 11: not the processor's minimum (350 XOF ≈ 0.53 EUR) but a round sum; a reward starts at its own minimum."""
     from tests.payments.support import standard_rates
@@ -193,6 +194,16 @@ def test_the_pledge_form_starts_at_a_round_sum_worth_about_ten_euros(client, cur
     assert services.suggested_pledge(campaign) == Money(expected, currency)
     reward = RewardTierFactory(campaign=campaign, minimum_amount=expected * 3)
     assert services.suggested_pledge(campaign, reward) == Money(expected * 3, currency)
+
+
+@pytest.mark.parametrize("amount, unit, nearest", [(6_560, 1, 7_000), (1_082, 100, 1_000), (1_465, 100, 1_500),
+                                                   (10_842, 100, 10_000), (1_634, 1, 1_500), (1_000, 100, 1_000),
+                                                   (1_226, 100, 1_500), (1_224, 100, 1_000), (30, 100, 100),
+                                                   (0, 1, 1), (7, 1, 7), (94_000, 1, 100_000)])
+def test_suggestions_are_the_nearest_round_sum_by_ratio(amount, unit, nearest):
+    from webapp.payments.pledging.services import round_nicely
+
+    assert round_nicely(amount, unit) == nearest
 
 
 @pytest.mark.parametrize("amount, unit, rounded", [(6_560, 1, 7_000), (10_842, 100, 15_000), (30, 100, 100),

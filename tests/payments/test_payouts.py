@@ -118,3 +118,36 @@ def test_the_sandbox_onboarding_returns_only_into_the_app_whatever_the_request_h
                     "//evil.example/"):
         location = client.post(f"/sandbox/onboarding/acct_sandbox_test?back={outside}").headers["Location"]
         assert "evil.example" not in location, (outside, location)
+
+
+# -- issue 11, walk finding 6: the money page says in words what the payout waits for --------------------------
+def test_a_succeeded_campaign_that_received_nothing_has_nothing_to_pay_out_not_a_payout_due(app):
+    campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL, goal=1)
+    campaign.organization.country = "FR"
+    db.session.commit()
+    _closed(campaign)
+    later = utcnow() + timedelta(days=app.config["PAYOUT_HOLD_DAYS"], minutes=1)
+    campaign.status = campaigns.S.SUCCEEDED  # a campaign closed as succeeded whose backers never paid (the demo's)
+    db.session.commit()
+    assert payouts.status_for(campaign, later) == "Nothing to pay out: no backer’s payment was received."
+    db.session.add(Pledge(reference="r-paid", client_token="p" * 20, campaign_id=campaign.id, email="x@example.org",
+                          status=PledgeStatus.PAID, charge_timing="now", amount=3_000, currency="EUR",
+                          charge_amount=3_000, charge_currency="EUR", provider="sandbox"))
+    db.session.commit()
+    assert "Nothing to pay out" not in payouts.status_for(campaign, later)
+
+
+def test_the_money_page_keeps_each_minus_sign_with_its_amount(app):
+    from flask import url_for
+
+    from tests.campaigns.helpers import sign_in
+
+    campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
+    owner = UserFactory(email="owner-minus@example.org", verified=True)
+    MembershipFactory(organization=campaign.organization, user=owner, role=OrgRole.OWNER)
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, owner)
+    for page in (url_for("money.dashboard", slug=campaign.slug), url_for("money.transparency", slug=campaign.slug)):
+        html = client.get(page).get_data(as_text=True)
+        assert "−\u00a0" in html and "− " not in html, page  # "−" alone at a line's end on a phone

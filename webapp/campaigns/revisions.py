@@ -251,6 +251,55 @@ def apply_translations(campaign: Campaign, wanted: dict) -> None:
         row.updated_at = utcnow()
 
 
+def remove_translation(campaign: Campaign, actor: User, language: str) -> None:
+    """Take a reviewed campaign's translation into `language` away, public and proposed, at once.
+
+    Nothing in a removal is for a moderator to read: its readers get the approved original. The public
+    removal is recorded as a direct revision (history); a pending revision loses that language from both its
+    base and its proposal, so its base still matches the public content, and gets a new version (a decision
+    on the one the moderator opened is refused); left with nothing to review, it is withdrawn."""
+    organizations.require_editor(actor, campaign.organization_id)
+    if campaign.status not in REVIEWED:
+        raise DomainError(_("This campaign cannot be edited now."))
+    _lock(campaign)
+    now = utcnow()
+    current = snapshot(campaign)
+    pending = pending_revision(campaign)
+    public = language in current.get("translations", {})
+    proposed = pending is not None and language in pending.after.get("translations", {})
+    if not (public or proposed):
+        raise NoSuchTranslation(_("This campaign has no translation into this language."))
+    if public:
+        after = without_translation(current, language)
+        apply_translations(campaign, after.get("translations", {}))
+        db.session.add(CampaignRevision(campaign_id=campaign.id, status=R.DIRECT, before=current, after=after,
+                                        proposed_by_id=actor.id, contributor_ids=[actor.id], created_at=now,
+                                        updated_at=now, decided_at=now))
+    if pending is not None:
+        before, proposal = without_translation(pending.before, language), without_translation(pending.after, language)
+        if proposal == before:
+            pending.status, pending.decided_by_id, pending.decided_at = R.WITHDRAWN, actor.id, now
+        elif (before, proposal) != (pending.before, pending.after):
+            if proposal != pending.after:
+                pending.version += 1
+            pending.before, pending.after, pending.updated_at = before, proposal, now
+    db.session.flush()
+
+
+class NoSuchTranslation(DomainError):
+    """The campaign has no translation into that language, public or proposed (404)."""
+
+
+def without_translation(content: dict, language: str) -> dict:
+    """`content` (a snapshot) without its translation into `language`; without the key when none is left, as
+    translations_snapshot writes a campaign that has none."""
+    copied = _copy(content)
+    copied.get("translations", {}).pop(language, None)
+    if not copied.get("translations"):
+        copied.pop("translations", None)
+    return copied
+
+
 # -- reading ------------------------------------------------------------------------------------
 def revision_of(revision_id: int) -> CampaignRevision | None:
     return db.session.scalar(

@@ -75,6 +75,23 @@ def save_translation(campaign: Campaign, actor: User, language: str, *, title: s
     return None
 
 
+def remove_translation(campaign: Campaign, actor: User, language: str) -> None:
+    """Take the campaign's translation into `language` away: its readers get the original. At once, whatever the
+    campaign's state allows editing (a removal adds nothing for a moderator to read: revisions.remove_translation).
+    Raises revisions.NoSuchTranslation when there is none."""
+    require_editor(actor, campaign)
+    _check_language(campaign, language)
+    if campaign.status in revisions.REVIEWED:
+        revisions.remove_translation(campaign, actor, language)
+        return
+    if campaign.status not in EDITABLE:
+        raise DomainError(_("This campaign cannot be edited now."))
+    wanted = revisions.translations_snapshot(campaign).get("translations", {})
+    if wanted.pop(language, None) is None:
+        raise revisions.NoSuchTranslation(_("This campaign has no translation into this language."))
+    revisions.apply_translations(campaign, wanted)
+
+
 def save_update_translation(update: CampaignUpdate, campaign: Campaign, actor: User, language: str, *,
                             title: str, body_md: str) -> CampaignUpdateTranslation:
     require_editor(actor, campaign)
@@ -122,6 +139,20 @@ def reading(campaign: Campaign, language: str) -> Reading:
     if row is None or language == campaign.language:
         return Reading(campaign.language, campaign.title, campaign.summary, campaign.story_html, False)
     return Reading(language, row.title, row.summary, row.story_html, True)
+
+
+def title_in(campaign: Campaign, language: str) -> str:
+    """The campaign's title as a person reading `language` sees it: its translation into that language when it has
+    one, else as written. Every page, email and share tag that names a campaign to somebody goes through this
+    (the Jinja global `campaign_title`, which reads the current locale: in an email, the recipient's)."""
+    return reading(campaign, reading_language(campaign, None, language)).title
+
+
+def tier_in(tier, language: str) -> tuple[str | None, str, str]:
+    """tier_reading for a person reading `language`: the campaign's translation into it when there is one (the
+    Jinja global `tier_text`, as `campaign_title` for the campaign's title)."""
+    campaign = tier.campaign
+    return tier_reading(campaign, tier, reading_language(campaign, None, language))
 
 
 def tier_reading(campaign: Campaign, tier, language: str) -> tuple[str | None, str, str]:

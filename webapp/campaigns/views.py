@@ -55,6 +55,8 @@ def campaign_labels() -> dict:
             "language_name": language_name, "card_text": card_text,
             "other_languages": translations.other_languages, "update_reading": translations.update_reading,
             "tier_reading": translations.tier_reading,
+            "campaign_title": lambda campaign: translations.title_in(campaign, locale_code()),
+            "tier_text": lambda tier: translations.tier_in(tier, locale_code()),
             "updates_of": services.updates_of}
 
 
@@ -344,6 +346,28 @@ def edit_translation(slug: str, language: str):
                       for t in campaign.tiers}
     return render_template("campaigns/translation_form.html", form=form, campaign=campaign, language=language,
                            exists=current is not None, tier_texts=tier_texts), 400 if form.errors else 200
+
+
+@manage.route("/campaigns/<slug>/translations/<language>/remove", methods=["GET", "POST"])
+@login_required
+def remove_translation(slug: str, language: str):
+    """A confirmation page, then (POST) the campaign's translation into `language` is removed."""
+    campaign = _editable_campaign(slug)
+    if language not in translations.other_languages(campaign) or translations.working_translation(campaign, language) is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template("campaigns/translation_remove.html", campaign=campaign, language=language)
+    try:
+        translations.remove_translation(campaign, current_user, language)
+    except revisions.NoSuchTranslation:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        return _conflict(exc)
+    db.session.commit()
+    flash(_("Translation removed (%(language)s): its readers now read the campaign as written.",
+            language=language_name(language)), "success")
+    return redirect(url_for("manage.edit_campaign", slug=campaign.slug), code=303)
 
 
 @manage.route("/campaigns/<slug>/updates/<int:update_id>/translations/<language>", methods=["GET", "POST"])

@@ -289,6 +289,10 @@ def status_for(campaign: Campaign, now: datetime | None = None) -> str:
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
     transfers = list(db.session.scalars(select(Transfer).where(Transfer.campaign_id == campaign.id)))
+    if not transfers and db.session.scalar(select(Pledge.id).where(
+            Pledge.campaign_id == campaign.id, Pledge.status.in_((PledgeStatus.PAID, *IN_FLIGHT))).limit(1)) is None:
+        # not "the payout is due": there is nothing to pay, whatever the route or the account
+        return _("Nothing to pay out: no backer’s payment was received.")
     if on_host_route(campaign.organization_id):
         return _host_status(campaign, transfers, now)
     sent = [t for t in transfers if t.status == TransferStatus.SENT]

@@ -5,13 +5,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.accounts.models import User
-from webapp.campaigns import services as campaigns
+from webapp.campaigns import services as campaigns, translations
 from webapp.campaigns.labels import charge_terms as campaign_charge_terms
 from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel, RewardTier
 from webapp.clock import utcnow
@@ -56,6 +57,7 @@ class SoldOut(PledgeRefused):
 class PledgeRequest:
     campaign: Campaign
     tier: RewardTier | None
+    #: in the campaign's currency, or typed in the backer's own when the campaign takes it (in_campaign_currency)
     amount: Money
     pay_currency: str
     email: str
@@ -88,22 +90,34 @@ def minimum_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
 SUGGESTED_PLEDGE_UNITS = 10
 
 
-def suggested_pledge(campaign: Campaign, tier: RewardTier | None = None) -> Money:
-    """The amount the pledge form starts with: the reward's minimum, or else a
-    round sum worth about SUGGESTED_PLEDGE_UNITS of the settlement currency (7,000 XOF for 10 EUR, not the
-    processor's 350 XOF ≈ 0.53 EUR), never below the smallest pledge. Raises PledgeRefused as minimum_pledge."""
+def suggested_pledge(campaign: Campaign, tier: RewardTier | None = None, backer_currency: str | None = None) -> Money:
+    """The amount the pledge form starts with: the reward's minimum, or else a round sum worth about
+    SUGGESTED_PLEDGE_UNITS of the settlement currency (7,000 XOF, 10 USD, 15 CAD for 10 EUR; not the processor's
+    350 XOF ≈ 0.53 EUR), never below the smallest pledge. Without a reward, and when the campaign takes
+    `backer_currency` (the visitor's own: display.viewer_currency), the round sum is in that currency, and
+    start_pledge converts it to the campaign's. Raises PledgeRefused as minimum_pledge."""
     floor = minimum_pledge(campaign, tier)
     if tier is not None:
         return floor
-    unit = 10 ** exponent(campaign.currency)
+    if backer_currency and backer_currency != campaign.currency and campaign.accepts_backer_currency:
+        try:
+            own = _round_sum_in(backer_currency)
+            if in_campaign_currency(campaign, own)[0] >= floor and own >= minimum_charge(backer_currency).amount:
+                return own
+        except PledgeRefused:  # no rate, or a currency we cannot charge in: the campaign's currency
+            pass
+    nice = _round_sum_in(campaign.currency)
+    return floor if floor >= nice else nice
+
+
+def _round_sum_in(currency: str) -> Money:
+    """A round sum in `currency` worth about SUGGESTED_PLEDGE_UNITS of the settlement currency (that many units of
+    `currency` when there is no rate)."""
+    unit = 10 ** exponent(currency)
     settlement = current_app.config["STRIPE_SETTLEMENT_CURRENCY"]
-    about = SUGGESTED_PLEDGE_UNITS * unit
-    converted = fx.try_convert(Money(SUGGESTED_PLEDGE_UNITS * 10 ** exponent(settlement), settlement),
-                               campaign.currency)
-    if converted is not None:
-        about = converted.converted.amount
-    nice = round_up_nicely(about, unit)
-    return floor if floor.amount >= nice else Money(nice, campaign.currency)
+    converted = fx.try_convert(Money(SUGGESTED_PLEDGE_UNITS * 10 ** exponent(settlement), settlement), currency)
+    about = converted.converted.amount if converted is not None else SUGGESTED_PLEDGE_UNITS * unit
+    return Money(round_nicely(about, unit), currency)
 
 
 #: the round sums a suggestion may take, as tenths of a power of ten: 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10
@@ -117,6 +131,35 @@ def round_up_nicely(amount: int, unit: int) -> int:
         return amount
     step = 10 ** (len(str(amount)) - 2)
     return next(n * step for n in ROUND_STEPS if n * step >= amount)
+
+
+def round_nicely(amount: int, unit: int) -> int:
+    """The round sum nearest to `amount` (by ratio: 10.82 USD is 10, not 15; 14.65 CAD is 15), at least one unit."""
+    amount = max(amount, unit)
+    above = round_up_nicely(amount, unit)
+    if amount < 10 or above == amount:
+        return above
+    step = 10 ** (len(str(amount)) - 2)
+    below = max(max(n * step for n in ROUND_STEPS if n * step < amount), unit)  # 10 × step ≤ amount always
+    return below if amount * amount <= below * above else above
+
+
+def in_campaign_currency(campaign: Campaign, typed: Money) -> tuple[Money, fx.Quote | None]:
+    """A pledge typed in the backer's own currency, as it counts for the campaign: converted at the day's rate,
+    half up to the campaign currency's minor unit (with the quote campaign → backer's currency). Raises
+    PledgeRefused when the campaign takes only its own currency, we cannot charge in that one, or there is no rate."""
+    if typed.currency == campaign.currency:
+        return typed, None
+    if not campaign.accepts_backer_currency:
+        raise PledgeRefused(_("This campaign takes payments in %(c)s only.", c=campaign.currency))
+    if typed.currency not in current_app.config["SUPPORTED_CURRENCIES"] or typed.currency not in currencies.RULES:
+        raise PledgeRefused(_("We cannot charge in %(c)s.", c=typed.currency))
+    try:
+        quote = fx.quote(campaign.currency, typed.currency)
+    except fx.RateUnavailable:
+        raise PledgeRefused(_("We have no exchange rate for %(c)s today; pay in %(d)s.",
+                              c=typed.currency, d=campaign.currency)) from None
+    return Money.from_decimal(typed.to_decimal() / quote.rate, campaign.currency, rounding=ROUND_HALF_UP), quote
 
 
 def minimum_charge(currency: str) -> minimums.Minimum:
@@ -164,13 +207,18 @@ def existing_for_token(client_token: str) -> Pledge | None:
 def start_pledge(req: PledgeRequest) -> Pledge:
     """Record a pending pledge, hold its reward unit and open the processor's checkout."""
     campaign = req.campaign
-    check_pledge(campaign, req.tier, req.amount)
+    amount, typed_quote = in_campaign_currency(campaign, req.amount)
+    check_pledge(campaign, req.tier, amount)
     tip = req.tip if req.tip is not None and req.tip.amount > 0 else Money.zero(campaign.currency)
     if tip.currency != campaign.currency:
         raise PledgeRefused(_("A tip is in the campaign's currency (%(c)s).", c=campaign.currency))
-    if tip > req.amount:
+    if tip > amount:
         raise PledgeRefused(_("A tip cannot be larger than the pledge itself."))
-    charge, conversion = _charge_for(campaign, req.amount + tip, req.pay_currency)
+    charge, conversion = _charge_for(campaign, amount + tip, req.pay_currency)
+    if typed_quote is not None and charge.currency == req.amount.currency:
+        # Typed in the currency paid in: the backer pays what they typed (15.00 CAD), not its round trip through
+        # the campaign's currency (10.24 EUR → 15.01 CAD); the campaign counts the conversion.
+        charge = _typed_charge(req.amount, tip, typed_quote)
     if req.tier is not None and not campaigns.claim_tier_unit(req.tier.id):
         raise SoldOut(_("This reward is sold out. Choose another one, or pledge without a reward."))
     # Stripe's shortest session is 30 minutes: ask for a minute more, and hold the reward a minute
@@ -184,7 +232,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
         tier_id=req.tier.id if req.tier else None, user_id=req.user.id if req.user else None,
         email=req.email.strip().lower(), locale=req.locale, display_name=(req.display_name or "").strip() or None,
         anonymous=req.anonymous, message=(req.message or "").strip() or None, status=P.PENDING,
-        charge_timing=timing, amount=req.amount.amount, currency=req.amount.currency, tip_amount=tip.amount,
+        charge_timing=timing, amount=amount.amount, currency=amount.currency, tip_amount=tip.amount,
         charge_amount=charge.amount, charge_currency=charge.currency,
         fx_rate=conversion.quote.rate if conversion else None,
         fx_date=conversion.quote.rate_date if conversion else None,
@@ -196,7 +244,7 @@ def start_pledge(req: PledgeRequest) -> Pledge:
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference,
         mode="payment" if timing == ChargeTiming.NOW else "setup", charge=charge, email=pledge.email,
-        description=_("Pledge to “%(title)s”", title=campaign.title),
+        description=_("Pledge to “%(title)s”", title=translations.title_in(campaign, req.locale)),
         terms=None if timing == ChargeTiming.NOW else charge_terms(campaign),
         locale=req.locale,
         success_url=access.link(pledge, "checkout", token=token, checkout="done"),
@@ -212,6 +260,20 @@ def start_pledge(req: PledgeRequest) -> Pledge:
 def charge_terms(campaign: Campaign) -> str:
     """When the backer is charged, the minimum deciding for minimum-and-optimum campaigns (Stripe's terms too)."""
     return campaign_charge_terms(campaign)
+
+
+def _typed_charge(typed: Money, tip: Money, quote: fx.Quote) -> Money:
+    """The charge of a pledge typed in the backer's currency: what they typed, plus the tip converted."""
+    if typed.currency in currencies.THREE_DECIMAL and typed.amount % 10:  # the processor takes tens of minor units
+        raise PledgeRefused(_("%(code)s amounts take at most %(n)d decimals.", code=typed.currency, n=2))
+    charge = typed
+    if tip.amount:
+        charge = charge + currencies.processor_charge(tip.to_decimal() * quote.rate, typed.currency)
+    minimum = minimum_charge(typed.currency).amount
+    if charge < minimum:
+        raise PledgeRefused(_("In %(c)s the smallest payment is %(min)s.", c=typed.currency,
+                              min=minimum.format(_locale())))
+    return charge
 
 
 def _charge_for(campaign: Campaign, amount: Money, pay_currency: str) -> tuple[Money, fx.Conversion | None]:
@@ -300,7 +362,8 @@ def open_completion_checkout(pledge: Pledge):
     token = access.mint(pledge.id, "complete")
     session = provider.create_checkout(CheckoutRequest(
         pledge_id=pledge.id, reference=pledge.reference, mode="payment", charge=pledge.charge, email=pledge.email,
-        description=_("Pledge to “%(title)s”", title=pledge.campaign.title), terms=None, locale=pledge.locale,
+        description=_("Pledge to “%(title)s”", title=translations.title_in(pledge.campaign, pledge.locale)),
+        terms=None, locale=pledge.locale,
         success_url=access.link(pledge, "complete", token=token, checkout="done"),
         cancel_url=access.link(pledge, "complete", token=token),
         expires_at=utcnow() + timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"] + 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,8 @@ from webapp.errors import DomainError, ProviderError
 from webapp.extensions import csrf, db, limiter
 from webapp.forms import safe_next
 from webapp.i18n import locale_code
-from webapp.payments import display, webhooks
+from webapp.money import Money
+from webapp.payments import display, fx, webhooks
 from webapp.payments.expenses import public as spending
 from webapp.payments.pledging import access, services
 from webapp.payments.pledging.forms import PledgeForm
@@ -37,18 +39,22 @@ def pledge(slug: str):
     if campaign is None or not campaigns.can_view(current_user, campaign):
         abort(404)
     guest = not current_user.is_authenticated
-    form = PledgeForm(currency=campaign.currency, pay_currencies=_pay_currencies(campaign), guest=guest)
+    pay_currencies = _pay_currencies(campaign)
+    form = PledgeForm(currency=campaign.currency, pay_currencies=pay_currencies, guest=guest)
     tiers = {str(t.id): t for t in campaign.tiers}
     form.tier.choices = [("", _("No reward"))] + [(tid, t.title) for tid, t in tiers.items()]
     if request.method == "GET":
         form.client_token.data = secrets.token_urlsafe(24)
         chosen = tiers.get(request.args.get("tier", ""))
         form.tier.data = str(chosen.id) if chosen else ""
+        own = pay_currencies[-1]  # the backer's own currency when the campaign takes it, else the campaign's
         try:
-            form.amount.data = services.suggested_pledge(campaign, chosen)
+            form.amount.data = services.suggested_pledge(campaign, chosen, own)
         except services.PledgeRefused:
             form.amount.data = None  # no rate for the currency: the form says so next to the field
-        form.pay_currency.data = campaign.currency
+        # a round sum in the backer's own currency is typed and paid in it
+        form.amount_currency.data = form.pay_currency.data = (form.amount.data.currency if form.amount.data
+                                                              else campaign.currency)
         if not guest:
             form.display_name.data = current_user.name
     status = 200
@@ -90,9 +96,36 @@ def pledge(slug: str):
 
 
 def _form(campaign, form):
-    return render_template("payments/pledge.html", campaign=campaign, form=form,
+    return render_template("payments/pledge.html", campaign=campaign, form=form, equivalent=_equivalent(campaign, form),
+                           live_rate=_live_rate(campaign, form),
                            progress=campaigns.progress_of(campaign),
                            terms=None if services.charge_timing(campaign) == "now" else services.charge_terms(campaign))
+
+
+def _equivalent(campaign, form):
+    """'≈ €10.24 (rate of …)' beside the amount: in the campaign's currency when it is typed in the backer's, else
+    in the backer's; on the first page (the suggestion) and after a submission the form sent back (no script)."""
+    money = form.amount.money or (form.amount.data if isinstance(form.amount.data, Money) else None)
+    if money is None:
+        return ""
+    if money.currency != campaign.currency:
+        return display.approx(money, campaign.currency)
+    return display.approx(money)
+
+
+def _live_rate(campaign, form) -> dict | None:
+    """What site.js needs to update the equivalent as the backer types: the day's rate from the campaign's currency
+    to the other one the form offers, and the note that goes with it. None with a single currency or no rate."""
+    others = [code for code, _label in form.amount_currency.choices if code != campaign.currency]
+    if not others:
+        return None
+    try:
+        quote = fx.quote(campaign.currency, others[0], display=True)
+    except DomainError:
+        return None
+    note = _("fixed parity") if quote.pegged else _("rate of %(date)s", date=format_date(quote.rate_date, "medium"))
+    return {"rate": f"{quote.rate:f}", "campaign": campaign.currency, "own": others[0], "note": note,
+            "locale": locale_code().replace("_", "-")}
 
 
 def _to_checkout(pledge):
