@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.errorpages import refused as _refused
 from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
@@ -39,10 +40,6 @@ def _member_of(org: Organization, member_id: int) -> OrgMember:
         abort(404)
     return member
 
-
-def _refused(exc: Exception, code: int = 409):
-    db.session.rollback()
-    return render_template("errors.html", code=code, message=str(exc)), code
 
 
 @blueprint.route("/organizations/<slug>/membership")

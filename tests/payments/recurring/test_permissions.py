@@ -71,6 +71,10 @@ def build_world() -> SimpleNamespace:
                                    due_on=w.needs_action.next_charge_on, amount=2_500, currency="CAD",
                                    kind="renewal", provider="sandbox", status="needs_action"))
     w.needs_action.needs_action_since, w.needs_action.failure_code = now, "card_declined"
+    w.paid = RecurringCharge(support_id=w.active.id, period="2026-01", due_on=date(2026, 1, 5), amount=2_500,
+                             currency="CAD", kind="renewal", provider="sandbox", status="succeeded",
+                             payment_intent_id="pi_sandbox_paid", charge_id="ch_sandbox_paid", paid_at=now)
+    db.session.add(w.paid)
     w.free = MembershipClass(organization_id=w.org.id, name="Sympathisant", currency="XOF")
     w.dues = MembershipClass(organization_id=w.org.id, name="Membre actif", dues_amount=5_000, currency="XOF",
                              dues_interval=SupportInterval.YEARLY, admission=Admission.OPEN)
@@ -118,6 +122,9 @@ EXPECTATIONS: list[Case] = [
     Case("recurring.complete", "POST", SUPPORTER_ONLY, lambda w: {"reference": w.needs_action.reference}),
     Case("recurring.statement", "GET", SIGNED_IN, lambda w: {"year": 2026}),
     Case("recurring.income", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
+    Case("recurring.payments", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
+    Case("recurring.refund", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK),
+         lambda w: {"slug": w.org.slug, "charge_id": w.paid.id}, lambda w: {"amount": "5", "reason": "Twice"}),
     Case("recurring.transparency", "GET", EVERYONE, ORG),
     Case("recurring.ongoing", "GET", EDITORS, ORG),
     Case("recurring.set_ongoing", "POST", EDITORS, lambda w: {"slug": w.org.slug, "campaign_slug": w.campaign.slug},

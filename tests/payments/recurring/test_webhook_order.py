@@ -90,7 +90,8 @@ def test_each_period_is_booked_once_whatever_the_order_and_repeats(data):
     statuses = dict(db.session.execute(select(RecurringCharge.period, RecurringCharge.status)
                                        .where(RecurringCharge.support_id == support.id)).all())
     assert statuses == {p: "succeeded" for p in periods}
-    assert _entries(support) == n
+    assert _entries(support, "recurring_charge") == n
+    assert _entries(support, "processor_fee") == n  # each period's fee, read from its settlement once
     assert recurring.saved_method(user.id).payment_method_id == "pm_rec_first"
 
 
@@ -100,6 +101,6 @@ def _org():
     return db.session.scalar(select(Organization).where(Organization.slug == "ganvie-solidarite"))
 
 
-def _entries(support) -> int:
-    return db.session.scalar(select(func.count()).select_from(LedgerEntry)
-                             .where(LedgerEntry.cause == f"recurring:{support.id}"))
+def _entries(support, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}")
+    return db.session.scalar(query.where(LedgerEntry.kind == kind) if kind else query)
