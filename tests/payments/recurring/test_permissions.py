@@ -125,6 +125,10 @@ EXPECTATIONS: list[Case] = [
     Case("recurring.payments", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
     Case("recurring.refund", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK),
          lambda w: {"slug": w.org.slug, "charge_id": w.paid.id}, lambda w: {"amount": "5", "reason": "Twice"}),
+    # the organization's owners (tested in test_org_currency.py) and admins; its editors are refused
+    Case("recurring.currency", "GET", expect(FORBIDDEN, anonymous=LOGIN, admin=OK), ORG),
+    Case("recurring.currency", "POST", expect(FORBIDDEN, anonymous=LOGIN, admin=OK), ORG,
+         lambda w: {"currency": "EUR", "accepts": "1"}),
     Case("recurring.transparency", "GET", EVERYONE, ORG),
     Case("recurring.ongoing", "GET", EDITORS, ORG),
     Case("recurring.set_ongoing", "POST", EDITORS, lambda w: {"slug": w.org.slug, "campaign_slug": w.campaign.slug},

@@ -773,5 +773,29 @@ def set_ongoing(campaign: Campaign, actor: User, ongoing: bool) -> None:
     db.session.flush()
 
 
+# -- the organization's currency -------------------------------------------------------------
+def platform_currencies() -> list[str]:
+    """What an organization may book in: the platform's supported currencies the processor can charge."""
+    return [c for c in current_app.config["SUPPORTED_CURRENCIES"] if c in currencies.RULES]
+
+
+def set_currency(organization: Organization, actor: User, currency: str, accepts_others: bool) -> None:
+    """An owner (or an admin) sets what the organization's own income is booked in and whether supporters may
+    give in theirs. Gifts already started keep their amount, currency and the currency they are booked in."""
+    from webapp.accounts.models import Role
+    from webapp.organizations import services as organizations
+
+    if not actor.has_role(Role.ADMIN):
+        organizations.require_owner(actor, organization)
+    currency = (currency or "").upper()
+    if currency not in platform_currencies():
+        raise SupportRefused(_("This currency cannot be charged."))
+    if (organization.currency, organization.accepts_supporter_currency) != (currency, accepts_others):
+        log.info("organization %s: currency %s → %s, others %s → %s (user %s)", organization.id,
+                 organization.currency, currency, organization.accepts_supporter_currency, accepts_others, actor.id)
+    organization.currency, organization.accepts_supporter_currency = currency, accepts_others
+    db.session.flush()
+
+
 def _target_name(support: RecurringSupport) -> str:
     return support.campaign.title if support.campaign else support.organization.name

@@ -17,11 +17,11 @@ from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
-from webapp.organizations.models import Organization
+from webapp.organizations.models import Organization, OrgRole
 from webapp.money import Money, exponent
 from webapp.payments import batches, display, refunds
 from webapp.payments.recurring import reports, services
-from webapp.payments.recurring.forms import StartSupportForm, AmountForm
+from webapp.payments.recurring.forms import AmountForm, OrganizationCurrencyForm, StartSupportForm
 from webapp.payments.recurring.models import RecurringCharge, SupportInterval, SupportState
 
 blueprint = Blueprint("recurring", __name__)
@@ -263,6 +263,34 @@ def refund(slug: str, charge_id: int):
     flash(_("Refund requested. It is final when the payment processor confirms it; the supporter is told."),
           "success")
     return redirect(url_for("recurring.payments", slug=org.slug))
+
+
+@blueprint.route("/manage/organizations/<slug>/currency", methods=["GET", "POST"])
+@login_required
+def currency(slug: str):
+    """The organization's owners (and admins) choose its currency and whether it takes its supporters'."""
+    org = _organization(slug)
+    if not (organizations.role_of(current_user, org) == OrgRole.OWNER or current_user.has_role(Role.ADMIN)):
+        abort(403)
+    form = OrganizationCurrencyForm(currencies=services.platform_currencies())
+    if request.method == "GET":
+        form.currency.data, form.accepts.data = org.currency, "1" if org.accepts_supporter_currency else "0"
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.set_currency(org, current_user, form.currency.data, form.accepts.data == "1")
+        except DomainError as exc:
+            db.session.rollback()
+            form.currency.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("From now on %(name)s receives new gifts in %(c)s. Gifts already started do not change.",
+                    name=org.name, c=org.currency), "success")
+            return redirect(url_for("recurring.currency", slug=org.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("recurring/currency.html", org=org, form=form), status
 
 
 def _editor_of(slug: str) -> Organization:
