@@ -148,6 +148,12 @@ EXPECTATIONS: list[Case] = [
     Case("membership.record_cash", "POST", EDITORS, lambda w: {"slug": w.org.slug, "member_id": w.member.id},
          lambda w: {"amount": "5000", "currency": "XOF", "paid_on": "2026-11-20", "covers_until": "2027-11-19"}),
     Case("membership.confirm_cash", "POST", EDITORS, lambda w: {"slug": w.org.slug, "dues_id": w.cash.id}),
+    Case("membership.edit_class", "GET", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id}),
+    Case("membership.edit_class", "POST", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id},
+         lambda w: {"name": "Membre actif", "dues": "6000", "currency": "XOF", "interval": "yearly",
+                    "admission": "open"}),
+    Case("membership.open_class", "POST", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id,
+                                                              "action": "close"}),
     Case("membership.members_csv", "GET", EDITORS, ORG),
     Case("membership.message", "POST", EDITORS, ORG, lambda w: {"subject": "AG", "body": "Samedi 10 h."}),
 ]
