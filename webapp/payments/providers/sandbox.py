@@ -86,7 +86,8 @@ class SandboxProvider:
             if renewal is None:
                 return None
             fee = simulated_fee(renewal.total)
-            return Settlement(amount=renewal.total - fee, fee=fee, charge_id=renewal.charge_id)
+            return Settlement(amount=renewal.total - fee, fee=fee,
+                              charge_id=renewal.charge_id or f"ch_sandbox_{payment_intent_id}")
         fee = simulated_fee(pledge.charge)
         return Settlement(amount=Money(pledge.charge_amount - fee.amount, pledge.charge_currency), fee=fee,
                           charge_id=f"ch_sandbox_{pledge.reference}")
@@ -198,7 +199,8 @@ class SandboxProvider:
             raise ProviderError(_("The payment processor does not know this payment."))
         paid = payment_of(row)
         refunded = paid.charge.amount if amount is None else min(paid.charge.amount, _charged_refunded(row) + amount.amount)
-        ident = row.charge_id or (f"ch_sandbox_{row.reference}" if isinstance(row, Pledge) else None)
+        ident = row.charge_id or (f"ch_sandbox_{row.reference}" if isinstance(row, Pledge)
+                                  else f"ch_sandbox_{payment_intent_id}")
         deliver("charge.refunded", {
             "id": ident, "object": "charge", "payment_intent": payment_intent_id, "amount": paid.charge.amount,
             "amount_refunded": refunded, "currency": paid.charge.currency.lower(),
