@@ -595,13 +595,26 @@ def recheck(support: RecurringSupport, charge: RecurringCharge) -> str | None:
     return found.status
 
 
-def charge_paid_by(payment_intent_id: str | None, charge_id: str | None) -> RecurringCharge | None:
-    """The period of a recurring gift a processor's charge (or its intent) paid, locked; None if none did."""
+def charge_paid_by(payment_intent_id: str | None, charge_id: str | None,
+                   obj: dict | None = None) -> RecurringCharge | None:
+    """The paid period of a recurring gift a processor's charge (or its intent) paid, locked; None if none did.
+
+    A charge carries its intent's metadata (the support and the period): a paid period is found by it too,
+    before the payment's own event has told us its ids."""
     conditions = [column == value for column, value in ((RecurringCharge.payment_intent_id, payment_intent_id),
                                                         (RecurringCharge.charge_id, charge_id)) if value]
-    if not conditions:
-        return None
-    return db.session.scalar(select(RecurringCharge).where(db.or_(*conditions)).with_for_update())
+    charge = db.session.scalar(select(RecurringCharge).where(db.or_(*conditions)).with_for_update()) \
+        if conditions else None
+    if charge is None and obj is not None and is_recurring(obj):
+        found = find(obj)
+        if found is not None:
+            charge = db.session.scalar(select(RecurringCharge).where(
+                RecurringCharge.support_id == found[0].id, RecurringCharge.period == found[1]).with_for_update())
+    if charge is None or charge.status != C.SUCCEEDED:
+        return None  # not paid yet as far as we know: its payment's events are still on their way
+    charge.payment_intent_id = charge.payment_intent_id or payment_intent_id
+    charge.charge_id = charge.charge_id or charge_id
+    return charge
 
 
 def checkout_expired(obj: dict, cause: str) -> None:

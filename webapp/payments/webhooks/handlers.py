@@ -158,10 +158,11 @@ def charge_refunded(obj: dict, cause: str) -> None:
     intent_id = _id(obj.get("payment_intent"))
     pledge = None if recurring.is_recurring(obj) else _find(obj, payment_intent_id=intent_id, charge_id=obj.get("id"))
     if pledge is None:
-        renewal = recurring.charge_paid_by(intent_id, obj.get("id"))  # a period of a recurring gift
+        renewal = recurring.charge_paid_by(intent_id, obj.get("id"), obj)  # a period of a recurring gift
         if renewal is None:
+            if recurring.is_recurring(obj):  # its payment's events come after it: asked again later
+                raise NotYet(f"{cause}: the recurring payment of {obj.get('id')} is not recorded yet")
             return _missing("charge", obj, cause)
-        renewal.charge_id = obj.get("id") or renewal.charge_id
         refunds.confirmed(renewal, int(obj.get("amount_refunded") or 0))
         return
     pledge.charge_id = obj.get("id") or pledge.charge_id
@@ -219,12 +220,10 @@ def charge_updated(obj: dict, cause: str) -> None:
     intent_id = _id(obj.get("payment_intent"))
     pledge = None if recurring.is_recurring(obj) else _find(obj, payment_intent_id=intent_id, charge_id=obj.get("id"))
     if pledge is None:
-        renewal = recurring.charge_paid_by(intent_id, obj.get("id"))  # a period of a recurring gift
+        renewal = recurring.charge_paid_by(intent_id, obj.get("id"), obj)  # a period of a recurring gift
         if renewal is None:
-            return _missing("charge", obj, cause)
-        if renewal.status == recurring.C.SUCCEEDED:
-            renewal.charge_id = renewal.charge_id or obj.get("id")
-            settlements.record(renewal)
+            return _missing("charge", obj, cause)  # the payment's own event reads the settlement
+        settlements.record(renewal)
         return
     if pledge.status in settlements.SETTLING:
         pledge.payment_intent_id = pledge.payment_intent_id or _id(obj.get("payment_intent"))
