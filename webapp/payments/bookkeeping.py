@@ -32,6 +32,8 @@ class Payment:
     money: Money
     tip: Money
     charge: Money
+    #: what the processor settled (net) and kept (fee), in its balance currency, once it says
+    settled: Money | None
     fee: Money | None
     #: the column refunds and disputes name it by, and its id
     owner: dict[str, int]
@@ -48,13 +50,16 @@ def payment_of(row: Pledge | RecurringCharge) -> Payment:
                      else ledger.organization_account(support.organization_id)),
             campaign_id=support.campaign_id, provider=row.provider, charge_id=row.charge_id,
             money=row.booked_money, tip=row.booked(row.tip), charge=row.total, fee=row.fee,
+            settled=(Money(row.settled_amount, row.settled_currency)
+                     if row.settled_amount is not None and row.settled_currency else None),
             owner={"recurring_charge_id": row.id}, paid=row.status == ChargeStatus.SUCCEEDED)
     from webapp.payments.models import PledgeStatus
 
     return Payment(
         subject=f"pledge:{row.id}", cause=f"pledge:{row.id}", account=ledger.campaign_account(row.campaign_id),
         campaign_id=row.campaign_id, provider=row.provider, charge_id=row.charge_id, money=row.money,
-        tip=Money(row.tip_amount or 0, row.currency), charge=row.charge, fee=row.fee, owner={"pledge_id": row.id},
+        tip=Money(row.tip_amount or 0, row.currency), charge=row.charge, settled=row.settled, fee=row.fee,
+        owner={"pledge_id": row.id},
         paid=row.status == PledgeStatus.PAID)
 
 

@@ -15,16 +15,23 @@ from tests.campaigns.helpers import sign_in
 from tests.payments.money_helpers import deliver
 from tests.payments.recurring.helpers import after_due, association, booked, editor_of, start_gift, supporter
 from tests.payments.support import text
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.jobs import PERIODIC
 from webapp.ledger import services as ledger
-from webapp.payments import batches, refunds, tasks
+from webapp.payments import batches, reconcile, refunds, tasks
 from webapp.payments.models import Dispute, Refund, RefundStatus
 from webapp.payments.recurring import services as recurring
 from webapp.payments.recurring.models import ChargeStatus, RecurringCharge, RecurringSupport, SupportState
 
 FEE = 1_500  #: the fake's dispute fee
 IBAN_OK, IBAN_BOUNCES = "DE89370400440532013000", "DE62370400440532013001"
+
+
+def clean_today() -> list:
+    """`flask ledger reconcile` for today: the processor's balance transactions against the ledger."""
+    today = utcnow().date()
+    return reconcile.reconcile(today, today)
 
 
 def the_charges(support) -> list[RecurringCharge]:
@@ -59,6 +66,7 @@ def test_each_period_books_the_processors_fee_from_its_balance_transaction(renew
     fees = booked(support, ("processor_fee",))
     assert fees == sorted([(f"fee:recurring:{support.id}:{c.period}", c.settled_fee, "CAD") for c in (first, second)])
     assert held(org) == 2 * 2_500 - first.settled_fee - second.settled_fee
+    assert clean_today() == []
 
 
 def test_a_settlement_not_ready_at_payment_comes_with_charge_updated_or_the_periodic_job(fake_stripe):
@@ -79,6 +87,7 @@ def test_a_settlement_not_ready_at_payment_comes_with_charge_updated_or_the_peri
     assert second.settled_fee is not None
     assert len(booked(support, ("processor_fee",))) == 2
     assert tasks.record_late_settlements.apply().get() == (0, 0)
+    assert clean_today() == []
 
 
 def test_the_job_reads_a_renewals_settlement_whose_event_was_lost(fake_stripe):
@@ -123,6 +132,7 @@ def test_an_editor_refunds_part_of_a_renewal_then_the_rest_and_the_ledger_follow
     assert held(org) == balance - 2_500
     assert the_charges(support)[1].refunded_amount == 2_500
     assert [a for _, a, _ in booked(support, ("refund",))] == [1_000, 1_500]
+    assert clean_today() == []
 
     again = client.post(url_for("recurring.refund", slug=org.slug, charge_id=second.id),
                         data={"amount": "1.00", "reason": "Encore"})
@@ -145,6 +155,7 @@ def test_a_full_refund_made_at_the_processor_returns_the_tip_too_and_is_replay_s
     assert first.refunded_amount == 2_500
     assert booked(support, ("refund",)) == [(f"refund:recurring:{support.id}:{first.period}:2500", 2_500, "CAD")]
     assert ledger.balance(ledger.PLATFORM_REVENUE, "CAD").amount == tips_before - 200
+    assert clean_today() == []
 
 
 @pytest.mark.parametrize("amount, reason, why", [("abc", "x", "not an amount"), ("1.00", "", "no reason"),
@@ -189,6 +200,7 @@ def test_a_lost_chargeback_of_a_renewal_withdraws_the_amount_and_the_fee(renewed
     assert held(org) == balance - 2_500 - FEE
     db.session.expire_all()
     assert db.session.get(Dispute, dispute.id).outcome == "lost"
+    assert clean_today() == []
 
 
 @pytest.mark.parametrize("won", [True, False])
@@ -210,6 +222,7 @@ def test_dispute_events_of_a_renewal_in_any_order_and_redelivered_book_the_same(
                                                                                      "processor_fee_return"))))))
     assert outcomes == ({("won", 0, ("dispute", "dispute_fee_returned", "dispute_reinstated"))} if won
                         else {("lost", -2_500 - FEE, ("dispute",))})
+    assert clean_today() == []
 
 
 def test_my_support_shows_a_refund_and_a_dispute(renewed, fake_stripe, client):
@@ -265,3 +278,21 @@ def test_a_renewal_debit_whose_events_were_lost_is_asked_again_after_the_configu
         assert len(booked(support)) == 2
     assert batches.recheck_recurring(later) == {}  # once applied, never asked again
     assert len(booked(support)) == (1 if bounces else 2)
+
+
+def test_a_converted_gift_with_a_tip_its_fee_a_refund_and_a_dispute_reconcile_with_the_processor(fake_stripe):
+    org, user = association(currency="CAD"), supporter()
+    support = recurring.start(user, org, recurring.Money(3_000, "EUR"), recurring.SupportInterval.MONTHLY,
+                              "Europe/Paris", "fr", tip=recurring.Money(300, "EUR"))
+    recurring.open_checkout(support, "http://harambee.test/support/mine", "http://harambee.test/")
+    db.session.commit()
+    deliver(fake_stripe.complete_checkout(support.checkout_session_id, "4242424242424242"))
+    assert batches.renew_due(after_due(support)).charged == 1
+    db.session.commit()
+    first, second = the_charges(support)
+    assert first.fx_rate is not None and len(booked(support, ("processor_fee",))) == 2
+    deliver(fake_stripe.refund(first.payment_intent_id, 1_100))  # a third of gift and tip
+    deliver(fake_stripe.dispute(second.payment_intent_id))
+    first, second = the_charges(support)
+    assert 0 < first.refunded_amount < first.booked_money.amount and second.disputed_at is not None
+    assert clean_today() == []
