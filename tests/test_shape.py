@@ -34,6 +34,7 @@ MAY_COMMIT = {
     "webapp/payments/webhooks/endpoint.py",
     # tasks, and the loops they and the CLI run with one commit per item
     "webapp/campaigns/tasks.py",
+    "webapp/membership/tasks.py",
     "webapp/mutual_aid/tasks.py",
     "webapp/payments/tasks.py",
     "webapp/payments/batches.py",

@@ -52,6 +52,7 @@ def create_app(config: str | type | None = None) -> Flask:
 def register_jobs(app: Flask) -> None:
     from webapp import jobs
     from webapp.campaigns import tasks as campaign_tasks  # noqa: F401  (registers the tasks)
+    from webapp.membership import tasks as membership_tasks  # noqa: F401
     from webapp.mutual_aid import tasks as mutual_aid_tasks  # noqa: F401
     from webapp.payments import tasks as payment_tasks  # noqa: F401
     from webapp.governance import tasks as governance_tasks  # noqa: F401

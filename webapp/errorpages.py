@@ -56,3 +56,12 @@ def register(app: Flask) -> None:
 
 def _is_custom(exc: HTTPException) -> bool:
     return bool(exc.description) and exc.description != type(exc).description
+
+
+def refused(exc: Exception, code: int = 409):
+    """A refused operation (a domain error): nothing it started is saved, and the page says why (409 unless told).
+
+    The views of several domains answer this way; they share it so the page and the rollback stay the same.
+    """
+    db.session.rollback()
+    return render_template("errors.html", code=code, message=str(exc)), code

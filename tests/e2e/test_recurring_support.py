@@ -151,4 +151,13 @@ def test_recurring_and_membership_pages_are_never_wider_than_a_phone(page: Page,
     check("/manage/organizations/scop-pain-lyon/members", "members")
     check("/manage/organizations/scop-pain-lyon/recurring", "income")
     check("/organizations/scop-pain-lyon/membership", "classes")
+    check("/manage/organizations/scop-pain-lyon/recurring/payments", "payments")
+    check("/manage/organizations/scop-pain-lyon/currency", "currency")
+    with live_server.app.app_context():
+        from webapp.membership.models import MembershipClass
+        from webapp.organizations.models import Organization
+
+        org_id = db.session.scalar(select(Organization.id).where(Organization.slug == "scop-pain-lyon"))
+        class_id = db.session.scalar(select(MembershipClass.id).where(MembershipClass.organization_id == org_id))
+    check(f"/manage/organizations/scop-pain-lyon/classes/{class_id}", "class")
     assert not too_wide, "\n".join(too_wide)

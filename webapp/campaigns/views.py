@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp import geo, pagecache
+from webapp.errorpages import refused as _conflict
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
 from webapp.campaigns import budget, covers, diffing, revisions, services, translations
@@ -542,11 +543,6 @@ def delete_tier(slug: str, tier_id: int):
     _flash_outcome(outcome if outcome != revisions.APPLIED else None, _("Reward tier removed."))
     return redirect(url_for("manage.edit_campaign", slug=campaign.slug) + "#tiers")
 
-
-def _conflict(exc: DomainError):
-    """A refused operation: nothing it started is saved, and the page says why (409)."""
-    db.session.rollback()
-    return render_template("errors.html", code=409, message=str(exc)), 409
 
 
 @manage.route("/campaigns/<slug>/submit", methods=["POST"])

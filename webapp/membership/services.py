@@ -22,7 +22,7 @@ from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
 from webapp.payments.recurring import services as recurring
-from webapp.payments.recurring.models import RecurringSupport, SupportInterval
+from webapp.payments.recurring.models import RecurringSupport, SupportInterval, SupportState
 from webapp.membership.models import Admission, CashDues, MemberState, MembershipClass, OrgMember
 
 M = MemberState
@@ -39,25 +39,70 @@ def classes_of(org: Organization) -> list[MembershipClass]:
                                    .order_by(MembershipClass.name)))
 
 
-def create_class(org: Organization, actor: User, name: str, dues: Money | None, interval: SupportInterval | None,
-                 admission: Admission, currency: str) -> MembershipClass:
-    organizations.require_editor(actor, org)
+def _checked(org: Organization, name: str, dues: Money | None, interval: SupportInterval | None,
+             keep_id: int | None = None) -> str:
+    """The class's name, stripped, once name and dues are valid; `keep_id` is the class being edited."""
     name = (name or "").strip()
     if not name:
         raise MembershipRefused(_("Give the class a name."))
-    if db.session.scalar(select(MembershipClass.id).where(MembershipClass.organization_id == org.id,
-                                                          MembershipClass.name == name)):
+    same = select(MembershipClass.id).where(MembershipClass.organization_id == org.id, MembershipClass.name == name)
+    if keep_id is not None:
+        same = same.where(MembershipClass.id != keep_id)
+    if db.session.scalar(same):
         raise MembershipRefused(_("A class of that name already exists."))
     if dues is not None:
         recurring.check_amount(dues)
         if interval is None:
             raise MembershipRefused(_("Say whether the dues are monthly or yearly."))
-    cls = MembershipClass(organization_id=org.id, name=name[:80], dues_amount=dues.amount if dues else None,
+    return name[:80]
+
+
+def create_class(org: Organization, actor: User, name: str, dues: Money | None, interval: SupportInterval | None,
+                 admission: Admission, currency: str) -> MembershipClass:
+    organizations.require_editor(actor, org)
+    name = _checked(org, name, dues, interval)
+    cls = MembershipClass(organization_id=org.id, name=name, dues_amount=dues.amount if dues else None,
                           currency=dues.currency if dues else currency,
                           dues_interval=interval if dues else None, admission=admission)
     db.session.add(cls)
     db.session.flush()
     return cls
+
+
+def edit_class(cls: MembershipClass, actor: User, name: str, dues: Money | None, interval: SupportInterval | None,
+               admission: Admission) -> None:
+    """New name, dues or admission, for those who join from now on: dues already being paid keep their amount
+    (they are a recurring gift the member started), requests waiting keep the admission they were made under."""
+    organizations.require_editor(actor, cls.organization_id)
+    cls.name = _checked(cls.organization, name, dues, interval, keep_id=cls.id)
+    cls.dues_amount = dues.amount if dues else None
+    cls.currency = dues.currency if dues else cls.currency
+    cls.dues_interval = interval if dues else None
+    cls.admission = admission
+    db.session.flush()
+
+
+def set_open(cls: MembershipClass, actor: User, open_to_new: bool) -> None:
+    """Closed, a class takes no new member (its members stay); reopened, it takes them again."""
+    organizations.require_editor(actor, cls.organization_id)
+    cls.open_to_new = open_to_new
+    db.session.flush()
+
+
+def lapse_ended(today: date | None = None) -> int:
+    """Active memberships past their end date whose dues are not being renewed (paid in cash, or their gift
+    paused, cancelled or waiting for the member) lapse; paying again makes them active. Returns how many."""
+    today = today or utcnow().date()
+    renewing = select(RecurringSupport.id).where(RecurringSupport.id == OrgMember.support_id,
+                                                 RecurringSupport.state == SupportState.ACTIVE).exists()
+    lapsed = 0
+    for member in db.session.scalars(select(OrgMember).where(
+            OrgMember.state == M.ACTIVE, OrgMember.ends_on.is_not(None), OrgMember.ends_on < today, ~renewing)
+            .with_for_update(skip_locked=True)):
+        member.state = M.LAPSED
+        lapsed += 1
+    db.session.flush()
+    return lapsed
 
 
 # -- a person joining ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.errorpages import refused as _refused
 from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
@@ -39,10 +40,6 @@ def _member_of(org: Organization, member_id: int) -> OrgMember:
         abort(404)
     return member
 
-
-def _refused(exc: Exception, code: int = 409):
-    db.session.rollback()
-    return render_template("errors.html", code=code, message=str(exc)), code
 
 
 @blueprint.route("/organizations/<slug>/membership")
@@ -159,6 +156,18 @@ def create_class(slug: str):
     return redirect(url_for("membership.manage", slug=org.slug))
 
 
+def _editors_step(org: Organization, step, done: str | None = None, back: str | None = None):
+    """Approve, refuse, confirm cash, close or reopen a class: an editor's step, refused with its reason (409)."""
+    try:
+        step()
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    if done:
+        flash(done, "success")
+    return redirect(back or url_for("membership.manage", slug=org.slug))
+
+
 @blueprint.route("/manage/organizations/<slug>/members/<int:member_id>/<any(approve, refuse):decision>",
                  methods=["POST"])
 @login_required
@@ -166,12 +175,8 @@ def decide(slug: str, member_id: int, decision: str):
     org = _organization(slug)
     _editor(org)
     member = _member_of(org, member_id)
-    try:
-        (services.approve if decision == "approve" else services.refuse)(member, org, current_user)
-    except DomainError as exc:
-        return _refused(exc)
-    db.session.commit()
-    return redirect(url_for("membership.manage", slug=org.slug))
+    decided = services.approve if decision == "approve" else services.refuse
+    return _editors_step(org, lambda: decided(member, org, current_user))
 
 
 @blueprint.route("/manage/organizations/<slug>/members/<int:member_id>/cash", methods=["POST"])
@@ -202,13 +207,56 @@ def confirm_cash(slug: str, dues_id: int):
     dues = db.session.get(CashDues, dues_id)
     if dues is None or dues.member.organization_id != org.id:
         abort(404)
-    try:
-        services.confirm_cash(dues, org, current_user)
-    except DomainError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Confirmed: the dues are booked."), "success")
-    return redirect(url_for("membership.manage", slug=org.slug))
+    return _editors_step(org, lambda: services.confirm_cash(dues, org, current_user),
+                         _("Confirmed: the dues are booked."))
+
+
+def _class_of(org: Organization, class_id: int) -> MembershipClass:
+    cls = db.session.get(MembershipClass, class_id)
+    if cls is None or cls.organization_id != org.id:
+        abort(404)
+    return cls
+
+
+@blueprint.route("/manage/organizations/<slug>/classes/<int:class_id>", methods=["GET", "POST"])
+@login_required
+def edit_class(slug: str, class_id: int):
+    org = _organization(slug)
+    _editor(org)
+    cls = _class_of(org, class_id)
+    form = ClassForm()
+    if request.method == "GET":
+        form = ClassForm(formdata=None, name=cls.name, currency=cls.currency,
+                         interval=(cls.dues_interval or SupportInterval.YEARLY).value, admission=cls.admission.value)
+        form.dues.data = cls.dues
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.edit_class(cls, current_user, form.name.data, form.dues.money,
+                                SupportInterval(form.interval.data), Admission(form.admission.data))
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("The class is saved. Dues already being paid keep their amount."), "success")
+            return redirect(url_for("membership.manage", slug=org.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("membership/class.html", org=org, cls=cls, form=form), status
+
+
+@blueprint.route("/manage/organizations/<slug>/classes/<int:class_id>/<any(close, reopen):action>",
+                 methods=["POST"])
+@login_required
+def open_class(slug: str, class_id: int, action: str):
+    org = _organization(slug)
+    _editor(org)
+    cls = _class_of(org, class_id)
+    done = (_("“%(name)s” takes no new members; its members stay.", name=cls.name) if action == "close"
+            else _("“%(name)s” takes new members again.", name=cls.name))
+    return _editors_step(org, lambda: services.set_open(cls, current_user, action == "reopen"), done)
 
 
 @blueprint.route("/manage/organizations/<slug>/members.csv")

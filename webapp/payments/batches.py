@@ -243,3 +243,34 @@ def renew_due(now: datetime | None = None, only: int | None = None) -> RenewalRe
         report.processing += status == ChargeStatus.PROCESSING
         report.needs_action += status == ChargeStatus.NEEDS_ACTION
     return report
+
+
+def recheck_recurring(now: datetime | None = None) -> dict[str, int]:
+    """Renewals by bank debit on their way longer than PROCESSING_RECHECK_DAYS (their events lost?): ask the
+    processor and apply what it says as its webhook would; one transaction each, the gift's row locked."""
+    from webapp.payments.recurring import services as recurring
+    from webapp.payments.recurring.models import ChargeStatus, RecurringCharge, RecurringSupport
+
+    seen: dict[str, int] = {}
+    ids = recurring.processing_too_long(now)
+    db.session.rollback()
+    for charge_id in ids:
+        charge = db.session.get(RecurringCharge, charge_id)
+        support = db.session.scalar(select(RecurringSupport).where(RecurringSupport.id == charge.support_id)
+                                    .with_for_update(skip_locked=True)) if charge is not None else None
+        if support is None:  # a renewal or a webhook holds it: the next run asks again
+            db.session.rollback()
+            continue
+        db.session.refresh(charge)
+        if charge.status != ChargeStatus.PROCESSING:
+            db.session.rollback()
+            continue
+        try:
+            status = recurring.recheck(support, charge) or "unknown"
+            db.session.commit()
+        except ProviderError:
+            db.session.rollback()
+            log.exception("recurring charge %s: could not ask the processor; next time", charge_id)
+            status = "unreachable"
+        seen[status] = seen.get(status, 0) + 1
+    return seen

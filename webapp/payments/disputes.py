@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.money import Money
 from webapp.payments import bookkeeping
 from webapp.payments.models import DISPUTE_STAGE, Dispute, Pledge
+from webapp.payments.recurring.models import RecurringCharge
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 WITHDRAWN = frozenset({"needs_response", "under_review", "won", "lost"})
 
 
-def apply(pledge: Pledge, obj: dict, event_type: str) -> Dispute:
-    """Bring our record of the dispute and the ledger up to what `obj` says; idempotent, any order."""
+def apply(pledge: Pledge | RecurringCharge, obj: dict, event_type: str) -> Dispute:
+    """Bring our record of the dispute (of a pledge or a period of a recurring gift) and the ledger up to what
+    `obj` says; idempotent, any order."""
     dispute = _record(pledge, obj)
     txns = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
     withdrawals = [t for t in txns if int(t.get("amount") or 0) < 0]
@@ -49,21 +51,22 @@ def apply(pledge: Pledge, obj: dict, event_type: str) -> Dispute:
     return dispute
 
 
-def _record(pledge: Pledge, obj: dict) -> Dispute:
-    ident = str(obj.get("id") or f"pledge-{pledge.id}")
+def _record(pledge: Pledge | RecurringCharge, obj: dict) -> Dispute:
+    payment = bookkeeping.payment_of(pledge)
+    ident = str(obj.get("id") or payment.subject.replace(":", "-"))
     dispute = db.session.scalar(select(Dispute).where(Dispute.processor_dispute_id == ident).with_for_update())
     status = obj.get("status") or "needs_response"
     if dispute is None:
-        dispute = Dispute(pledge_id=pledge.id, processor_dispute_id=ident, status=status,
-                          amount=int(obj.get("amount") or pledge.charge_amount),
-                          currency=str(obj.get("currency") or pledge.charge_currency).upper(),
+        dispute = Dispute(**payment.owner, processor_dispute_id=ident, status=status,
+                          amount=int(obj.get("amount") or payment.charge.amount),
+                          currency=str(obj.get("currency") or payment.charge.currency).upper(),
                           reason=(obj.get("reason") or None) and str(obj["reason"])[:60])
         db.session.add(dispute)
     elif DISPUTE_STAGE.get(status, 0) > DISPUTE_STAGE.get(dispute.status, 0):
         dispute.status = status  # forward only: an older event delivered late changes nothing
     if dispute.status in ("won", "lost", "warning_closed", "prevented") and dispute.closed_at is None:
         dispute.closed_at = utcnow()
-        log.info("dispute %s on pledge %s closed: %s", ident, pledge.id, dispute.status)
+        log.info("dispute %s on %s closed: %s", ident, payment.subject, dispute.status)
     return dispute
 
 

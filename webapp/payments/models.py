@@ -223,11 +223,14 @@ class Refund(db.Model):
     """An organizer's or admin's refund of a pledge, in full or in part, with the reason given."""
 
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("(pledge_id IS NULL) <> (recurring_charge_id IS NULL)", name="one_payment"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
-    #: minor units of the pledge's (campaign's) currency
+    #: the pledge refunded, or else the period of a recurring gift
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    recurring_charge_id: Mapped[int | None] = mapped_column(ForeignKey("recurring_charges.id"), index=True)
+    #: minor units of the currency the payment is booked in (the pledge's campaign's, the gift's)
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -235,12 +238,16 @@ class Refund(db.Model):
     processor_refund_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    pledge: Mapped[Pledge] = relationship()
+    pledge: Mapped[Pledge | None] = relationship()
     requested_by: Mapped[User] = relationship()
 
     @property
     def money(self) -> Money:
-        return Money(self.amount, self.pledge.currency)
+        if self.pledge is not None:
+            return Money(self.amount, self.pledge.currency)
+        from webapp.payments.recurring.models import RecurringCharge
+
+        return Money(self.amount, db.session.get(RecurringCharge, self.recurring_charge_id).booked_money.currency)
 
 
 class ConnectedAccount(db.Model):
@@ -364,10 +371,13 @@ class Dispute(db.Model):
     """A backer's bank questioning a charge: an inquiry (no money moves) or a chargeback, and how it ended."""
 
     __tablename__ = "disputes"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("(pledge_id IS NULL) <> (recurring_charge_id IS NULL)", name="one_payment"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)
+    #: the pledge disputed, or else the period of a recurring gift
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    recurring_charge_id: Mapped[int | None] = mapped_column(ForeignKey("recurring_charges.id"), index=True)
     processor_dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
     #: the processor's status, the furthest one seen (needs_response, under_review, won, lost, warning_*)
     status: Mapped[str] = mapped_column(String(40))
@@ -382,7 +392,7 @@ class Dispute(db.Model):
     reinstated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
-    pledge: Mapped[Pledge] = relationship()
+    pledge: Mapped[Pledge | None] = relationship()
 
     @property
     def money(self) -> Money:

@@ -2,9 +2,10 @@
 
 The processor's balance history is the other half of every entry the ledger books against
 `processor:<provider>`: a charge (and its fee), a refund, a dispute (and its fee). Both sides are
-grouped by pledge — the processor's side through the expanded source of each balance transaction
-(its charge, refund or dispute, which name the payment intent, the charge and our pledge id) —
-and compared pledge by pledge:
+grouped by payment — a pledge, or a period of a recurring gift (bookkeeping.Payment) — the
+processor's side through the expanded source of each balance transaction (its charge, refund or
+dispute, which name the payment intent, the charge and our pledge id or recurring support and
+period) — and compared payment by payment:
 
 * a charge, refund, dispute or fee at the processor with nothing in the ledger (`missing_in_ledger`),
   including a second charge for a pledge the ledger booked once;
@@ -26,9 +27,10 @@ charge booked at 23:59:59 that the processor dated 00:00:01 the next day is not 
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -37,7 +39,10 @@ from sqlalchemy import or_, select
 from webapp.extensions import db
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
+from webapp.payments.bookkeeping import Payment, payment_of
 from webapp.payments.models import Pledge
+from webapp.payments.recurring.models import RecurringCharge
+from webapp.payments.recurring.services import PERIOD_KEY, SUPPORT_KEY
 
 MISSING_IN_LEDGER = "missing_in_ledger"
 MISSING_AT_PROCESSOR = "missing_at_processor"
@@ -46,7 +51,7 @@ AMOUNT_DIFFERS = "amount_differs"
 CHARGE_TYPES = frozenset({"charge", "payment"})
 REFUND_TYPES = frozenset({"refund", "payment_refund", "refund_failure", "payment_failure_refund"})
 #: ledger kinds that move money at the processor, and what they are there
-LEDGER_MOVEMENT = {"charge": "charge", "tip": "charge", "processor_fee": "fee", "processor_fee_return": "fee",
+LEDGER_MOVEMENT = {"charge": "charge", "recurring_charge": "charge", "tip": "charge", "processor_fee": "fee", "processor_fee_return": "fee",
                    "refund": "refund", "tip_refund": "refund", "dispute": "dispute", "tip_dispute": "dispute",
                    "dispute_reinstated": "dispute", "tip_dispute_reinstated": "dispute"}
 
@@ -61,9 +66,12 @@ class Difference:
     ledger: Money | None = None
     processor: Money | None = None
     note: str = ""
+    #: a period of a recurring gift ("recurring:<support>:<period>"), when it is about one
+    subject: str = ""
 
     def describe(self) -> str:
-        who = f"pledge {self.pledge_id}" if self.pledge_id is not None else "no pledge"
+        who = (f"pledge {self.pledge_id}" if self.pledge_id is not None
+               else self.subject.replace(":", " ", 1) if self.subject else "no pledge")
         figures = []
         if self.ledger is not None:
             figures.append(f"ledger {_fmt(self.ledger)}")
@@ -123,6 +131,14 @@ class Movement:
         value = str((self.source.get("metadata") or {}).get("pledge_id") or "")
         return int(value) if value.isdigit() else None
 
+    def subject_hint(self) -> str | None:
+        """The payment its source's metadata names: "pledge:<id>" or "recurring:<support>:<period>"."""
+        metadata = self.source.get("metadata") or {}
+        if self.pledge_hint() is not None:
+            return f"pledge:{self.pledge_hint()}"
+        support, period = str(metadata.get(SUPPORT_KEY) or ""), str(metadata.get(PERIOD_KEY) or "")
+        return f"recurring:{support}:{period}" if support.isdigit() and period else None
+
 
 # -- comparing ------------------------------------------------------------------------------------
 @dataclass
@@ -133,55 +149,80 @@ class _Side:
     entries: list[LedgerEntry] = field(default_factory=list)
 
 
-def compare(transactions: Iterable[dict[str, Any]], entries: Iterable[LedgerEntry], pledges: Iterable[Pledge],
-            period: tuple[datetime, datetime]) -> list[Difference]:
+def compare(transactions: Iterable[dict[str, Any]], entries: Iterable[LedgerEntry],
+            pledges: Iterable[Pledge | RecurringCharge], period: tuple[datetime, datetime]) -> list[Difference]:
     """Every difference between the processor's balance transactions and the ledger's entries.
 
-    `transactions` and `entries` may reach beyond `period` (the margin); only pledges and
-    movements with something inside the period are examined.
+    `pledges` are the payments concerned: pledges and periods of recurring gifts. `transactions` and
+    `entries` may reach beyond `period` (the margin); only payments and movements with something inside
+    the period are examined.
     """
     start, end = period
     start_ts, end_ts = _unix(start), _unix(end)
-    pledges = list(pledges)
-    by_id = {p.id: p for p in pledges}
-    by_ref: dict[str, Pledge] = {}
-    for pledge in pledges:
-        for ref in (pledge.charge_id, pledge.payment_intent_id):
+    by_subject: dict[str, Payment] = {}
+    by_ref: dict[str, str] = {}
+    for row in pledges:
+        payment = payment_of(row)
+        by_subject[payment.subject] = payment
+        for ref in (row.charge_id, row.payment_intent_id):
             if ref:
-                by_ref[ref] = pledge
+                by_ref[ref] = payment.subject
 
-    sides: dict[int, _Side] = defaultdict(_Side)
-    examined: set[int] = set()
+    sides: dict[str, _Side] = defaultdict(_Side)
+    examined: set[str] = set()
     loose_movements: list[Movement] = []
     for movement in map(Movement.of, transactions):
-        pledge = by_id.get(movement.pledge_hint() or -1) or next(
+        hint = movement.subject_hint()
+        subject = hint if hint in by_subject else next(
             (by_ref[i] for i in sorted(movement.ids()) if i in by_ref), None)
         inside = start_ts <= movement.created < end_ts
-        if pledge is None:
+        if subject is None:
             if inside:
                 loose_movements.append(movement)
             continue
-        sides[pledge.id].movements.append(movement)
+        sides[subject].movements.append(movement)
         if inside:
-            examined.add(pledge.id)
+            examined.add(subject)
 
     loose_entries: list[LedgerEntry] = []
     for entry in entries:
-        pledge_id = _pledge_of(entry)
+        subject = _subject_of(entry)
         inside = start <= entry.occurred_at < end
-        if pledge_id is None or pledge_id not in by_id or entry.kind not in LEDGER_MOVEMENT:
+        if subject is None or subject not in by_subject or entry.kind not in LEDGER_MOVEMENT:
             if inside:
                 loose_entries.append(entry)
             continue
-        sides[pledge_id].entries.append(entry)
+        sides[subject].entries.append(entry)
         if inside:
-            examined.add(pledge_id)
+            examined.add(subject)
 
     differences: list[Difference] = []
-    for pledge_id in sorted(examined):
-        differences += _compare_pledge(by_id[pledge_id], sides[pledge_id])
+    for subject in sorted(examined, key=_subject_order):
+        differences += _compare_payment(by_subject[subject], sides[subject])
     differences += _compare_loose(loose_movements, loose_entries)
     return differences
+
+
+def _subject_order(subject: str) -> tuple:
+    kind, _, rest = subject.partition(":")
+    return (kind != "pledge", int(rest) if rest.isdigit() else 0, rest)
+
+
+#: a period of a recurring gift in an entry's key ("fee:recurring:3:2026-12", "refund:recurring:3:2026:2500")
+_RECURRING_IN_KEY = re.compile(r"(?:^|:)recurring:(\d+):(\d{4}(?:-\d{2})?)(?::|$)")
+
+
+def _subject_of(entry: LedgerEntry) -> str | None:
+    """The payment an entry is about: its cause names a pledge; a recurring gift's entries name the period in
+    their key (their cause is the gift)."""
+    pledge_id = _pledge_of(entry)
+    if pledge_id is not None:
+        return f"pledge:{pledge_id}"
+    if (entry.cause or "").startswith("recurring:"):
+        found = _RECURRING_IN_KEY.search(entry.key or "")
+        if found:
+            return f"recurring:{found.group(1)}:{found.group(2)}"
+    return None
 
 
 def _pledge_of(entry: LedgerEntry) -> int | None:
@@ -189,7 +230,7 @@ def _pledge_of(entry: LedgerEntry) -> int | None:
     return int(ident) if kind == "pledge" and ident.isdigit() else None
 
 
-def _compare_pledge(pledge: Pledge, side: _Side) -> list[Difference]:
+def _compare_payment(pledge: Payment, side: _Side) -> list[Difference]:
     found: list[Difference] = []
     of = defaultdict(list)
     for movement in side.movements:
@@ -202,37 +243,38 @@ def _compare_pledge(pledge: Pledge, side: _Side) -> list[Difference]:
     found += _takebacks(pledge, "refund", of["refund"], booked["refund"])
     found += _takebacks(pledge, "dispute", of["dispute"], booked["dispute"])
     for movement in of["other"]:  # an adjustment the processor tied to this pledge's charge
-        found.append(Difference(MISSING_IN_LEDGER, "other", pledge.id, movement.txn_id,
+        found.append(Difference(MISSING_IN_LEDGER, "other", _pid(pledge), movement.txn_id,
                                 processor=Money(movement.amount, movement.currency)))
-    return found
+    return [replace(d, subject=_sid(pledge)) for d in found]
 
 
-def _charges(pledge: Pledge, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
-    charge = next((e for e in entries if e.kind == "charge"), None)
+def _charges(pledge: Payment, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
+    charge = next((e for e in entries if e.kind in ("charge", "recurring_charge")), None)
     tips = [e for e in entries if e.kind == "tip"]
     if not movements:
         if charge is None:
             return []
-        return [Difference(MISSING_AT_PROCESSOR, "charge", pledge.id, charge.processor_ref,
+        return [Difference(MISSING_AT_PROCESSOR, "charge", _pid(pledge), charge.processor_ref,
                            ledger=_processor_money(charge))]
     if charge is None:
-        return [Difference(MISSING_IN_LEDGER, "charge", pledge.id, m.txn_id, processor=Money(m.amount, m.currency))
+        return [Difference(MISSING_IN_LEDGER, "charge", _pid(pledge), m.txn_id, processor=Money(m.amount, m.currency))
                 for m in movements]
     first, *extra = sorted(movements, key=lambda m: (m.created, m.txn_id))
-    found = [Difference(MISSING_IN_LEDGER, "charge", pledge.id, m.txn_id, processor=Money(m.amount, m.currency),
+    found = [Difference(MISSING_IN_LEDGER, "charge", _pid(pledge), m.txn_id, processor=Money(m.amount, m.currency),
                         note="a further charge for a pledge the ledger booked once") for m in extra]
     expected = _processor_money(charge)
-    tip = sum(e.amount for e in tips if e.currency == expected.currency)
+    tip = sum(_processor_money(e).amount for e in tips if _processor_money(e).currency == expected.currency)
     expected = Money(expected.amount + tip, expected.currency)
     if expected.currency != first.currency:
-        if pledge.settled_currency and pledge.settled_currency.upper() == first.currency and pledge.settled_amount is not None:
-            expected = Money(pledge.settled_amount + (pledge.settled_fee or 0), first.currency)
+        settled, fee = pledge.settled, pledge.fee
+        if settled is not None and settled.currency.upper() == first.currency:
+            expected = Money(settled.amount + (fee.amount if fee else 0), first.currency)
         else:
-            return found + [Difference(AMOUNT_DIFFERS, "charge", pledge.id, first.txn_id, ledger=expected,
+            return found + [Difference(AMOUNT_DIFFERS, "charge", _pid(pledge), first.txn_id, ledger=expected,
                                        processor=Money(first.amount, first.currency),
                                        note="the processor converted it and the pledge has no settled figures")]
     if expected.amount != first.amount:
-        found.append(Difference(AMOUNT_DIFFERS, "charge", pledge.id, first.txn_id, ledger=expected,
+        found.append(Difference(AMOUNT_DIFFERS, "charge", _pid(pledge), first.txn_id, ledger=expected,
                                 processor=Money(first.amount, first.currency)))
     return found
 
@@ -244,7 +286,7 @@ def _processor_money(entry: LedgerEntry) -> Money:
     return entry.money
 
 
-def _fees(pledge: Pledge, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
+def _fees(pledge: Payment, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
     processor: dict[str, int] = defaultdict(int)
     refs: dict[str, list[str]] = defaultdict(list)
     for movement in movements:
@@ -262,16 +304,16 @@ def _fees(pledge: Pledge, movements: list[Movement], entries: list[LedgerEntry])
             continue
         ref = ",".join(refs.get(currency, [])) or pledge.charge_id
         if not ours:
-            found.append(Difference(MISSING_IN_LEDGER, "fee", pledge.id, ref, processor=Money(theirs, currency)))
+            found.append(Difference(MISSING_IN_LEDGER, "fee", _pid(pledge), ref, processor=Money(theirs, currency)))
         elif not theirs:
-            found.append(Difference(MISSING_AT_PROCESSOR, "fee", pledge.id, ref, ledger=Money(ours, currency)))
+            found.append(Difference(MISSING_AT_PROCESSOR, "fee", _pid(pledge), ref, ledger=Money(ours, currency)))
         else:
-            found.append(Difference(AMOUNT_DIFFERS, "fee", pledge.id, ref, ledger=Money(ours, currency),
+            found.append(Difference(AMOUNT_DIFFERS, "fee", _pid(pledge), ref, ledger=Money(ours, currency),
                                     processor=Money(theirs, currency)))
     return found
 
 
-def _takebacks(pledge: Pledge, what: str, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
+def _takebacks(pledge: Payment, what: str, movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
     """Refunds or disputes, per pledge, in the campaign's currency as the ledger books them.
 
     Both sides are net: a won dispute's reinstatement (money back into the processor's balance)
@@ -282,24 +324,33 @@ def _takebacks(pledge: Pledge, what: str, movements: list[Movement], entries: li
     if not movements:
         if not ours:
             return []
-        return [Difference(MISSING_AT_PROCESSOR, what, pledge.id, ref, ledger=Money(ours, pledge.currency))]
+        return [Difference(MISSING_AT_PROCESSOR, what, _pid(pledge), ref, ledger=Money(ours, pledge.money.currency))]
     taken = 0  # in the charge's currency
     for movement in movements:
         value = _in_charge_currency(pledge, movement)
         if value is None:
-            return [Difference(AMOUNT_DIFFERS, what, pledge.id, ref, ledger=Money(ours, pledge.currency),
+            return [Difference(AMOUNT_DIFFERS, what, _pid(pledge), ref, ledger=Money(ours, pledge.money.currency),
                                processor=Money(-movement.amount, movement.currency),
                                note="the processor converted it; no amount in the charge's currency to compare")]
         taken += value
     theirs = _to_campaign_currency(pledge, taken, what)
-    shown = Money(theirs, pledge.currency)
+    shown = Money(theirs, pledge.money.currency)
     if not ours and theirs:
-        return [Difference(MISSING_IN_LEDGER, what, pledge.id, ref, processor=shown)]
+        return [Difference(MISSING_IN_LEDGER, what, _pid(pledge), ref, processor=shown)]
     # converted as the webhooks convert (floor of a share), one minor unit per movement may differ
-    slack = 0 if pledge.charge_currency == pledge.currency else len(movements)
+    slack = 0 if pledge.charge.currency == pledge.money.currency else len(movements)
     if abs(theirs - ours) > slack:
-        return [Difference(AMOUNT_DIFFERS, what, pledge.id, ref, ledger=Money(ours, pledge.currency), processor=shown)]
+        return [Difference(AMOUNT_DIFFERS, what, _pid(pledge), ref, ledger=Money(ours, pledge.money.currency), processor=shown)]
     return []
+
+
+def _pid(payment: Payment) -> int | None:
+    return payment.owner.get("pledge_id")
+
+
+def _sid(payment: Payment) -> str:
+    """Differences about a pledge name it by its id; about a period of a recurring gift, by the period."""
+    return "" if "pledge_id" in payment.owner else payment.subject
 
 
 def _outwards(entry: LedgerEntry) -> int:
@@ -307,26 +358,26 @@ def _outwards(entry: LedgerEntry) -> int:
     return 1 if entry.credit_account.startswith("processor:") else -1
 
 
-def _in_charge_currency(pledge: Pledge, movement: Movement) -> int | None:
+def _in_charge_currency(pledge: Payment, movement: Movement) -> int | None:
     """What the movement took back from the backer's charge, in the charge's currency (+ out, - back in)."""
-    if movement.currency == pledge.charge_currency.upper():
+    if movement.currency == pledge.charge.currency.upper():
         return -movement.amount
     amount, currency = movement.source.get("amount"), str(movement.source.get("currency") or "").upper()
-    if amount is None or currency != pledge.charge_currency.upper():
+    if amount is None or currency != pledge.charge.currency.upper():
         return None
     return -int(amount) if movement.amount > 0 else int(amount)
 
 
-def _to_campaign_currency(pledge: Pledge, charged: int, what: str) -> int:
+def _to_campaign_currency(pledge: Payment, charged: int, what: str) -> int:
     """As the webhooks convert: a share of pledge and tip, which the charge carried both.
 
     A refund gives the tip back only when it is whole; a dispute takes back all that was not refunded.
     """
-    whole = pledge.amount + (pledge.tip_amount or 0)
-    if charged >= pledge.charge_amount:
+    whole = pledge.money.amount + pledge.tip.amount
+    if charged >= pledge.charge.amount:
         return whole
-    share = whole * charged // pledge.charge_amount
-    return min(pledge.amount, share) if what == "refund" else share
+    share = whole * charged // pledge.charge.amount
+    return min(pledge.money.amount, share) if what == "refund" else share
 
 
 def _compare_loose(movements: list[Movement], entries: list[LedgerEntry]) -> list[Difference]:
@@ -391,4 +442,20 @@ def reconcile(first: date, last: date, provider=None, margin: timedelta = timede
     if refs:
         conditions += [Pledge.charge_id.in_(refs), Pledge.payment_intent_id.in_(refs)]
     pledges = db.session.scalars(select(Pledge).where(or_(*conditions))).all() if conditions else []
-    return compare(transactions, entries, pledges, (start, end))
+    return compare(transactions, entries, [*pledges, *_renewals(movements, entries, refs)], (start, end))
+
+
+def _renewals(movements: list[Movement], entries: list[LedgerEntry], refs: set[str]) -> list[RecurringCharge]:
+    """The periods of recurring gifts the movements or the entries name (by metadata, key or processor id)."""
+    named = {m.subject_hint() for m in movements} | {_subject_of(e) for e in entries}
+    pairs = {tuple(s.split(":")[1:3]) for s in named if s and s.startswith("recurring:")}
+    conditions = []
+    if pairs:
+        conditions.append(RecurringCharge.support_id.in_({int(support) for support, _ in pairs}))
+    if refs:
+        conditions += [RecurringCharge.charge_id.in_(refs), RecurringCharge.payment_intent_id.in_(refs)]
+    if not conditions:
+        return []
+    found = db.session.scalars(select(RecurringCharge).where(or_(*conditions))).all()
+    return [c for c in found if (str(c.support_id), c.period) in pairs
+            or c.charge_id in refs or c.payment_intent_id in refs]

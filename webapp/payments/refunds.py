@@ -1,6 +1,8 @@
-"""Refunds: asking the processor for one (organizers), and marking requests its confirmation covers."""
+"""Refunds of any payment taken (a pledge, or one period of a recurring gift): asking the processor for one
+(organizers, admins), applying what it confirms, and marking the requests its confirmation covers."""
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -10,55 +12,96 @@ from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.mail import queue_email
 from webapp.money import Money
-from webapp.payments import currencies
-from webapp.payments.models import Pledge, PledgeStatus, Refund, RefundStatus
+from webapp.payments import bookkeeping, currencies
+from webapp.payments.models import Pledge, Refund, RefundStatus
 from webapp.payments.pledging import access
 from webapp.payments.providers import get_provider
+from webapp.payments.recurring.models import RecurringCharge
+
+Payable = Pledge | RecurringCharge
 
 
-def refundable(pledge: Pledge) -> Money:
-    """What can still be refunded: the pledge less what is refunded or already asked for."""
+def _of(row: Payable):
+    """Refunds naming this payment (by its pledge or its recurring charge)."""
+    (column, ident), = bookkeeping.payment_of(row).owner.items()
+    return getattr(Refund, column) == ident
+
+
+def refundable(row: Payable) -> Money:
+    """What can still be refunded: the payment less what is refunded or already asked for."""
+    p = bookkeeping.payment_of(row)
     asked = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.pledge_id == pledge.id, Refund.status == RefundStatus.REQUESTED)) or 0
-    return Money(max(0, pledge.amount - pledge.refunded_amount - int(asked)), pledge.currency)
+        _of(row), Refund.status == RefundStatus.REQUESTED)) or 0
+    return Money(max(0, p.money.amount - row.refunded_amount - int(asked)), p.money.currency)
 
 
-def request_refund(pledge: Pledge, actor: User, amount: Money, reason: str) -> Refund:
+def request_refund(row: Payable, actor: User, amount: Money, reason: str) -> Refund:
     """Ask the processor for a refund; it is final when the processor confirms it (charge.refunded)."""
-    if pledge.status != PledgeStatus.PAID or not pledge.payment_intent_id:
-        raise DomainError(_("Only a paid pledge can be refunded."))
+    p = bookkeeping.payment_of(row)
+    if not p.paid or not row.payment_intent_id:
+        raise DomainError(_("Only a paid pledge can be refunded.") if isinstance(row, Pledge)
+                          else _("Only a paid period of a gift can be refunded."))
     if not (reason or "").strip():
         raise DomainError(_("Give the reason for the refund; the backer will read it."))
-    if amount.currency != pledge.currency or amount.amount <= 0:
-        raise DomainError(_("Enter an amount in %(c)s.", c=pledge.currency))
-    left = refundable(pledge)
+    if amount.currency != p.money.currency or amount.amount <= 0:
+        raise DomainError(_("Enter an amount in %(c)s.", c=p.money.currency))
+    left = refundable(row)
     if amount > left:
         raise DomainError(_("At most %(left)s can still be refunded.", left=left.format(locale_code())))
-    refund = Refund(pledge_id=pledge.id, amount=amount.amount, reason=reason.strip(), requested_by_id=actor.id)
+    refund = Refund(**p.owner, amount=amount.amount, reason=reason.strip(), requested_by_id=actor.id)
     db.session.add(refund)
     db.session.flush()
     # The processor counts in the charged currency: refund the same share of what was charged.
-    if amount.amount == pledge.amount - pledge.refunded_amount:
+    if amount.amount == p.money.amount - row.refunded_amount:
         processor_amount = None  # all that remains
     else:
         # The charge also carried the tip, which stays with the platform unless all is refunded. Rounded up:
         # the processor's confirmation, converted back (rounded down), covers at least what was asked.
-        share = -(-pledge.charge_amount * amount.amount // (pledge.amount + pledge.tip_amount))
-        step = 10 if pledge.charge_currency in currencies.THREE_DECIMAL else 1
-        processor_amount = Money(-(-share // step) * step, pledge.charge_currency)
-    queue_email("pledge_refunded", pledge.email, pledge.locale, pledge=pledge, campaign=pledge.campaign,
-                amount=amount, reason=refund.reason,
-                link=access.link(pledge, "refund"))
+        share = -(-p.charge.amount * amount.amount // (p.money.amount + p.tip.amount))
+        step = 10 if p.charge.currency in currencies.THREE_DECIMAL else 1
+        processor_amount = Money(-(-share // step) * step, p.charge.currency)
+    _tell_payer(row, refund, amount)
     refund.processor_refund_id = get_provider().refund(
-        pledge.payment_intent_id, processor_amount, idempotency_key=f"refund-{refund.id}",
-        metadata={"pledge_id": str(pledge.id), "refund_id": str(refund.id)}, reason="requested_by_customer")
+        row.payment_intent_id, processor_amount, idempotency_key=f"refund-{refund.id}",
+        metadata={**{k: str(v) for k, v in p.owner.items()}, "refund_id": str(refund.id)},
+        reason="requested_by_customer")
     return refund
 
 
-def settle_requested_refunds(pledge: Pledge) -> None:
-    """The processor confirmed refunds up to pledge.refunded_amount: mark the requests that it covers."""
-    confirmed = pledge.refunded_amount
-    for refund in db.session.scalars(select(Refund).where(Refund.pledge_id == pledge.id).order_by(Refund.id)):
-        confirmed -= refund.amount
-        if confirmed >= 0 and refund.status == RefundStatus.REQUESTED:
+def _tell_payer(row: Payable, refund: Refund, amount: Money) -> None:
+    if isinstance(row, Pledge):
+        queue_email("pledge_refunded", row.email, row.locale, pledge=row, campaign=row.campaign, amount=amount,
+                    reason=refund.reason, link=access.link(row, "refund"))
+        return
+    support = row.support
+    queue_email("recurring_refunded", support.user.email, support.locale, support=support, charge=row,
+                amount=amount, reason=refund.reason,
+                name=support.campaign.title if support.campaign else support.organization.name,
+                link=url_for("recurring.mine", _external=True))
+
+
+def confirmed(row: Payable, refunded_charge: int) -> int:
+    """The processor says `refunded_charge` (its currency, cumulative) of this payment is refunded: book what
+    is new, return the refund if it is whole, mark the requests covered. Applying it twice or late gives the same
+    result. Returns the refunded total (booked currency) before."""
+    p = bookkeeping.payment_of(row)
+    if refunded_charge >= p.charge.amount:
+        refunded = p.money.amount
+    else:
+        refunded = min(p.money.amount, (p.money.amount + p.tip.amount) * refunded_charge // p.charge.amount)
+    before = row.refunded_amount or 0
+    row.refunded_amount = max(before, min(refunded, p.money.amount))
+    bookkeeping.book_refund(row, before)
+    if refunded_charge >= p.charge.amount:
+        bookkeeping.book_tip_return(row, "refund")
+    settle_requested_refunds(row)
+    return before
+
+
+def settle_requested_refunds(row: Payable) -> None:
+    """The processor confirmed refunds up to the refunded total: mark the requests that it covers."""
+    confirmed_total = row.refunded_amount
+    for refund in db.session.scalars(select(Refund).where(_of(row)).order_by(Refund.id)):
+        confirmed_total -= refund.amount
+        if confirmed_total >= 0 and refund.status == RefundStatus.REQUESTED:
             refund.status = RefundStatus.SUCCEEDED

@@ -113,5 +113,14 @@ def chase_recurring() -> tuple[int, int, int]:
     return reminded, paused, notices
 
 
+@celery.task(name="payments.recheck_recurring")
+def recheck_recurring() -> dict:
+    """Renewals by bank debit still `processing` after PROCESSING_RECHECK_DAYS: ask Stripe again."""
+    from webapp.payments import batches
+
+    return batches.recheck_recurring()
+
+
 periodic("payments.renew_recurring", 600)
+periodic("payments.recheck_recurring", 6 * 3600)
 periodic("payments.chase_recurring", 3600)

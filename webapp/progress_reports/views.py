@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.errorpages import refused as _refused
 from webapp.campaigns import services as campaigns
 from webapp.campaigns.models import Campaign
 from webapp.errors import DomainError, TokenInvalid
@@ -94,10 +95,6 @@ def _photos(form: ReportForm) -> list[bytes] | None:
         form.photos.errors = [str(exc)]
         return None
 
-
-def _refused(exc: DomainError):
-    db.session.rollback()
-    return render_template("errors.html", code=409, message=str(exc)), 409
 
 
 @blueprint.route("/reports/unsubscribe/<token>", methods=["GET", "POST"])

@@ -57,10 +57,16 @@ def charges(support: RecurringSupport) -> dict[str, str]:
         select(RecurringCharge).where(RecurringCharge.support_id == support.id))}
 
 
-def booked(support: RecurringSupport) -> list[tuple[str, int, str]]:
+def booked(support: RecurringSupport, kinds: tuple[str, ...] = ("recurring_charge", "tip")) -> list[tuple[str, int, str]]:
+    """The gift's ledger entries of these kinds (by default what each period brought: the gift and the tip)."""
     db.session.expire_all()
     return sorted((e.key, e.amount, e.currency) for e in db.session.scalars(
-        select(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}")))
+        select(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}", LedgerEntry.kind.in_(kinds))))
+
+
+def fees(support: RecurringSupport) -> int:
+    """The processor's fees booked against the gift's account, from each period's balance transaction."""
+    return sum(amount for _, amount, _ in booked(support, ("processor_fee",)))
 
 
 def renewal_keys(fake) -> Counter:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.campaigns.helpers import sign_in
 from tests.payments.money_helpers import deliver
-from tests.payments.recurring.helpers import OK_CARD, after_due, association, booked, supporter
+from tests.payments.recurring.helpers import OK_CARD, after_due, association, booked, fees, supporter
 from tests.payments.support import RATE_DATE
 from webapp.extensions import db
 from webapp.ledger import services as ledger
@@ -52,9 +52,12 @@ def test_a_gift_in_the_supporters_currency_is_charged_in_it_and_booked_converted
     assert (int(renewal["amount"]), renewal["currency"]) == (2_500, "cad")
     in_eur = int((Decimal(25) / CAD_PER_EUR * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))  # 1 707
     assert [(a, c) for _, a, c in booked(support)] == [(in_eur, "EUR"), (in_eur, "EUR")]
-    entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}")).all()
+    entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}",
+                                                           LedgerEntry.kind == "recurring_charge")).all()
     assert {(e.processor_amount, e.processor_currency) for e in entries} == {(2_500, "CAD")}
-    assert ledger.balance(ledger.organization_account(org.id), "EUR").amount == 2 * in_eur
+    fees = sum(a for _, a, _ in booked(support, ("processor_fee",)))  # the processor's, booked converted too
+    assert fees > 0
+    assert ledger.balance(ledger.organization_account(org.id), "EUR").amount == 2 * in_eur - fees
     assert ledger.balance(ledger.organization_account(org.id), "CAD").amount == 0
     for charge in db.session.scalars(select(RecurringCharge).where(RecurringCharge.support_id == support.id)):
         assert charge.fx_date == RATE_DATE and abs(charge.fx_rate - 1 / CAD_PER_EUR) < Decimal("1e-9")
@@ -94,7 +97,7 @@ def test_the_tip_is_charged_with_each_period_and_booked_to_the_platform_apart(fa
     assert batches.renew_due(after_due(support)).charged == 1
     [renewal] = intents(fake_stripe)
     assert int(renewal["amount"]) == 2_700
-    assert ledger.balance(ledger.organization_account(org.id), "CAD").amount == 5_000
+    assert ledger.balance(ledger.organization_account(org.id), "CAD").amount == 5_000 - fees(support)
     assert ledger.balance(ledger.PLATFORM_REVENUE, "CAD").amount == 400
     tips = [e for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "tip"))]
     assert sorted(e.key for e in tips) == sorted(f"tip:recurring:{support.id}:{p}" for p in

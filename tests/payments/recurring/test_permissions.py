@@ -72,6 +72,10 @@ def build_world() -> SimpleNamespace:
                                    due_on=w.needs_action.next_charge_on, amount=2_500, currency="CAD",
                                    kind="renewal", provider="sandbox", status="needs_action"))
     w.needs_action.needs_action_since, w.needs_action.failure_code = now, "card_declined"
+    w.paid = RecurringCharge(support_id=w.active.id, period="2026-01", due_on=date(2026, 1, 5), amount=2_500,
+                             currency="CAD", kind="renewal", provider="sandbox", status="succeeded",
+                             payment_intent_id="pi_sandbox_paid", charge_id="ch_sandbox_paid", paid_at=now)
+    db.session.add(w.paid)
     w.free = MembershipClass(organization_id=w.org.id, name="Sympathisant", currency="XOF")
     w.dues = MembershipClass(organization_id=w.org.id, name="Membre actif", dues_amount=5_000, currency="XOF",
                              dues_interval=SupportInterval.YEARLY, admission=Admission.OPEN)
@@ -119,6 +123,13 @@ EXPECTATIONS: list[Case] = [
     Case("recurring.complete", "POST", SUPPORTER_ONLY, lambda w: {"reference": w.needs_action.reference}),
     Case("recurring.statement", "GET", SIGNED_IN, lambda w: {"year": 2026}),
     Case("recurring.income", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
+    Case("recurring.payments", "GET", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK), ORG),
+    Case("recurring.refund", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=OK, admin=OK),
+         lambda w: {"slug": w.org.slug, "charge_id": w.paid.id}, lambda w: {"amount": "5", "reason": "Twice"}),
+    # the organization's owners (tested in test_org_currency.py) and admins; its editors are refused
+    Case("recurring.currency", "GET", expect(FORBIDDEN, anonymous=LOGIN, admin=OK), ORG),
+    Case("recurring.currency", "POST", expect(FORBIDDEN, anonymous=LOGIN, admin=OK), ORG,
+         lambda w: {"currency": "EUR", "accepts": "1"}),
     Case("recurring.transparency", "GET", EVERYONE, ORG),
     Case("recurring.ongoing", "GET", EDITORS, ORG),
     Case("recurring.set_ongoing", "POST", EDITORS, lambda w: {"slug": w.org.slug, "campaign_slug": w.campaign.slug},
@@ -138,6 +149,12 @@ EXPECTATIONS: list[Case] = [
     Case("membership.record_cash", "POST", EDITORS, lambda w: {"slug": w.org.slug, "member_id": w.member.id},
          lambda w: {"amount": "5000", "currency": "XOF", "paid_on": "2026-11-20", "covers_until": "2027-11-19"}),
     Case("membership.confirm_cash", "POST", EDITORS, lambda w: {"slug": w.org.slug, "dues_id": w.cash.id}),
+    Case("membership.edit_class", "GET", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id}),
+    Case("membership.edit_class", "POST", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id},
+         lambda w: {"name": "Membre actif", "dues": "6000", "currency": "XOF", "interval": "yearly",
+                    "admission": "open"}),
+    Case("membership.open_class", "POST", EDITORS, lambda w: {"slug": w.org.slug, "class_id": w.dues.id,
+                                                              "action": "close"}),
     Case("membership.members_csv", "GET", EDITORS, ORG),
     Case("membership.message", "POST", EDITORS, ORG, lambda w: {"subject": "AG", "body": "Samedi 10 h."}),
 ]

@@ -10,6 +10,7 @@ from tests.payments.recurring.helpers import (
     after_due,
     association,
     booked,
+    fees,
     charges,
     renewal_key,
     renewal_keys,
@@ -45,7 +46,7 @@ def test_the_first_period_is_paid_on_checkout_and_saves_the_card_for_off_session
     method = recurring.saved_method(user.id)
     assert fake_stripe.objects[method.payment_method_id]["customer"] == method.customer_id
     assert booked(support) == [(f"charge:recurring:{support.id}:{first}", 2_500, "CAD")]
-    assert ledger.balance(ledger.organization_account(org.id), "CAD").amount == 2_500
+    assert ledger.balance(ledger.organization_account(org.id), "CAD").amount == 2_500 - fees(support)
 
 
 def test_the_job_charges_the_second_month_once_however_often_it_runs(fake_stripe):

@@ -90,7 +90,8 @@ def test_each_period_is_booked_once_whatever_the_order_and_repeats(data):
     statuses = dict(db.session.execute(select(RecurringCharge.period, RecurringCharge.status)
                                        .where(RecurringCharge.support_id == support.id)).all())
     assert statuses == {p: "succeeded" for p in periods}
-    assert _entries(support) == n
+    assert _entries(support, "recurring_charge") == n
+    assert _entries(support, "processor_fee") == n  # each period's fee, read from its settlement once
     assert recurring.saved_method(user.id).payment_method_id == "pm_rec_first"
 
 
@@ -100,6 +101,62 @@ def _org():
     return db.session.scalar(select(Organization).where(Organization.slug == "ganvie-solidarite"))
 
 
-def _entries(support) -> int:
-    return db.session.scalar(select(func.count()).select_from(LedgerEntry)
-                             .where(LedgerEntry.cause == f"recurring:{support.id}"))
+def _entries(support, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}")
+    return db.session.scalar(query.where(LedgerEntry.kind == kind) if kind else query)
+
+
+def _charge_event(kind: str, support, period: str, **fields) -> dict:
+    obj = {"id": f"ch_rec_{support.id}_{period}", "object": "charge", "payment_intent": f"pi_rec_{support.id}_{period}",
+           "amount": support.amount + support.tip_amount, "currency": support.currency.lower(), "status": "succeeded",
+           "metadata": recurring.processor_metadata(support, period), **fields}
+    return _event(kind, obj)
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_refunds_of_a_period_end_in_the_same_ledger_whatever_the_order_and_repeats(data):
+    """The payment, then refunds whose cumulative figures grow (the last one whole or not), delivered in any
+    order and again; what Stripe is told to deliver later (a refund before its payment) comes again at the end."""
+    user, org = supporter(email=f"r{next(_counter)}@example.org"), _org() or association()
+    support = recurring.start(user, org, Money(3_000, "EUR"), SupportInterval.MONTHLY, "Europe/Paris", "fr",
+                              tip=Money(300, "EUR"))
+    db.session.commit()
+    period = support.next_period
+    charged = support.amount + support.tip_amount
+    steps = sorted(set(data.draw(st.lists(st.integers(1, charged - 1), min_size=1, max_size=3), label="partial")))
+    if data.draw(st.booleans(), label="ends whole"):
+        steps.append(charged)
+    evts = events_of(support, [period])
+    evts += [_charge_event("charge.refunded", support, period, amount_refunded=total, refunded=total >= charged)
+             for total in steps]
+    order = data.draw(st.permutations(range(len(evts))), label="order")
+    repeats = data.draw(st.lists(st.integers(0, len(evts) - 1), max_size=3), label="redeliveries")
+    later = []
+    for index in [*order, *repeats]:
+        if receive(evts[index]) != 200:
+            later.append(index)  # the processor delivers it again
+    for index in later:
+        assert receive(evts[index]) == 200
+
+    db.session.expire_all()
+    charge = db.session.scalar(select(RecurringCharge).where(RecurringCharge.support_id == support.id))
+    booked_gift = ledger_entry(f"charge:recurring:{support.id}:{period}").amount
+    booked_tip = ledger_entry(f"tip:recurring:{support.id}:{period}").amount
+    refunds = db.session.scalars(select(LedgerEntry).where(LedgerEntry.cause == f"recurring:{support.id}",
+                                                           LedgerEntry.kind == "refund")).all()
+    whole = steps[-1] >= charged
+    tip_back = ledger_entry(f"tip_return:recurring:{support.id}:{period}")
+    assert sum(e.amount for e in refunds) == charge.refunded_amount
+    # the last cumulative figure decides, as a share of gift and tip in the booked currency
+    assert charge.refunded_amount == (booked_gift if whole else
+                                      min(booked_gift, (booked_gift + booked_tip) * steps[-1] // charged))
+    assert (tip_back is not None) == whole
+    balances: dict[str, int] = {}
+    for (_account, currency), value in ledger.trial_balance().items():
+        balances[currency] = balances.get(currency, 0) + value
+    assert all(v == 0 for v in balances.values())
+
+
+def ledger_entry(key: str):
+    return db.session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))

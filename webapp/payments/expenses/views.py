@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.errorpages import refused
 from webapp.campaigns import budget
 from webapp.campaigns import services as campaigns
 from webapp.campaigns.models import Campaign
@@ -51,8 +52,7 @@ def _upload(field) -> bytes | None:
 
 
 def _refused(exc: DomainError, code: int = 400):
-    db.session.rollback()
-    return render_template("errors.html", code=code, message=str(exc)), code
+    return refused(exc, code)
 
 
 def _details(form: ExpenseForm) -> expenses.ExpenseDetails:

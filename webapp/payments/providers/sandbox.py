@@ -79,7 +79,15 @@ class SandboxProvider:
     def settlement(self, payment_intent_id: str) -> Settlement | None:
         pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
         if pledge is None:
-            return None
+            from webapp.payments.recurring.models import RecurringCharge
+
+            renewal = db.session.scalar(db.select(RecurringCharge).where(
+                RecurringCharge.payment_intent_id == payment_intent_id))
+            if renewal is None:
+                return None
+            fee = simulated_fee(renewal.total)
+            return Settlement(amount=renewal.total - fee, fee=fee,
+                              charge_id=renewal.charge_id or f"ch_sandbox_{payment_intent_id}")
         fee = simulated_fee(pledge.charge)
         return Settlement(amount=Money(pledge.charge_amount - fee.amount, pledge.charge_currency), fee=fee,
                           charge_id=f"ch_sandbox_{pledge.reference}")
@@ -182,16 +190,21 @@ class SandboxProvider:
         The event is delivered once the request's transaction commits, in a transaction of its own,
         as Stripe's confirmation comes seconds later.
         """
-        pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
-        if pledge is None:
+        from webapp.payments.bookkeeping import payment_of
+        from webapp.payments.recurring.models import RecurringCharge
+
+        row = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id)) \
+            or db.session.scalar(db.select(RecurringCharge).where(RecurringCharge.payment_intent_id == payment_intent_id))
+        if row is None:
             raise ProviderError(_("The payment processor does not know this payment."))
-        refunded = pledge.charge_amount if amount is None else min(
-            pledge.charge_amount, _charged_refunded(pledge) + amount.amount)
+        paid = payment_of(row)
+        refunded = paid.charge.amount if amount is None else min(paid.charge.amount, _charged_refunded(row) + amount.amount)
+        ident = row.charge_id or (f"ch_sandbox_{row.reference}" if isinstance(row, Pledge)
+                                  else f"ch_sandbox_{payment_intent_id}")
         deliver("charge.refunded", {
-            "id": pledge.charge_id or f"ch_sandbox_{pledge.reference}", "object": "charge",
-            "payment_intent": payment_intent_id, "amount": pledge.charge_amount, "amount_refunded": refunded,
-            "currency": pledge.charge_currency.lower(), "refunded": refunded >= pledge.charge_amount,
-            "metadata": {"pledge_id": str(pledge.id)}})
+            "id": ident, "object": "charge", "payment_intent": payment_intent_id, "amount": paid.charge.amount,
+            "amount_refunded": refunded, "currency": paid.charge.currency.lower(),
+            "refunded": refunded >= paid.charge.amount, "metadata": {k: str(v) for k, v in paid.owner.items()}})
         return f"re_sandbox_{idempotency_key}"
 
 
@@ -209,11 +222,14 @@ def _balance_transaction(ident: str, kind: str, amount: int, fee: int, pledge: P
             "created": created, "source": source}
 
 
-def _charged_refunded(pledge: Pledge) -> int:
-    """The refunded total in the charged currency, as the processor counts it."""
-    if pledge.refunded_amount >= pledge.amount:
-        return pledge.charge_amount
-    return pledge.charge_amount * pledge.refunded_amount // pledge.amount
+def _charged_refunded(row) -> int:
+    """The refunded total of a pledge or a renewal in the charged currency, as the processor counts it."""
+    from webapp.payments.bookkeeping import payment_of
+
+    paid = payment_of(row)
+    if row.refunded_amount >= paid.money.amount:
+        return paid.charge.amount
+    return paid.charge.amount * row.refunded_amount // paid.money.amount
 
 
 def simulated_fee(charge: Money) -> Money:

@@ -1,4 +1,4 @@
-"""The forms of recurring support: start a gift, change its amount."""
+"""The forms of recurring support: start a gift, change its amount, an organization's currency."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -33,3 +33,14 @@ class AmountForm(BaseForm):
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.amount.fixed_currency = currency
+
+
+class OrganizationCurrencyForm(BaseForm):
+    currency = SelectField(_l("Currency the organization's own income is booked in"), validate_choice=True)
+    accepts = RadioField(_l("Supporters may give in their own currency"),
+                         choices=[("1", _l("Yes: converted at the rate of the day each payment is made")),
+                                  ("0", _l("No: only in the organization's currency"))], validate_choice=True)
+
+    def __init__(self, *args, currencies: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency.choices = [(c, c) for c in currencies]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import (BigInteger, CheckConstraint, Date, ForeignKey, Index, Numeric, SmallInteger, String, Text,
                         UniqueConstraint)
@@ -62,6 +62,9 @@ class RecurringSupport(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     #: an optional tip to the platform charged with each period, minor units of `currency`
     tip_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: the currency its money is booked in, fixed when it starts (a later change of the organization's currency
+    #: leaves it as it is); None for gifts started before it was kept: the organization's (or campaign's) currency
+    booked_in: Mapped[str | None] = mapped_column(String(3))
     interval: Mapped[SupportInterval] = mapped_column(str_enum(SupportInterval))
     #: the day of the month it renews on (31 renews on the last day of shorter months), and the month (yearly)
     anchor_day: Mapped[int] = mapped_column(SmallInteger)
@@ -103,7 +106,9 @@ class RecurringSupport(db.Model):
 
     @property
     def booked_currency(self) -> str:
-        """What its money is booked in: the ongoing campaign's currency, or the organization's."""
+        """What its money is booked in: fixed at its start; else the ongoing campaign's currency, or the organization's."""
+        if self.booked_in:
+            return self.booked_in
         return self.campaign.currency if self.campaign is not None else self.organization.currency
 
 
@@ -115,6 +120,7 @@ class RecurringCharge(db.Model):
         UniqueConstraint("support_id", "period"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("tip_amount >= 0", name="tip_not_negative"),
+        CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +144,17 @@ class RecurringCharge(db.Model):
     #: off-session attempts made; part of each attempt's idempotency key
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    charge_id: Mapped[str | None] = mapped_column(String(255))
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: as the processor reports once the money settles (its balance currency): the net and the fee
+    settled_amount: Mapped[int | None] = mapped_column(BigInteger)
+    settled_fee: Mapped[int | None] = mapped_column(BigInteger)
+    settled_currency: Mapped[str | None] = mapped_column(String(3))
+    #: refunded so far, minor units of the booked currency (as a pledge's refunded_amount)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: when the supporter's bank first disputed it
+    disputed_at: Mapped[datetime | None]
+    #: since when a bank debit has been on its way (the recheck job asks the processor after a while)
+    processing_since: Mapped[datetime | None]
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -158,6 +174,27 @@ class RecurringCharge(db.Model):
     def total(self) -> Money:
         """What the processor is asked for: the gift and the tip."""
         return Money(self.amount + (self.tip_amount or 0), self.currency)
+
+    @property
+    def fee(self) -> Money | None:
+        if self.settled_fee is None or not self.settled_currency:
+            return None
+        return Money(self.settled_fee, self.settled_currency)
+
+    def booked(self, money: Money) -> Money:
+        """`money` (in the charge's currency) as the ledger booked it: at the charge's rate, rounded half up."""
+        if self.fx_rate is None:
+            return money
+        return Money.from_decimal(money.to_decimal() * self.fx_rate, self.support.booked_currency,
+                                  rounding=ROUND_HALF_UP)
+
+    @property
+    def booked_money(self) -> Money:
+        return self.booked(self.money)
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_amount or 0, self.booked_money.currency)
 
 
 class SupporterMethod(db.Model):

@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import extract, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign
@@ -13,7 +14,8 @@ from webapp.ledger import services as ledger
 from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.organizations.models import Organization
-from webapp.payments.recurring.models import RecurringSupport, SupportState
+from webapp.payments.models import Dispute
+from webapp.payments.recurring.models import ChargeStatus, RecurringCharge, RecurringSupport, SupportState
 
 KIND = "recurring_charge"
 TIP_KIND = "tip"
@@ -89,3 +91,28 @@ def statement(user: User, year: int) -> list[StatementLine]:
 
 
 __all__ = ["income_by_month", "campaign_income", "statement", "active_counts", "SupportState"]
+
+
+def paid_periods(organization_id: int, limit: int = 100) -> list[RecurringCharge]:
+    """The organization's paid periods, newest first, with their gifts and supporters (one query): to refund."""
+    return list(db.session.scalars(
+        select(RecurringCharge).join(RecurringSupport, RecurringSupport.id == RecurringCharge.support_id)
+        .where(RecurringSupport.organization_id == organization_id, RecurringCharge.status == ChargeStatus.SUCCEEDED)
+        .options(joinedload(RecurringCharge.support).joinedload(RecurringSupport.user),
+                 joinedload(RecurringCharge.support).joinedload(RecurringSupport.campaign),
+                 joinedload(RecurringCharge.support).joinedload(RecurringSupport.organization))
+        .order_by(RecurringCharge.paid_at.desc(), RecurringCharge.id.desc()).limit(limit)))
+
+
+def given_back(user: User) -> list[tuple[RecurringCharge, Dispute | None]]:
+    """The supporter's periods refunded in part or whole, or disputed by their bank, newest first (two queries)."""
+    charges = list(db.session.scalars(
+        select(RecurringCharge).join(RecurringSupport, RecurringSupport.id == RecurringCharge.support_id)
+        .where(RecurringSupport.user_id == user.id,
+               or_(RecurringCharge.refunded_amount > 0, RecurringCharge.disputed_at.is_not(None)))
+        .options(joinedload(RecurringCharge.support).joinedload(RecurringSupport.organization),
+                 joinedload(RecurringCharge.support).joinedload(RecurringSupport.campaign))
+        .order_by(RecurringCharge.period.desc(), RecurringCharge.id.desc()).limit(100)))
+    disputes = {d.recurring_charge_id: d for d in db.session.scalars(
+        select(Dispute).where(Dispute.recurring_charge_id.in_([c.id for c in charges])))} if charges else {}
+    return [(c, disputes.get(c.id)) for c in charges]

@@ -30,7 +30,7 @@ from webapp.ledger import services as ledger
 from webapp.mail import queue_email
 from webapp.money import Money
 from webapp.organizations.models import Organization
-from webapp.payments import currencies, fx, minimums
+from webapp.payments import currencies, fx, minimums, settlements
 from webapp.payments.pledging.customers import customer_for
 from webapp.payments.providers import get_provider
 from webapp.payments.providers.base import CheckoutRequest, PaymentAttempt
@@ -206,7 +206,7 @@ def start(user: User, organization: Organization, amount: Money, interval: Suppo
     support = RecurringSupport(
         reference=secrets.token_urlsafe(12), user_id=user.id, organization_id=organization.id,
         campaign_id=campaign.id if campaign else None, amount=amount.amount, currency=amount.currency,
-        tip_amount=tip.amount, interval=interval, anchor_day=today.day, anchor_month=today.month,
+        tip_amount=tip.amount, booked_in=target_currency(organization, campaign), interval=interval, anchor_day=today.day, anchor_month=today.month,
         timezone=timezone, locale=locale, state=S.PENDING, next_period=period, next_charge_on=today,
         next_charge_at=now)
     db.session.add(support)
@@ -330,12 +330,18 @@ def renew(support: RecurringSupport, before_request: Callable[[], None] = lambda
     if result.status == "succeeded":
         paid(support, charge, result.payment_intent_id, None, f"renewal attempt {attempt}")
     elif result.status in IN_FLIGHT:
-        charge.status = C.PROCESSING
-        advance(support, period)
+        on_its_way(support, charge)
     else:
         needs_action(support, charge, result.failure_code or "failed", result.failure_message)
     db.session.flush()
     return charge
+
+
+def on_its_way(support: RecurringSupport, charge: RecurringCharge) -> None:
+    """A bank debit: never charged again for this period; the next one is due. Rechecked if its events are lost."""
+    charge.status = C.PROCESSING
+    charge.processing_since = charge.processing_since or utcnow()
+    advance(support, charge.period)
 
 
 def _follow_earlier(support: RecurringSupport, charge: RecurringCharge, earlier: list[PaymentAttempt]) -> bool:
@@ -350,8 +356,7 @@ def _follow_earlier(support: RecurringSupport, charge: RecurringCharge, earlier:
         if outcome == "taken":
             paid(support, charge, found.payment_intent_id, None, f"earlier payment {found.payment_intent_id}")
         elif outcome == "in flight":
-            charge.status = C.PROCESSING
-            advance(support, charge.period)
+            on_its_way(support, charge)
         else:
             needs_action(support, charge, found.failure_code or "authentication_required", found.failure_message)
         return True
@@ -367,7 +372,9 @@ def paid(support: RecurringSupport, charge: RecurringCharge, payment_intent_id: 
     charge.charge_id = charge_id or charge.charge_id
     charge.paid_at = charge.paid_at or utcnow()
     charge.failure_code = charge.failure_reason = None
+    charge.processing_since = None
     book(support, charge)
+    settlements.record(charge)  # the fee and net, when the processor has booked them (else charge.updated, the job)
     if support.state in (S.PENDING, S.NEEDS_ACTION):
         move(support, S.ACTIVE, cause)
     if support.state != S.CANCELLED:
@@ -548,13 +555,66 @@ def payment_failed(obj: dict, cause: str) -> None:
     if found is None:
         return
     support, period = found
-    charge = charge_for(support, period, "renewal")
+    error = obj.get("last_payment_error") or {}
+    debit_bounced(support, charge_for(support, period, "renewal"), error.get("code") or "failed", error.get("message"))
+
+
+def debit_bounced(support: RecurringSupport, charge: RecurringCharge, code: str, message: str | None) -> None:
+    """A debit on its way came back unpaid: the period is due again and the supporter is asked."""
     if charge.status != C.PROCESSING or support.state == S.CANCELLED:
         return  # a card refused on the hosted page: the supporter is still there and tries another
-    error = obj.get("last_payment_error") or {}
-    support.next_period = period
+    charge.processing_since = None
+    support.next_period = charge.period
     _set_due(support)
-    needs_action(support, charge, error.get("code") or "failed", error.get("message"))
+    needs_action(support, charge, code, message)
+
+
+def processing_too_long(now: datetime | None = None) -> list[int]:
+    """Periods whose bank debit has been on its way longer than PROCESSING_RECHECK_DAYS (their events lost?)."""
+    since = (now or utcnow()) - timedelta(days=current_app.config["PROCESSING_RECHECK_DAYS"])
+    return list(db.session.scalars(select(RecurringCharge.id).where(
+        RecurringCharge.status == C.PROCESSING, RecurringCharge.payment_intent_id.is_not(None),
+        db.func.coalesce(RecurringCharge.processing_since, RecurringCharge.created_at) <= since)
+        .order_by(RecurringCharge.id)))
+
+
+def recheck(support: RecurringSupport, charge: RecurringCharge) -> str | None:
+    """Ask the processor where a debit in flight stands and apply it as its webhook would; returns its status."""
+    found = get_provider().payment_attempt(charge.payment_intent_id)
+    if found is None:
+        log.error("recurring charge %s is processing but the processor knows no payment %s", charge.id,
+                  charge.payment_intent_id)
+        return None
+    if found.status == TAKEN:
+        paid(support, charge, found.payment_intent_id, None, f"recheck: {found.payment_intent_id} succeeded")
+    elif found.status in ("requires_payment_method", "canceled") or found.status in WAITS:
+        debit_bounced(support, charge, found.failure_code or found.status, found.failure_message)
+    else:
+        log.info("recurring charge %s: %s still %s", charge.id, found.payment_intent_id, found.status)
+    db.session.flush()
+    return found.status
+
+
+def charge_paid_by(payment_intent_id: str | None, charge_id: str | None,
+                   obj: dict | None = None) -> RecurringCharge | None:
+    """The paid period of a recurring gift a processor's charge (or its intent) paid, locked; None if none did.
+
+    A charge carries its intent's metadata (the support and the period): a paid period is found by it too,
+    before the payment's own event has told us its ids."""
+    conditions = [column == value for column, value in ((RecurringCharge.payment_intent_id, payment_intent_id),
+                                                        (RecurringCharge.charge_id, charge_id)) if value]
+    charge = db.session.scalar(select(RecurringCharge).where(db.or_(*conditions)).with_for_update()) \
+        if conditions else None
+    if charge is None and obj is not None and is_recurring(obj):
+        found = find(obj)
+        if found is not None:
+            charge = db.session.scalar(select(RecurringCharge).where(
+                RecurringCharge.support_id == found[0].id, RecurringCharge.period == found[1]).with_for_update())
+    if charge is None or charge.status != C.SUCCEEDED:
+        return None  # not paid yet as far as we know: its payment's events are still on their way
+    charge.payment_intent_id = charge.payment_intent_id or payment_intent_id
+    charge.charge_id = charge.charge_id or charge_id
+    return charge
 
 
 def checkout_expired(obj: dict, cause: str) -> None:
@@ -723,6 +783,30 @@ def set_ongoing(campaign: Campaign, actor: User, ongoing: bool) -> None:
     if campaign.ongoing != ongoing:
         log.info("campaign %s: ongoing %s → %s (user %s)", campaign.id, campaign.ongoing, ongoing, actor.id)
         campaign.ongoing = ongoing
+    db.session.flush()
+
+
+# -- the organization's currency -------------------------------------------------------------
+def platform_currencies() -> list[str]:
+    """What an organization may book in: the platform's supported currencies the processor can charge."""
+    return [c for c in current_app.config["SUPPORTED_CURRENCIES"] if c in currencies.RULES]
+
+
+def set_currency(organization: Organization, actor: User, currency: str, accepts_others: bool) -> None:
+    """An owner (or an admin) sets what the organization's own income is booked in and whether supporters may
+    give in theirs. Gifts already started keep their amount, currency and the currency they are booked in."""
+    from webapp.accounts.models import Role
+    from webapp.organizations import services as organizations
+
+    if not actor.has_role(Role.ADMIN):
+        organizations.require_owner(actor, organization)
+    currency = (currency or "").upper()
+    if currency not in platform_currencies():
+        raise SupportRefused(_("This currency cannot be charged."))
+    if (organization.currency, organization.accepts_supporter_currency) != (currency, accepts_others):
+        log.info("organization %s: currency %s → %s, others %s → %s (user %s)", organization.id,
+                 organization.currency, currency, organization.accepts_supporter_currency, accepts_others, actor.id)
+    organization.currency, organization.accepts_supporter_currency = currency, accepts_others
     db.session.flush()
 
 

@@ -1,5 +1,5 @@
 """Routes of recurring support: start a gift, "My support" (amount, card, pause, cancel), completing a renewal,
-the yearly statement, the organization's recurring income, and the development-only "next month"."""
+the yearly statement, the organization's recurring income and its refunds, and the development-only "next month"."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,16 +12,17 @@ from sqlalchemy import select
 from webapp.accounts.models import Role
 from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
+from webapp.errorpages import refused as _refused
 from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.organizations import services as organizations
-from webapp.organizations.models import Organization
+from webapp.organizations.models import Organization, OrgRole
 from webapp.money import Money, exponent
-from webapp.payments import batches, display
+from webapp.payments import batches, display, refunds
 from webapp.payments.recurring import reports, services
-from webapp.payments.recurring.forms import StartSupportForm, AmountForm
-from webapp.payments.recurring.models import SupportInterval, SupportState
+from webapp.payments.recurring.forms import AmountForm, OrganizationCurrencyForm, StartSupportForm
+from webapp.payments.recurring.models import RecurringCharge, SupportInterval, SupportState
 
 blueprint = Blueprint("recurring", __name__)
 
@@ -42,9 +43,16 @@ def _mine(reference: str):
     return support
 
 
-def _refused(exc: Exception, code: int = 409):
-    db.session.rollback()
-    return render_template("errors.html", code=code, message=str(exc)), code
+def _supporter_changes(reference: str, change, done) -> object:
+    """Pause, resume, cancel: the supporter's own gift, changed by `change`; `done(support)` says what now holds."""
+    support = _mine(reference)
+    try:
+        change(support, current_user)
+    except DomainError as exc:
+        return _refused(exc)
+    db.session.commit()
+    flash(done(support), "success")
+    return redirect(url_for("recurring.mine"))
 
 
 @blueprint.route("/organizations/<slug>/support", methods=["GET", "POST"])
@@ -121,6 +129,7 @@ def mine():
     supports = services.supports_of(current_user)
     method = services.saved_method(current_user.id)
     return render_template("recurring/mine.html", supports=supports, method=method, S=SupportState,
+                           given_back=reports.given_back(current_user),
                            started=request.args.get("started"), year=utcnow().year,
                            demo_tools=current_app.config["DEMO_TOOLS"])
 
@@ -145,40 +154,22 @@ def change_amount(reference: str):
 @blueprint.route("/support/<reference>/pause", methods=["POST"])
 @login_required
 def pause(reference: str):
-    support = _mine(reference)
-    try:
-        services.pause(support, current_user)
-    except DomainError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Your gift is paused: nothing is charged until you resume it."), "success")
-    return redirect(url_for("recurring.mine"))
+    return _supporter_changes(reference, services.pause,
+                              lambda s: _("Your gift is paused: nothing is charged until you resume it."))
 
 
 @blueprint.route("/support/<reference>/resume", methods=["POST"])
 @login_required
 def resume(reference: str):
-    support = _mine(reference)
-    try:
-        services.resume(support, current_user)
-    except DomainError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Your gift renews again on %(date)s.", date=support.next_charge_on.isoformat()), "success")
-    return redirect(url_for("recurring.mine"))
+    return _supporter_changes(reference, services.resume,
+                              lambda s: _("Your gift renews again on %(date)s.", date=s.next_charge_on.isoformat()))
 
 
 @blueprint.route("/support/<reference>/cancel", methods=["POST"])
 @login_required
 def cancel(reference: str):
-    support = _mine(reference)
-    try:
-        services.cancel(support, current_user)
-    except DomainError as exc:
-        return _refused(exc)
-    db.session.commit()
-    flash(_("Your gift is cancelled. Nothing more will be charged."), "success")
-    return redirect(url_for("recurring.mine"))
+    return _supporter_changes(reference, services.cancel,
+                              lambda s: _("Your gift is cancelled. Nothing more will be charged."))
 
 
 @blueprint.route("/support/card", methods=["POST"])
@@ -231,11 +222,75 @@ def statement(year: int):
 @blueprint.route("/manage/organizations/<slug>/recurring")
 @login_required
 def income(slug: str):
+    org = _money_manager_of(slug)
+    return render_template("recurring/income.html", org=org, months=reports.income_by_month(org.id),
+                           counts=reports.active_counts(org.id))
+
+
+def _money_manager_of(slug: str) -> Organization:
+    """The organization's editors, and admins: they see and refund its recurring income (as for pledges)."""
     org = _organization(slug)
     if not (organizations.can_edit(current_user, org) or current_user.has_role(Role.ADMIN)):
         abort(403)
-    return render_template("recurring/income.html", org=org, months=reports.income_by_month(org.id),
-                           counts=reports.active_counts(org.id))
+    return org
+
+
+@blueprint.route("/manage/organizations/<slug>/recurring/payments")
+@login_required
+def payments(slug: str):
+    org = _money_manager_of(slug)
+    return render_template("recurring/payments.html", org=org, charges=reports.paid_periods(org.id),
+                           refundable=refunds.refundable)
+
+
+@blueprint.route("/manage/organizations/<slug>/recurring/payments/<int:charge_id>/refund", methods=["POST"])
+@login_required
+def refund(slug: str, charge_id: int):
+    org = _money_manager_of(slug)
+    charge = db.session.get(RecurringCharge, charge_id)
+    if charge is None or charge.support.organization_id != org.id:
+        abort(404)
+    try:
+        text = request.form.get("amount", "").strip()
+        currency = charge.booked_money.currency
+        amount = refunds.refundable(charge) if not text else Money.parse(text, currency, locale_code())
+        refunds.request_refund(charge, current_user, amount, request.form.get("reason", ""))
+        db.session.commit()
+    except ProviderError as exc:  # a DomainError too: caught first, the processor answered no or nothing
+        return _refused(exc, 502)
+    except DomainError as exc:  # InvalidMoney included
+        return _refused(exc, 400)
+    flash(_("Refund requested. It is final when the payment processor confirms it; the supporter is told."),
+          "success")
+    return redirect(url_for("recurring.payments", slug=org.slug))
+
+
+@blueprint.route("/manage/organizations/<slug>/currency", methods=["GET", "POST"])
+@login_required
+def currency(slug: str):
+    """The organization's owners (and admins) choose its currency and whether it takes its supporters'."""
+    org = _organization(slug)
+    if not (organizations.role_of(current_user, org) == OrgRole.OWNER or current_user.has_role(Role.ADMIN)):
+        abort(403)
+    form = OrganizationCurrencyForm(currencies=services.platform_currencies())
+    if request.method == "GET":
+        form.currency.data, form.accepts.data = org.currency, "1" if org.accepts_supporter_currency else "0"
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.set_currency(org, current_user, form.currency.data, form.accepts.data == "1")
+        except DomainError as exc:
+            db.session.rollback()
+            form.currency.errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("From now on %(name)s receives new gifts in %(c)s. Gifts already started do not change.",
+                    name=org.name, c=org.currency), "success")
+            return redirect(url_for("recurring.currency", slug=org.slug))
+    elif request.method == "POST":
+        status = 400
+    return render_template("recurring/currency.html", org=org, form=form), status
 
 
 def _editor_of(slug: str) -> Organization:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.ids import parse_id
-from webapp.payments import bookkeeping, disputes, refunds, settlements
+from webapp.payments import disputes, refunds, settlements
 from webapp.payments.matching import services as matching
 from webapp.payments.pledging import saved_methods
 from webapp.payments.pledging.states import move_if_allowed
@@ -155,22 +155,19 @@ def payment_intent_failed(obj: dict, cause: str) -> None:
 
 
 def charge_refunded(obj: dict, cause: str) -> None:
-    pledge = _find(obj, payment_intent_id=_id(obj.get("payment_intent")), charge_id=obj.get("id"))
+    intent_id = _id(obj.get("payment_intent"))
+    pledge = None if recurring.is_recurring(obj) else _find(obj, payment_intent_id=intent_id, charge_id=obj.get("id"))
     if pledge is None:
-        return _missing("charge", obj, cause)
+        renewal = recurring.charge_paid_by(intent_id, obj.get("id"), obj)  # a period of a recurring gift
+        if renewal is None:
+            if recurring.is_recurring(obj):  # its payment's events come after it: asked again later
+                raise NotYet(f"{cause}: the recurring payment of {obj.get('id')} is not recorded yet")
+            return _missing("charge", obj, cause)
+        refunds.confirmed(renewal, int(obj.get("amount_refunded") or 0))
+        return
     pledge.charge_id = obj.get("id") or pledge.charge_id
-    refunded_charge = int(obj.get("amount_refunded") or 0)
     # The event carries the cumulative refund: applying it twice or late gives the same result.
-    if refunded_charge >= pledge.charge_amount:
-        refunded = pledge.amount
-    else:
-        refunded = min(pledge.amount, (pledge.amount + pledge.tip_amount) * refunded_charge // pledge.charge_amount)
-    before = pledge.refunded_amount
-    pledge.refunded_amount = max(pledge.refunded_amount, min(refunded, pledge.amount))
-    bookkeeping.book_refund(pledge, before)
-    if refunded_charge >= pledge.charge_amount:
-        bookkeeping.book_tip_return(pledge, "refund")
-    refunds.settle_requested_refunds(pledge)
+    before = refunds.confirmed(pledge, int(obj.get("amount_refunded") or 0))
     if pledge.refunded_amount > before and pledge.refunded_amount < pledge.amount:
         matching.give_back(pledge)  # in proportion; a full refund gives it back through the state change
     if pledge.refunded_amount >= pledge.amount:
@@ -193,7 +190,13 @@ def _take_back(pledge: Pledge, cause: str) -> None:
 def dispute_event(event_type: str) -> Callable[[dict, str], None]:
     """created, updated, funds_withdrawn, funds_reinstated, closed: each says where the dispute stands."""
     def handle(obj: dict, cause: str) -> None:
-        pledge = _find({}, payment_intent_id=_id(obj.get("payment_intent")), charge_id=_id(obj.get("charge")))
+        intent_id, charge_id = _id(obj.get("payment_intent")), _id(obj.get("charge"))
+        pledge = _find({}, payment_intent_id=intent_id, charge_id=charge_id)
+        if pledge is None:
+            renewal = recurring.charge_paid_by(intent_id, charge_id)
+            if renewal is not None:
+                disputes.apply(renewal, obj, event_type)
+                return
         if pledge is None:
             # A dispute names only the charge and the intent, which we learn from the payment's own events;
             # after an outage Stripe may deliver it first. Acknowledging it would lose it: ask for it again.
@@ -214,9 +217,14 @@ def charge_updated(obj: dict, cause: str) -> None:
     """A charge's balance transaction appeared after the payment events (asynchronous capture)."""
     if not obj.get("balance_transaction") or obj.get("status") != "succeeded":
         return
-    pledge = _find(obj, payment_intent_id=_id(obj.get("payment_intent")), charge_id=obj.get("id"))
+    intent_id = _id(obj.get("payment_intent"))
+    pledge = None if recurring.is_recurring(obj) else _find(obj, payment_intent_id=intent_id, charge_id=obj.get("id"))
     if pledge is None:
-        return _missing("charge", obj, cause)
+        renewal = recurring.charge_paid_by(intent_id, obj.get("id"), obj)  # a period of a recurring gift
+        if renewal is None:
+            return _missing("charge", obj, cause)  # the payment's own event reads the settlement
+        settlements.record(renewal)
+        return
     if pledge.status in settlements.SETTLING:
         pledge.payment_intent_id = pledge.payment_intent_id or _id(obj.get("payment_intent"))
         settlements.record(pledge)
