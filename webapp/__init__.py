@@ -39,6 +39,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_payments(app)
     register_progress_reports(app)
     register_membership(app)
+    register_impact(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -55,6 +56,7 @@ def register_jobs(app: Flask) -> None:
     from webapp.payments import tasks as payment_tasks  # noqa: F401
     from webapp.privacy import tasks as privacy_tasks  # noqa: F401
     from webapp.progress_reports import tasks as progress_report_tasks  # noqa: F401
+    from webapp.impact import tasks as impact_tasks  # noqa: F401
 
     jobs.init_celery(app)
     if app.config["IN_PROCESS_SCHEDULER"] and not app.config["CELERY_BROKER_URL"]:
@@ -140,6 +142,12 @@ def register_membership(app: Flask) -> None:
     from webapp import membership
 
     membership.init_app(app)
+
+
+def register_impact(app: Flask) -> None:
+    from webapp import impact
+
+    impact.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:
