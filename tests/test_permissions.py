@@ -79,6 +79,8 @@ DECIDED_ELSEWHERE = {
     # their roles: the supporter whose gift it is, an organization's member, its editors
     "recurring.": "tests/payments/recurring/test_permissions.py",
     "membership.": "tests/payments/recurring/test_permissions.py",
+    # its roles: a member of the organization, a backer, the bearer of a confirmation link
+    "impact.": "tests/impact/test_permissions.py",
 }
 
 
