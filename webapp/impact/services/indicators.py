@@ -79,7 +79,7 @@ def declare(campaign: Campaign, draft: IndicatorDraft) -> Indicator:
     elif not title:
         raise FieldError("title", _("Say what the indicator measures."))
     if not unit:
-        raise FieldError("unit", _("Say what the figures count (people, households, %)."))
+        raise FieldError("unit", _("Say what the figures count (people, households, percent)."))
     indicator = Indicator(campaign_id=campaign.id, source=draft.source, sdg_goal=goal,
                           sdg_target=draft.sdg_target if draft.source == IndicatorSource.SDG else None,
                           catalog_key=draft.catalog_key if draft.source == IndicatorSource.CATALOG else None,
