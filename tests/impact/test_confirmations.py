@@ -41,6 +41,7 @@ def test_each_person_concerned_is_asked_once_by_their_channel(value, people, sms
     number, text, reference = sms.sent[0]
     assert number == "+22997000001" and reference.startswith("impact-")
     assert "48" in text and "Eau pour Ganvié" in text and LINK.search(text)
+    assert "Est-ce vrai ?" in text, "written in the beneficiary's language"
 
 
 def test_asking_again_adds_only_people_listed_since(value, people, sms, campaign):

@@ -123,3 +123,23 @@ def test_exports_leave_out_campaigns_that_are_not_public(app, org):
 
 def test_exports_of_an_unknown_organization_are_404(app):
     assert app.test_client().get(url_for("impact.export_csv", slug="nobody")).status_code == 404
+
+
+def test_the_impact_section_costs_the_same_queries_whatever_the_number_of_values(app, campaign, report):
+    from tests.campaigns.helpers import counted_queries
+    from tests.factories import ProgressReportFactory
+    from webapp.impact.services.display import campaign_impact
+
+    def cost() -> int:
+        db.session.expire_all()
+        with app.test_request_context(), counted_queries() as q:
+            campaign_impact(campaign, "en")
+        return q.count
+
+    IndicatorValueFactory(indicator=IndicatorFactory(campaign=campaign), report=report)
+    small = cost()
+    for n in range(4):
+        indicator = IndicatorFactory(campaign=campaign, custom=True, title=f"Outcome {n}")
+        for _ in range(3):
+            IndicatorValueFactory(indicator=indicator, report=ProgressReportFactory(campaign=campaign))
+    assert cost() == small <= 7  # the campaign reloaded after expire_all, indicators, values and reports, three counts

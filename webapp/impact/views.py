@@ -159,8 +159,8 @@ def report_values(slug: str, report_id: int):
             try:
                 value = indicators.parse_figure(raw, f"value_{indicator.id}")
                 measured = _date(request.form.get(f"measured_on_{indicator.id}"), f"measured_on_{indicator.id}")
-                indicators.record_value(report, indicator, value, measured,
-                                        request.form.get(f"note_{indicator.id}", "")[:300])
+                note = request.form.get(f"note_{indicator.id}", "").replace("\x00", "")  # PostgreSQL refuses NUL
+                indicators.record_value(report, indicator, value, measured, note[:300])
                 recorded += 1
             except FieldError as exc:
                 errors[exc.field] = str(exc)

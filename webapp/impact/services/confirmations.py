@@ -45,7 +45,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def link_days() -> int:
-    return int(current_app.config.get("IMPACT_LINK_DAYS", 30))
+    return int(current_app.config["IMPACT_LINK_DAYS"])
 
 
 def token_for(request: ConfirmationRequest) -> str:
