@@ -168,7 +168,7 @@ class ConfirmationRequest(db.Model):
     #: where the link goes, kept only until it is sent (then None: the person's contact is not copied here)
     address: Mapped[str | None] = mapped_column(String(254))
     locale: Mapped[str] = mapped_column(String(10))
-    #: random, part of the signed link: a link names one request and nothing else
+    #: random (16 hex digits, short for SMS), part of the signed link: a link names one request and nothing else
     nonce: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -149,7 +149,7 @@ def ask(value: IndicatorValue) -> int:
         db.session.add(ConfirmationRequest(
             value_id=value.id, campaign_id=campaign.id, audience=person.audience, person_key=person.key,
             beneficiary_id=person.beneficiary_id, user_id=person.user_id, channel=person.channel,
-            address=person.address, locale=person.locale, nonce=secrets.token_hex(16)))
+            address=person.address, locale=person.locale, nonce=secrets.token_hex(8)))
         added += 1
     if not added and not asked:
         raise DomainError(_("Nobody to ask yet: list beneficiaries, or wait for members and backers."))
