@@ -29,6 +29,14 @@ def token_of(request: ConfirmationRequest) -> str:
     return confirmations.token_for(request)
 
 
+def english_client(app):
+    """A visitor who chose English (a link otherwise opens in the language its message was written in)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    return client
+
+
 def test_each_person_concerned_is_asked_once_by_their_channel(value, people, sms):
     requests = ask_and_send(value)
 
@@ -58,7 +66,7 @@ def test_asking_again_adds_only_people_listed_since(value, people, sms, campaign
 def test_a_link_records_one_answer_then_is_refused_as_used(app, value, people, sms):
     request = ask_and_send(value)[0]
     token = token_of(request)
-    client = app.test_client()
+    client = english_client(app)
 
     page = client.get(url_for("impact.confirm", token=token))
     assert page.status_code == 200 and "48" in page.get_data(as_text=True)
@@ -136,11 +144,11 @@ def test_an_answer_names_nobody_and_cannot_be_joined_to_its_request(app, value, 
 
 def test_a_comment_alone_needs_its_text(app, value, people, sms):
     token = token_of(ask_and_send(value)[0])
-    response = app.test_client().post(url_for("impact.confirm", token=token), data={"verdict": "comment", "comment": " "})
+    response = english_client(app).post(url_for("impact.confirm", token=token), data={"verdict": "comment", "comment": " "})
     assert response.status_code == 400 and "Write your comment" in response.get_data(as_text=True)
     assert db.session.scalar(select(ConfirmationAnswer.id)) is None
     # the refused attempt did not use the link up
-    assert app.test_client().post(url_for("impact.confirm", token=token), data={"verdict": "confirm"}).status_code == 200
+    assert english_client(app).post(url_for("impact.confirm", token=token), data={"verdict": "confirm"}).status_code == 200
 
 
 def test_no_verdict_is_a_400_with_a_message(app, value, people, sms):
@@ -176,3 +184,14 @@ def test_the_email_carries_a_working_link(app, value, people, sms, mail_outbox):
     token = LINK.search(body).group(1)
     assert app.test_client().get(url_for("impact.confirm", token=token)).status_code == 200
     assert {m["To"] for m in mail_outbox} == {"kossi@example.org", "member@example.org", "guest@example.org"}
+
+
+def test_the_link_opens_in_the_messages_language_unless_the_visitor_chose_one(app, value, people, sms):
+    request = ask_and_send(value)[0]  # the first beneficiary, written to in French
+    assert request.locale == "fr"
+    fresh = app.test_client().get(url_for("impact.confirm", token=token_of(request)))
+    assert 'lang="fr"' in fresh.get_data(as_text=True) and "Est-ce vrai ?" in fresh.get_data(as_text=True)
+    chooser = app.test_client()
+    with chooser.session_transaction() as session:
+        session["lang"] = "en"
+    assert "Is it true?" in chooser.get(url_for("impact.confirm", token=token_of(request))).get_data(as_text=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -214,6 +215,7 @@ def confirm(token: str):
         asked = confirmations.open_link(token)
     except confirmations.LinkRefused as exc:
         return render_template("impact/link_refused.html", message=str(exc)), exc.status
+    _speak_the_messages_language(asked.locale)
     value = asked.value
     form = ConfirmForm()
     status = 200
@@ -235,6 +237,14 @@ def confirm(token: str):
     return render_template("impact/confirm.html", form=form, value=value, indicator=value.indicator,
                            campaign=value.indicator.campaign, audience=asked.audience,
                            title=indicators.title_of(value.indicator, locale_code())), status
+
+
+def _speak_the_messages_language(locale: str) -> None:
+    """The page in the language the message was written in, unless the visitor chose one (the picker still works)."""
+    if current_user.is_authenticated or session.get("lang") or locale not in current_app.config["LANGUAGES"]:
+        return
+    session["lang"] = locale
+    refresh()
 
 
 # -- exports --------------------------------------------------------------------------------------
