@@ -143,3 +143,10 @@ def test_the_impact_section_costs_the_same_queries_whatever_the_number_of_values
         for _ in range(3):
             IndicatorValueFactory(indicator=indicator, report=ProgressReportFactory(campaign=campaign))
     assert cost() == small <= 7  # the campaign reloaded after expire_all, indicators, values and reports, three counts
+
+
+def test_the_report_page_lists_its_values_with_their_counts(app, campaign, report, value, people, sms):
+    answer_all(app, ask_and_send(value)[:1], [{"verdict": "confirm"}])
+    html = app.test_client().get(url_for("progress_reports.show", slug=campaign.slug, report_id=report.id))
+    text = html.get_data(as_text=True)
+    assert "48 households" in text and "Confirmed by 1 of 4 asked." in text

@@ -21,4 +21,5 @@ def init_app(app: Flask) -> None:
     def impact_helpers() -> dict:
         return {"impact_of": lambda campaign: display.campaign_impact(campaign, locale_code()),
                 "impact_figure": display.figure,
+                "report_impact": lambda report: display.report_impact(report.id, locale_code()),
                 "sdg_goal_options": lambda: [(g.number, g.short(sdg.language_of(locale_code()))) for g in sdg.goals()]}

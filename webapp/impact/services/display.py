@@ -126,6 +126,15 @@ def campaign_impact(campaign: Campaign, language: str) -> list[IndicatorView]:
             for i in indicators]
 
 
+def report_impact(report_id: int, language: str) -> list[tuple[str, IndicatorValue, Tally]]:
+    """The values a progress report gives, each with its indicator's title and its tally: four queries."""
+    values = list(db.session.scalars(
+        select(IndicatorValue).where(IndicatorValue.report_id == report_id)
+        .options(selectinload(IndicatorValue.indicator)).order_by(IndicatorValue.indicator_id)))
+    counts = tallies([v.id for v in values])
+    return [(title_of(v.indicator, language), v, counts[v.id]) for v in values]
+
+
 def figure(value: Decimal) -> str:
     return format_figure(value)
 
