@@ -68,7 +68,7 @@ def test_a_beneficiary_confirms_a_value_from_an_sms_link(page: Page, browser, li
     texts = [text for number, text, _ref in sms.sent if number == "+22997000101"]
     assert len(texts) == 1, sms.sent
     link = LINK.search(texts[0]).group(1)
-    assert "170" in texts[0] and "Est-ce vrai ?" in texts[0]
+    assert "170" in texts[0] and "Est-ce vrai ?" in texts[0]
 
     # 3. The parent opens it on a phone, signed out, without JavaScript: the page speaks the SMS's French.
     context = browser.new_context(viewport={"width": WIDTH, "height": 844}, java_script_enabled=False,
@@ -77,7 +77,7 @@ def test_a_beneficiary_confirms_a_value_from_an_sms_link(page: Page, browser, li
     try:
         parent.goto(link)
         # in French, the language the SMS was written in for this parent
-        expect(parent.get_by_role("heading", name="Est-ce vrai ?")).to_be_visible()
+        expect(parent.get_by_role("heading", name="Est-ce vrai ?")).to_be_visible()
         expect(parent.locator("html")).to_have_attribute("lang", "fr")
         expect(parent.locator(".figure")).to_contain_text("170 kg")
         _shot(parent, request, "parent-link")

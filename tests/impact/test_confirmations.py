@@ -49,7 +49,7 @@ def test_each_person_concerned_is_asked_once_by_their_channel(value, people, sms
     number, text, reference = sms.sent[0]
     assert number == "+22997000001" and reference.startswith("impact-")
     assert "48" in text and "Eau pour Ganvié" in text and LINK.search(text)
-    assert "Est-ce vrai ?" in text, "written in the beneficiary's language"
+    assert "Est-ce vrai ?" in text, "written in the beneficiary's language"
 
 
 def test_asking_again_adds_only_people_listed_since(value, people, sms, campaign):
@@ -190,7 +190,7 @@ def test_the_link_opens_in_the_messages_language_unless_the_visitor_chose_one(ap
     request = ask_and_send(value)[0]  # the first beneficiary, written to in French
     assert request.locale == "fr"
     fresh = app.test_client().get(url_for("impact.confirm", token=token_of(request)))
-    assert 'lang="fr"' in fresh.get_data(as_text=True) and "Est-ce vrai ?" in fresh.get_data(as_text=True)
+    assert 'lang="fr"' in fresh.get_data(as_text=True) and "Est-ce vrai ?" in fresh.get_data(as_text=True)
     chooser = app.test_client()
     with chooser.session_transaction() as session:
         session["lang"] = "en"
