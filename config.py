@@ -166,6 +166,8 @@ class Config:
     #: anonymous home and campaign pages are served from a cache for at most this many seconds, and less
     #: once what they show changes (webapp.pagecache); 0 turns the cache off
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 5))
+    #: days a link asking someone to confirm a reported impact value works (webapp.impact)
+    IMPACT_LINK_DAYS = int(os.environ.get("IMPACT_LINK_DAYS", 30))
     #: Flask-Caching's store: the process's memory here (make run); Redis in production
     CACHE_TYPE = "SimpleCache"
     CACHE_THRESHOLD = 2000  # SimpleCache's entries at most

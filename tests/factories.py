@@ -439,3 +439,61 @@ class PayoutRouteFactory(BaseFactory):
     chosen_by = factory.SubFactory(UserFactory)
     chosen_by_id = factory.SelfAttribute("chosen_by.id")
     chosen_at = factory.LazyFunction(now)
+
+
+# -- impact (issue 13) -------------------------------------------------------------------------------
+from decimal import Decimal  # noqa: E402
+from datetime import date  # noqa: E402
+
+from webapp.impact.models import Beneficiary, Indicator, IndicatorSource, IndicatorValue  # noqa: E402
+from webapp.progress_reports.models import ProgressReport  # noqa: E402
+
+
+class ProgressReportFactory(BaseFactory):
+    class Meta:
+        model = ProgressReport
+
+    campaign = factory.SubFactory(CampaignFactory, succeeded=True)
+    title = "What the money did"
+    body_md = "The well is dug."
+    body_html = "<p>The well is dug.</p>"
+    fanned_out_at = factory.LazyFunction(now)  # no email in tests unless they fan out themselves
+
+
+class IndicatorFactory(BaseFactory):
+    class Meta:
+        model = Indicator
+
+    campaign = factory.SubFactory(CampaignFactory, live=True)
+    source = IndicatorSource.SDG
+    sdg_goal = 6
+    sdg_target = "6.1"
+    unit = "households"
+    baseline = Decimal("0")
+    target = Decimal("120")
+    target_date = date(2027, 6, 30)
+
+    class Params:
+        custom = factory.Trait(source=IndicatorSource.CUSTOM, sdg_goal=None, sdg_target=None,
+                               title="Families with a tap at home")
+
+
+class IndicatorValueFactory(BaseFactory):
+    class Meta:
+        model = IndicatorValue
+
+    indicator = factory.SubFactory(IndicatorFactory)
+    report = factory.SubFactory(ProgressReportFactory, campaign=factory.SelfAttribute("..indicator.campaign"))
+    campaign_id = factory.SelfAttribute("indicator.campaign_id")
+    value = Decimal("48")
+    measured_on = factory.LazyFunction(date.today)
+
+
+class BeneficiaryFactory(BaseFactory):
+    class Meta:
+        model = Beneficiary
+
+    campaign = factory.SubFactory(CampaignFactory, live=True)
+    phone = factory.Sequence(lambda n: f"+2299700{n:04d}")
+    locale = "fr"
+    consent_on = factory.LazyFunction(date.today)

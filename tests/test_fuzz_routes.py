@@ -36,6 +36,7 @@ from flask import Flask, got_request_exception, url_for
 from sqlalchemy import text
 
 import tests.governance.test_permissions as gov_table
+import tests.impact.test_permissions as impact_table
 import tests.mutual_aid.test_permissions as aid_table
 import tests.payments.recurring.test_permissions as recur_table
 import tests.test_permissions as main_table
@@ -147,6 +148,14 @@ def targets() -> list[Target]:
             continue
         found[key] = Target(case.endpoint, case.method, "gov", case.args,
                             (lambda d: lambda w, u: d(w))(case.data), ("anonymous",) + ((allowed,) if allowed else ()))
+    for case in impact_table.EXPECTATIONS:  # impact: its own roles (a member, a backer, a link's bearer)
+        key = (case.endpoint, case.method)
+        allowed = _first_allowed(case.expect, impact_table.ROLES)
+        if key in found and (allowed is None or len(found[key].roles) > 1):
+            continue
+        data = (lambda d: (lambda w, u: d(w)) if d else (lambda w, u: {}))(case.data)
+        found[key] = Target(case.endpoint, case.method, "impact", case.values, data,
+                            ("anonymous",) + ((allowed,) if allowed else ()))
     return [found[key] for key in sorted(found)]
 
 
@@ -165,13 +174,15 @@ def build(world: str) -> SimpleNamespace:
         return recur_table.build_world()
     if world == "gov":
         return gov_table.build_world()
+    if world == "impact":
+        return impact_table.build_world()
     return main_table.build_world() if world == "main" else aid_table.build_world()
 
 
 def user_of(w: SimpleNamespace, world: str, role: str):
     if role == "anonymous":
         return None
-    return w.users[role] if world in ("main", "recur", "gov") else getattr(w, role)
+    return w.users[role] if world in ("main", "recur", "gov", "impact") else getattr(w, role)
 
 
 @dataclass
@@ -197,7 +208,7 @@ def frozen_world(app: Flask, world: str) -> Frozen:
     empty_database(db.engine)
     w = build(world)
     roles = {"main": main_table.ROLES, "aid": aid_table.ROLES, "recur": recur_table.ROLES,
-             "gov": gov_table.ROLES}[world]
+             "gov": gov_table.ROLES, "impact": impact_table.ROLES}[world]
     frozen = Frozen(snapshot=worlds.Rows(rows={}, sequences=[]))
     frozen.user_ids = {role: (user_of(w, world, role).get_id() if role != "anonymous" else None) for role in roles}
     for target in TARGETS:

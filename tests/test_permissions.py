@@ -81,6 +81,8 @@ DECIDED_ELSEWHERE = {
     "membership.": "tests/payments/recurring/test_permissions.py",
     # its roles: members on a round's roll, a lapsed member, the organization's board
     "governance.": "tests/governance/test_permissions.py",
+    # its roles: a member of the organization, a backer, the bearer of a confirmation link
+    "impact.": "tests/impact/test_permissions.py",
 }
 
 

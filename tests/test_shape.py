@@ -29,6 +29,7 @@ MAY_COMMIT = {
     "webapp/payments/hosts/views.py",
     "webapp/privacy/views.py",
     "webapp/progress_reports/views.py",
+    "webapp/impact/views.py",
     "webapp/errorpages.py",  # a failed request's transaction is rolled back before its error page
     # the webhook endpoint's unit of work: one event, one transaction
     "webapp/payments/webhooks/endpoint.py",
@@ -41,6 +42,7 @@ MAY_COMMIT = {
     "webapp/privacy/tasks.py",
     "webapp/governance/tasks.py",
     "webapp/progress_reports/tasks.py",
+    "webapp/impact/tasks.py",
     # CLI commands
     "webapp/accounts/commands.py",
     "webapp/payments/commands.py",

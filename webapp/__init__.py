@@ -40,6 +40,7 @@ def create_app(config: str | type | None = None) -> Flask:
     register_progress_reports(app)
     register_membership(app)
     register_governance(app)
+    register_impact(app)
     register_privacy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -58,6 +59,7 @@ def register_jobs(app: Flask) -> None:
     from webapp.governance import tasks as governance_tasks  # noqa: F401
     from webapp.privacy import tasks as privacy_tasks  # noqa: F401
     from webapp.progress_reports import tasks as progress_report_tasks  # noqa: F401
+    from webapp.impact import tasks as impact_tasks  # noqa: F401
 
     jobs.init_celery(app)
     if app.config["IN_PROCESS_SCHEDULER"] and not app.config["CELERY_BROKER_URL"]:
@@ -149,6 +151,10 @@ def register_governance(app: Flask) -> None:
     from webapp import governance
 
     governance.init_app(app)
+def register_impact(app: Flask) -> None:
+    from webapp import impact
+
+    impact.init_app(app)
 
 
 def register_privacy(app: Flask) -> None:

@@ -284,7 +284,8 @@ def load_all() -> dict[str, int]:
             "exchange rates": load_rates(), "match funds": load_match_funds(), "mutual aid": load_mutual_aid(),
             "progress reports": load_progress_reports(), "members": load_memberships(),
             "payout accounts": load_payout_accounts(), "hosts": load_hosts(),
-            "progress reports on hosted campaigns": load_kitchen_report(), "pooled funds": load_pooled_fund()}
+            "progress reports on hosted campaigns": load_kitchen_report(), "pooled funds": load_pooled_fund(),
+            "impact indicators": load_impact()}
 
 
 def load_pooled_fund() -> int:
@@ -296,6 +297,12 @@ def load_pooled_fund() -> int:
 
 def load_progress_reports() -> int:
     from webapp.progress_reports.demo import load_progress_reports as load
+
+    return load()
+
+
+def load_impact() -> int:
+    from webapp.impact.demo import load_impact as load
 
     return load()
 

@@ -46,7 +46,9 @@ CACHED_ENDPOINTS = {"campaigns.home": "listing", "campaigns.show": "campaign"}
 #: a write to a row of these tables (its campaign_id) changes that campaign's page and the listing
 CAMPAIGN_TABLES = frozenset({"campaigns", "ledger_entries", "pledges", "campaign_updates", "reward_tiers",
                              "campaign_transitions", "matches", "match_fund_campaigns", "transfers",
-                             "refunds", "campaign_translations", "campaign_update_translations"})
+                             "refunds", "campaign_translations", "campaign_update_translations",
+                             # impact: indicators, reported values, and the answers of the people asked
+                             "impact_indicators", "impact_values", "impact_answers"})
 #: a write to these changes what every cached page may show
 SITE_TABLES = frozenset({"organizations", "exchange_rates", "match_funds"})
 #: markers a cacheable render writes instead of the per-visitor values; user content never holds them

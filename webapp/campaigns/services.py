@@ -1,6 +1,7 @@
 """Campaign operations: drafting, the moderation state machine, updates and discovery. They flush, never commit."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -438,6 +439,19 @@ def updates_of(campaign: Campaign, limit: int = 20) -> list[CampaignUpdate]:
 SORTS = ("newest", "ending", "funded")
 
 
+#: filters that higher domains add to discovery: name -> a function from the query's value to a condition on
+#: Campaign (None to ignore the value); impact registers "sdg" (campaigns cannot import those domains)
+_DISCOVERY_FILTERS: dict[str, Callable[[str], object]] = {}
+
+
+def register_discovery_filter(name: str, condition: Callable[[str], object]) -> None:
+    _DISCOVERY_FILTERS[name] = condition
+
+
+def discovery_filter_names() -> tuple[str, ...]:
+    return tuple(_DISCOVERY_FILTERS)
+
+
 @dataclass(frozen=True)
 class Filters:
     q: str = ""
@@ -446,6 +460,11 @@ class Filters:
     region: str = ""
     sort: str = "newest"
     page: int = 1
+    #: (name, value) of the registered filters the query gave
+    more: tuple[tuple[str, str], ...] = ()
+
+    def value(self, name: str) -> str:
+        return dict(self.more).get(name, "")
 
 
 @dataclass(frozen=True)
@@ -480,6 +499,10 @@ def discover(filters: Filters, per_page: int) -> Page:
         where.append(Campaign.country == filters.country.upper())
     if filters.region:
         where.append(Campaign.region == filters.region.upper())
+    for name, value in filters.more:
+        condition = _DISCOVERY_FILTERS[name](value) if name in _DISCOVERY_FILTERS else None
+        if condition is not None:
+            where.append(condition)
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
         translated = exists().where(CampaignTranslation.campaign_id == Campaign.id,

@@ -87,7 +87,8 @@ def _filters() -> services.Filters:
     sort = args.get("sort", "newest")
     return services.Filters(q=args.get("q", "")[:100], category=category, country=args.get("country", "")[:2],
                             region=args.get("region", "")[:10], sort=sort if sort in services.SORTS else "newest",
-                            page=page)
+                            page=page, more=tuple((name, args[name][:20]) for name in services.discovery_filter_names()
+                                                  if args.get(name)))
 
 
 @blueprint.route("/")

@@ -35,6 +35,7 @@ from webapp.mutual_aid.services import matching, posts
 from webapp.organizations.models import Invitation, Membership, Organization, OrgRole
 from webapp.payments.models import Pledge, ProcessorCustomer
 from webapp.privacy.models import AccountErasure, ErasureReason
+from webapp.impact.services.privacy import forget as forget_impact_contacts
 from webapp.progress_reports.models import ReportDelivery, ReportUnsubscribe
 
 PLACEHOLDER_NAME = "Deleted member"
@@ -110,6 +111,7 @@ def erase_account(user: User, reason: ErasureReason, *, tell_member: bool) -> Ac
     _erase_mutual_aid(user)
     _erase_pledges(user, address, placeholder)
     _erase_progress_report_mail(address)
+    forget_impact_contacts(user.id, address)
     _erase_organizations(user, address, placeholder)
     _erase_profile(user, placeholder)
     erasure = AccountErasure(user_id=user.id, reason=reason, erased_at=utcnow())
