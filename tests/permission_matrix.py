@@ -6,6 +6,9 @@ tests/worlds.py, built once per run and copied back before each test.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import url_for
@@ -14,6 +17,35 @@ from config import TestConfig
 from tests.campaigns.helpers import sign_in
 
 OK, LOGIN = "ok", "login"
+
+
+def expectations(roles: tuple[str, ...]) -> Callable[..., dict[str, object]]:
+    """`expect(default, role=outcome, ...)` for a table with these roles: every role decided."""
+
+    def expect(default, **by_role) -> dict[str, object]:
+        unknown = set(by_role) - set(roles)
+        assert not unknown, f"roles this table does not have: {sorted(unknown)}"
+        return {**dict.fromkeys(roles, default), **by_role}
+
+    return expect
+
+
+@dataclass(frozen=True)
+class Case:
+    """A row of a blueprint's table (the main table, whose form data also depends on the user, has its own)."""
+
+    endpoint: str
+    method: str
+    expect: dict[str, object]
+    #: URL values, from the world
+    args: Callable[[SimpleNamespace], dict] = lambda w: {}
+    #: form data, from the world
+    data: Callable[[SimpleNamespace], dict] = lambda w: {}
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.endpoint}-{self.method}" + (f"-{self.label}" if self.label else "")
 
 
 def routes(*prefixes: str) -> list[tuple[str, str]]:

@@ -99,7 +99,7 @@ KNOWN_PAYMENTS_5XX: dict[tuple[str, str], str] = {}
 class Target:
     endpoint: str
     method: str
-    #: "main" (tests/test_permissions.py's world) or "aid" (the mutual-aid one)
+    #: whose world: "main" (tests/test_permissions.py), "aid", "recur", "gov" or "impact" (their own tables)
     world: str
     #: URL values from the world
     values: Callable[[SimpleNamespace], dict]
@@ -127,35 +127,15 @@ def targets() -> list[Target]:
         data = case.data or (lambda w, u: {})
         found[key] = Target(case.endpoint, case.method, "main", case.values, data,
                             ("anonymous",) + ((allowed,) if allowed else ()))
-    for case in aid_table.EXPECTATIONS:
-        key = (case.endpoint, case.method)
-        allowed = _first_allowed(case.expect, aid_table.ROLES)
-        if key in found and (allowed is None or len(found[key].roles) > 1):
-            continue
-        found[key] = Target(case.endpoint, case.method, "aid", case.args,
-                            (lambda d: lambda w, u: d(w))(case.data), ("anonymous",) + ((allowed,) if allowed else ()))
-    for case in recur_table.EXPECTATIONS:  # recurring support and memberships: their own roles
-        key = (case.endpoint, case.method)
-        allowed = _first_allowed(case.expect, recur_table.ROLES)
-        if key in found and (allowed is None or len(found[key].roles) > 1):
-            continue
-        found[key] = Target(case.endpoint, case.method, "recur", case.args,
-                            (lambda d: lambda w, u: d(w))(case.data), ("anonymous",) + ((allowed,) if allowed else ()))
-    for case in gov_table.EXPECTATIONS:  # pooled funds and rounds: their own roles
-        key = (case.endpoint, case.method)
-        allowed = _first_allowed(case.expect, gov_table.ROLES)
-        if key in found and (allowed is None or len(found[key].roles) > 1):
-            continue
-        found[key] = Target(case.endpoint, case.method, "gov", case.args,
-                            (lambda d: lambda w, u: d(w))(case.data), ("anonymous",) + ((allowed,) if allowed else ()))
-    for case in impact_table.EXPECTATIONS:  # impact: its own roles (a member, a backer, a link's bearer)
-        key = (case.endpoint, case.method)
-        allowed = _first_allowed(case.expect, impact_table.ROLES)
-        if key in found and (allowed is None or len(found[key].roles) > 1):
-            continue
-        data = (lambda d: (lambda w, u: d(w)) if d else (lambda w, u: {}))(case.data)
-        found[key] = Target(case.endpoint, case.method, "impact", case.values, data,
-                            ("anonymous",) + ((allowed,) if allowed else ()))
+    # the blueprints with tables of their own: their own roles, form data from the world alone
+    for table, world in ((aid_table, "aid"), (recur_table, "recur"), (gov_table, "gov"), (impact_table, "impact")):
+        for case in table.EXPECTATIONS:
+            key = (case.endpoint, case.method)
+            allowed = _first_allowed(case.expect, table.ROLES)
+            if key in found and (allowed is None or len(found[key].roles) > 1):
+                continue
+            found[key] = Target(case.endpoint, case.method, world, case.args,
+                                (lambda d: lambda w, u: d(w))(case.data), ("anonymous",) + ((allowed,) if allowed else ()))
     return [found[key] for key in sorted(found)]
 
 

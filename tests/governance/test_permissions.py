@@ -8,8 +8,6 @@ A route of the blueprint without a row fails here.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -17,7 +15,7 @@ import pytest
 from flask import url_for
 
 from tests import permission_matrix, worlds
-from tests.permission_matrix import LOGIN, OK, outcome
+from tests.permission_matrix import LOGIN, OK, Case, outcome
 from tests.factories import OrganizationFactory, UserFactory
 from tests.governance.helpers import member
 from webapp.accounts.models import Role
@@ -33,10 +31,7 @@ ROLES = ("anonymous", "stranger", "member", "lapsed", "editor", "other_editor", 
 BAD, FORBIDDEN, NOT_FOUND, GONE = 400, 403, 404, 410
 
 
-def expect(default, **by_role) -> dict[str, object]:
-    table = dict.fromkeys(ROLES, default)
-    table.update(by_role)
-    return table
+expect = permission_matrix.expectations(ROLES)
 
 
 EVERYONE = expect(OK)
@@ -84,18 +79,6 @@ def build_world() -> SimpleNamespace:
     return w
 
 
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    expect: dict[str, object]
-    args: Callable = lambda w: {}
-    data: Callable = lambda w: {}
-    label: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.endpoint}-{self.method}{'-' + self.label if self.label else ''}"
 
 
 ORG = lambda w: {"slug": w.org.slug}  # noqa: E731

@@ -7,8 +7,6 @@ confirmation needs no account; exports are public. A route of the blueprint with
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
@@ -17,7 +15,7 @@ from flask import url_for
 
 from tests import permission_matrix, worlds
 from tests.campaigns.helpers import sign_in
-from tests.permission_matrix import LOGIN, OK, outcome
+from tests.permission_matrix import LOGIN, OK, Case, outcome
 from tests.factories import (BeneficiaryFactory, CampaignFactory, IndicatorFactory, IndicatorValueFactory,
                              MembershipFactory, OrganizationFactory, PledgeFactory, ProgressReportFactory,
                              UserFactory)
@@ -31,10 +29,7 @@ ROLES = ("anonymous", "stranger", "member", "backer", "editor", "other_editor", 
 FORBIDDEN, NOT_FOUND, BAD = 403, 404, 400
 
 
-def expect(default, **by_role) -> dict[str, object]:
-    table = dict.fromkeys(ROLES, default)
-    table.update(by_role)
-    return table
+expect = permission_matrix.expectations(ROLES)
 
 
 EVERYONE = expect(OK)
@@ -67,18 +62,6 @@ def build_world() -> SimpleNamespace:
     return w
 
 
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    expect: dict[str, object]
-    values: Callable[[SimpleNamespace], dict] = lambda w: {}
-    data: Callable[[SimpleNamespace], dict] | None = None
-    label: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.endpoint}-{self.method}" + (f"-{self.label}" if self.label else "")
 
 
 CAMPAIGN = lambda w: {"slug": w.campaign.slug}  # noqa: E731
@@ -122,9 +105,9 @@ def test_every_route_has_a_row_and_every_row_a_route():
 @pytest.mark.parametrize("role", ROLES)
 def test_route_answers_each_role_as_the_table_says(app, case: Case, role: str):
     world = worlds.world(build_world)
-    url = url_for(case.endpoint, **case.values(world))
+    url = url_for(case.endpoint, **case.args(world))
     response = permission_matrix.ask(app, world.users.get(role), case.method, url,
-                                     case.data(world) if case.data else None)
+                                     case.data(world))
     assert outcome(response) == case.expect[role], (
         f"{role} {case.method} {url}: got {response.status_code} {response.location or ''}")
 

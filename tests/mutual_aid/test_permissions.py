@@ -10,15 +10,13 @@ reveals nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
 from flask import url_for
 
 from tests import permission_matrix, worlds
-from tests.permission_matrix import LOGIN, OK, outcome
+from tests.permission_matrix import LOGIN, OK, Case, outcome
 from tests.factories import OrganizationFactory
 from tests.mutual_aid.conftest import draft, member, offer_details, request_details
 from webapp.accounts.models import Role
@@ -31,10 +29,7 @@ ROLES = ("anonymous", "member", "requester", "coordinator", "moderator", "admin"
 FORBIDDEN, NOT_FOUND = 403, 404
 
 
-def expect(default, **by_role) -> dict[str, object]:
-    table = dict.fromkeys(ROLES, default)
-    table.update(by_role)
-    return table
+expect = permission_matrix.expectations(ROLES)
 
 
 EVERYONE = expect(OK)
@@ -77,18 +72,6 @@ def build_world():
     return w
 
 
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    expect: dict[str, object]
-    args: Callable = lambda w: {}
-    data: Callable = lambda w: {}
-    label: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.endpoint}-{self.method}{'-' + self.label if self.label else ''}"
 
 
 def event_form(w):

@@ -7,8 +7,6 @@ A's editors see A's members. A route of either blueprint without a row fails her
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
@@ -17,7 +15,7 @@ from flask import url_for
 
 from tests import permission_matrix, worlds
 from tests.campaigns.helpers import sign_in
-from tests.permission_matrix import LOGIN, OK, outcome
+from tests.permission_matrix import LOGIN, OK, Case, outcome
 from tests.factories import CampaignFactory, MembershipFactory, OrganizationFactory, UserFactory
 from webapp.accounts.models import Role
 from webapp.clock import utcnow
@@ -32,10 +30,7 @@ ROLES = ("anonymous", "stranger", "supporter", "member", "editor", "other_editor
 FORBIDDEN, NOT_FOUND, CONFLICT = 403, 404, 409
 
 
-def expect(default, **by_role) -> dict[str, object]:
-    table = dict.fromkeys(ROLES, default)
-    table.update(by_role)
-    return table
+expect = permission_matrix.expectations(ROLES)
 
 
 EVERYONE = expect(OK)
@@ -92,18 +87,6 @@ def build_world() -> SimpleNamespace:
     return w
 
 
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    expect: dict[str, object]
-    args: Callable = lambda w: {}
-    data: Callable = lambda w: {}
-    label: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.endpoint}-{self.method}{'-' + self.label if self.label else ''}"
 
 
 ORG = lambda w: {"slug": w.org.slug}  # noqa: E731
