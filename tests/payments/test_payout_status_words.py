@@ -21,9 +21,9 @@ from webapp.payments.payouts import services as payouts
 SUCCEEDED_AT = datetime(2026, 11, 2, 12, 0)
 
 
-def _succeeded(app, *, enabled: bool | None = True):
+def _succeeded(app, *, enabled: bool | None = True, paid: bool = False):
     """A succeeded campaign (on SUCCEEDED_AT) of a French organization, with a connected account (enabled or
-    not) or none (None)."""
+    not) or none (None); `paid`: with a backer's paid pledge (the tests that add none add their own)."""
     campaign = live_campaign("EUR", FundingModel.KEEP_IT_ALL)
     campaign.organization.country = "FR"
     db.session.flush()
@@ -35,6 +35,8 @@ def _succeeded(app, *, enabled: bool | None = True):
         db.session.add(ConnectedAccount(organization_id=campaign.organization_id, processor_account_id="acct_words",
                                         details_submitted=True, payouts_enabled=enabled,
                                         transfers_capability="active" if enabled else "inactive"))
+    if paid:
+        _pledge(campaign, PledgeStatus.PAID, "paid")
     db.session.commit()
     return campaign
 
@@ -69,14 +71,14 @@ def test_before_success(app):
 
 
 def test_no_payout_account_yet(app):
-    campaign = _succeeded(app, enabled=None)
+    campaign = _succeeded(app, enabled=None, paid=True)
     assert _words(app, campaign, _after_hold(app)) == (
         "The payout waits for a payout account: the organization has not connected one yet.",
         "Le versement attend un compte de versement\u202f: l’organisation n’en a pas encore connecté.")
 
 
 def test_account_not_enabled_by_the_processor(app):
-    campaign = _succeeded(app, enabled=False)
+    campaign = _succeeded(app, enabled=False, paid=True)
     english, french = _words(app, campaign, _after_hold(app))
     assert english == ("The payout waits for the processor to enable the organization’s payout account: "
                        "it is connected, but not enabled yet.")
@@ -86,7 +88,7 @@ def test_account_not_enabled_by_the_processor(app):
 def test_holding_period_until_a_date(app):
     app.config["PAYOUT_HOLD_DAYS"], hold = 7, app.config["PAYOUT_HOLD_DAYS"]
     try:
-        campaign = _succeeded(app)
+        campaign = _succeeded(app, paid=True)
         english, french = _words(app, campaign, SUCCEEDED_AT + timedelta(days=1))
     finally:
         app.config["PAYOUT_HOLD_DAYS"] = hold

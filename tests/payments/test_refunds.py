@@ -173,7 +173,7 @@ def test_a_dispute_is_recorded_booked_with_its_fee_and_shown_to_the_organizer_an
         sign_in(client, viewer)
         page = text(client.get(url_for("money.dashboard", slug=campaign.slug)))
         assert "disputed" in page
-        assert "<th>Disputes</th><td>− €25.00</td>" in page.replace("\n", "")
+        assert "<th>Disputes</th><td>−\u00a0€25.00</td>" in page.replace("\n", "")  # a no-break space: the sign stays with its amount
 
     # The processor refuses to refund a charged-back payment: nothing is recorded
     sign_in(client, owner)
