@@ -121,3 +121,14 @@ def test_the_member_and_the_editors_set_the_number_from_their_pages(client):
                        data={"phone": "+33 6 12 34 56 78", "channel": "both", "consent": "y"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(OrgMember, other.id).phone == "+33612345678"
+
+
+def test_the_members_data_download_holds_their_membership_number_and_channel():
+    from webapp.privacy.services import export
+
+    w = fund_world(1, voting=False)
+    membership.set_contact(w.members[0], w.users[0], "+229 97 00 00 09", "both", consent=True)
+    [record] = export.gather(w.users[0]).records["org_memberships"]
+    assert (record["organization"], record["phone"], record["channel"], record["state"]) == (
+        w.org.name, "+22997000009", "both", "active")
+    assert export.gather(w.owner).records.get("org_memberships") == []
