@@ -82,6 +82,9 @@ def test_a_refund_and_a_lost_dispute_of_a_period_draw_back_from_the_fund(pooled,
     deliver(fake_stripe.dispute(first.charge_id))
     assert held(account) == before - 1_000 - 2_500 - FEE
     assert held(ledger.organization_account(org.id)) == 0
+    page = client.get(url_for("governance.fund", fund_id=fund.id)).get_data(as_text=True)
+    assert page.count("Monthly or yearly support") == 2 and "Refund of a supporter’s payment" in page
+    assert "Payment disputed by the supporter’s bank" in page and "−" in page
 
 
 def test_a_gift_is_refused_for_another_organizations_fund_or_with_a_campaign(fake_stripe):
