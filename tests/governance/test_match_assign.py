@@ -77,6 +77,8 @@ def test_the_fund_page_offers_the_managers_match_funds_and_the_form_books_the_as
     assert funds.balance(fund) == Money(250_000, "XOF")
     page = client.get(url_for("governance.fund", fund_id=fund.id)).get_data(as_text=True)
     assert "Ville de Thiès" in page
+    statement = client.get(url_for("funds.show", fund_id=match_fund.id)).get_data(as_text=True)
+    assert 'id="assigned-to-pooled-funds"' in statement
     for data, code in (({"match_fund": str(match_fund.id), "amount": "abc"}, 400),
                        ({"match_fund": str(match_fund.id), "amount": "99999999"}, 400),
                        ({"match_fund": "999999", "amount": "1000"}, 404),
