@@ -85,7 +85,8 @@ def start(slug: str):
                                      fund=fund)
             url = services.open_checkout(
                 support, success_url=url_for("recurring.mine", started=support.reference, _external=True),
-                cancel_url=url_for("recurring.start", slug=org.slug, _external=True))
+                cancel_url=url_for("recurring.start", slug=org.slug, _external=True,
+                                   **({"fund": fund.id} if fund else {})))
         except ProviderError as exc:
             return _refused(exc, 503 if exc.retryable else 502)
         except DomainError as exc:
