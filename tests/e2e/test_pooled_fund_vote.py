@@ -138,3 +138,17 @@ def test_members_vote_one_by_emailed_link_the_board_closes_and_the_grants_are_bo
     expect(page.locator("#found-ballot")).to_contain_text(ecole)
     fits_and_passes_axe(page, axe)
     screenshot("ballot-found")
+
+    # 6. Kofi gets his vote links by SMS (the number he gave for his membership), and may give every month to
+    #    the fund itself: both pages on the phone.
+    sign_in(page, "kofi@harambee.test")
+    page.goto("/memberships/mine")
+    page.locator("details.member-contact summary").first.click()
+    expect(page.locator("details.member-contact input[name=phone]").first).to_have_value("+22997000011")
+    fits_and_passes_axe(page, axe)
+    screenshot("membership-sms")
+    page.goto(f"/pooled-funds/{fund_id}")
+    page.locator("#give-monthly").click()
+    expect(page.locator("p.pooled-target")).to_contain_text("Caisse de solidarité de Ouidah")
+    fits_and_passes_axe(page, axe)
+    screenshot("give-monthly-to-the-fund")

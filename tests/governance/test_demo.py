@@ -20,3 +20,7 @@ def test_the_demo_hometown_association_has_a_round_in_voting_once():
     assert len(rounds.proposals_of(rnd)) == 3
     assert rounds.roll_size(rnd) == 5 and rounds.turnout(rnd) == 0
     assert funds.balance(rnd.fund) == Money(1_500_000, "XOF")
+    from webapp.membership.models import OrgMember
+
+    by_sms = db.session.scalars(select(OrgMember).where(OrgMember.channel == "sms")).all()
+    assert [(m.user.email, m.phone) for m in by_sms] == [("kofi@harambee.test", "+22997000011")]

@@ -2,7 +2,8 @@
 
 Roles: anonymous; stranger (an account with nothing here); member (an active member of organization A,
 on the roll of the round in voting, not yet voted); lapsed (a member of A whose membership lapsed before
-voting opened); editor (A's board: its owner); other_editor (the owner of another organization); admin.
+voting opened); editor (A's board: its owner); other_editor (the owner of another organization); funder (the
+manager of a match fund in A's currency); admin.
 Voting links and receipt codes are bearer secrets: whoever holds one may use it, signed in or not.
 A route of the blueprint without a row fails here.
 """
@@ -16,7 +17,7 @@ from flask import url_for
 
 from tests import permission_matrix, worlds
 from tests.permission_matrix import LOGIN, OK, Case, outcome
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import MatchFundFactory, OrganizationFactory, UserFactory
 from tests.governance.helpers import member
 from webapp.accounts.models import Role
 from webapp.clock import utcnow
@@ -27,7 +28,7 @@ from webapp.ledger import services as ledger
 from webapp.membership.models import MemberState
 from webapp.money import Money
 
-ROLES = ("anonymous", "stranger", "member", "lapsed", "editor", "other_editor", "admin")
+ROLES = ("anonymous", "stranger", "member", "lapsed", "editor", "other_editor", "funder", "admin")
 BAD, FORBIDDEN, NOT_FOUND, GONE = 400, 403, 404, 410
 
 
@@ -46,6 +47,7 @@ def build_world() -> SimpleNamespace:
     users = {name: UserFactory(verified=True, email=f"{name.replace('_', '-')}@example.org", name=name.title())
              for name in ROLES if name != "anonymous"}
     users["admin"].role = Role.ADMIN
+    users["funder"].role = Role.FUNDER
     w.users = users
     w.org = OrganizationFactory(slug="org-a", owner=users["editor"], currency="XOF")
     OrganizationFactory(slug="org-b", owner=users["other_editor"])
@@ -55,6 +57,7 @@ def build_world() -> SimpleNamespace:
     member(w.org, voted)
     owner = users["editor"]
     w.fund = funds.open_fund(w.org, owner, "Caisse commune", "", "XOF")
+    w.match_fund = MatchFundFactory(manager_id=users["funder"].id, currency="XOF")
     ledger.book(key="test:dues", kind="recurring_charge", debit=ledger.processor("sandbox"),
                 credit=ledger.organization_account(w.org.id), money=Money(2_000_000, "XOF"), cause="test")
     funds.assign(w.fund, owner, Money(1_000_000, "XOF"))
@@ -101,6 +104,8 @@ EXPECTATIONS: list[Case] = [
     Case("governance.org_funds", "POST", BOARD, ORG, lambda w: {"name": "Fonds scolaire", "currency": "XOF"}),
     Case("governance.fund", "GET", EVERYONE, FUND),
     Case("governance.assign", "POST", BOARD, FUND, lambda w: {"amount": "1000"}),
+    Case("governance.assign_match", "POST", expect(FORBIDDEN, anonymous=LOGIN, funder=OK, admin=OK), FUND,
+         lambda w: {"match_fund": str(w.match_fund.id), "amount": "1000"}),
     Case("governance.new_round", "GET", BOARD, FUND),
     Case("governance.new_round", "POST", BOARD, FUND, _round_form),
     Case("governance.round", "GET", EVERYONE, VOTING),

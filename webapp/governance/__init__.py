@@ -8,6 +8,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from webapp.governance.funds import gift_targets
+    from webapp.governance.notices import init_sms
     from webapp.governance.views import blueprint
+    from webapp.payments.recurring.services import on_fund_targets
 
     app.register_blueprint(blueprint)
+    on_fund_targets("governance", gift_targets)  # a recurring gift may be directed to a pooled fund
+    init_sms()

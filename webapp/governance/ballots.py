@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.mail import queue_email
 from webapp.public_url import public_url
 from webapp.governance.models import Ballot, FundingRound, Proposal, RoundState, RoundVoter
+from webapp.governance import notices
 
 
 class VoteRefused(DomainError):
@@ -178,9 +179,7 @@ def send_reminders(round_id: int, now: datetime | None = None) -> int:
     for voter in db.session.scalars(select(RoundVoter).where(RoundVoter.round_id == rnd.id,
                                                              RoundVoter.voted.is_(False),
                                                              RoundVoter.reminded.is_(False))):
-        user = db.session.get(User, voter.user_id)
-        queue_email("round_vote_link", user.email, user.locale, rnd=rnd, org=rnd.fund.organization,
-                    link=vote_link(rnd, voter), reminder=True)
+        notices.send_vote_link(rnd, voter, vote_link(rnd, voter), reminder=True)
         voter.reminded = True
         sent += 1
     rnd.reminded_at = now or utcnow()

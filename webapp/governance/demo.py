@@ -20,6 +20,8 @@ SLUG = "ouidah-natifs"
 #: the association's board is Afiavi (a nurse in Lyon born near Ouidah); these members vote
 MEMBERS = ("nurse@harambee.test", "kofi@harambee.test", "member@harambee.test", "engineer@harambee.test",
            "claire@harambee.test")
+#: Kofi lives in Ouidah and reads SMS more than email (the log SMS channel shows his vote link in `make run`)
+SMS_MEMBER, SMS_NUMBER = "kofi@harambee.test", "+229 97 00 00 11"
 PROPOSALS = [
     ("Forage d'un puits au quartier Zomaï", "A borehole and a hand pump for 300 families who walk 2 km for water.",
      600_000),
@@ -47,7 +49,9 @@ def load_pooled_fund() -> int:
     for email in MEMBERS:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None:
-            membership.join(user, cls)
+            member = membership.join(user, cls)
+            if email == SMS_MEMBER:  # at home, rarely online: the vote link and the reminder come by SMS
+                membership.set_contact(member, user, SMS_NUMBER, "sms", consent=True)
     # a year of dues, paid through the sandbox, on the association's account
     ledger.book(key=f"demo:dues:{org.id}", kind="recurring_charge", debit=ledger.processor("sandbox"),
                 credit=ledger.organization_account(org.id), money=Money(1_800_000, "XOF"), cause=f"demo:{org.id}",

@@ -23,6 +23,15 @@ class AssignForm(BaseForm):
                         currency_field=None)
 
 
+class MatchAssignForm(BaseForm):
+    match_fund = SelectField(_l("Your match fund"), coerce=int, validate_choice=True)
+    amount = MoneyField(_l("Amount to assign from its budget"), validators=[DataRequired()], currency_field=None)
+
+    def __init__(self, *args, match_funds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.match_fund.choices = [(f.id, f"{f.name} ({f.institution})") for f in match_funds]
+
+
 class RoundForm(BaseForm):
     title = StringField(_l("Title of the round"), validators=[DataRequired(), Length(max=150)])
     budget = MoneyField(_l("Amount to allocate"), validators=[DataRequired()], currency_field=None)

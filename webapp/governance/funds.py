@@ -1,8 +1,9 @@
-"""Pooled funds: opening one, setting the organization's money apart for it, its balance and its grants.
+"""Pooled funds: opening one, the money that comes in (set apart, recurring gifts, match funds), balance, grants.
 
-Services flush; views commit. The fund's money is the ledger account `pooled_fund:<id>`: money comes
-in from the organization's account (members' recurring support and dues land there) and goes out as
-grants to the proposals a round funds.
+Services flush; views commit. The fund's money is the ledger account `pooled_fund:<id>`: money comes in
+from the organization's account (set apart by the board), from recurring gifts directed to the fund (booked
+there by webapp.payments.recurring, refunds and disputes drawn back from it), and from an institution's match
+fund assigned to it; it goes out as grants to the proposals a round funds.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
+from webapp.payments.matching import services as matching
+from webapp.payments.matching.models import MatchFund
 from webapp.governance.models import PooledFund
 
 
@@ -25,12 +28,21 @@ class FundRefused(DomainError):
 
 
 def fund_account(fund_id: int) -> str:
-    return f"pooled_fund:{fund_id}"
+    return ledger.pooled_fund_account(fund_id)
 
 
 def funds_of(org: Organization) -> list[PooledFund]:
     return list(db.session.scalars(select(PooledFund).where(PooledFund.organization_id == org.id)
                                    .order_by(PooledFund.name)))
+
+
+def gift_targets(organization_id: int) -> list:
+    """The organization's pooled funds, as recurring support lists what a gift may be directed to."""
+    from webapp.payments.recurring.services import FundTarget
+
+    return [FundTarget(id=f.id, organization_id=f.organization_id, name=f.name, currency=f.currency)
+            for f in db.session.scalars(select(PooledFund).where(PooledFund.organization_id == organization_id)
+                                        .order_by(PooledFund.name))]
 
 
 def open_fund(org: Organization, actor: User, name: str, description: str, currency: str) -> PooledFund:
@@ -68,6 +80,24 @@ def assign(fund: PooledFund, actor: User, amount: Money) -> LedgerEntry:
     return ledger.book(key=f"pooled_fund_in:{fund.id}:{n + 1}", kind="pooled_fund_in",
                        debit=ledger.organization_account(fund.organization_id), credit=fund_account(fund.id),
                        money=amount, cause=f"pooled_fund:{fund.id}", memo=f"Set apart for {fund.name}"[:200])
+
+
+def match_funds_for(fund: PooledFund, actor: User) -> list[MatchFund]:
+    """The match funds `actor` manages that could be assigned to this fund (same currency), for its page."""
+    if not actor.is_authenticated:
+        return []
+    return list(db.session.scalars(select(MatchFund).where(MatchFund.manager_id == actor.id,
+                                                           MatchFund.currency == fund.currency)
+                                   .order_by(MatchFund.name)))
+
+
+def assign_match(fund: PooledFund, match_fund: MatchFund, actor: User, amount: Money) -> LedgerEntry:
+    """An institution's match fund assigned to this pooled fund: booked match fund → pooled fund, within the match
+    fund's remaining budget and in its currency (the fund's must be the same: match funds never convert)."""
+    if match_fund.currency != fund.currency:
+        raise FundRefused(_("This match fund is in %(c)s and the pooled fund in %(d)s: a match fund is assigned "
+                            "only to a fund in its own currency.", c=match_fund.currency, d=fund.currency))
+    return matching.assign_budget(match_fund, actor, fund_account(fund.id), amount, memo=match_fund.institution)
 
 
 def entries(fund: PooledFund, limit: int = 200) -> list[LedgerEntry]:

@@ -16,11 +16,10 @@ from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
 from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
-from webapp.mail import queue_email
 from webapp.membership.models import MemberState, OrgMember
 from webapp.money import Money
 from webapp.organizations import services as organizations
-from webapp.governance import ballots, funds
+from webapp.governance import ballots, funds, notices
 from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState, RoundVoter
 
 S = RoundState
@@ -172,9 +171,7 @@ def open_voting(rnd: FundingRound, actor: User | None) -> int:
     db.session.add_all(voters)
     db.session.flush()
     for voter in voters:
-        user = db.session.get(User, voter.user_id)
-        queue_email("round_vote_link", user.email, user.locale, rnd=rnd, org=rnd.fund.organization,
-                    link=ballots.vote_link(rnd, voter), reminder=False)
+        notices.send_vote_link(rnd, voter, ballots.vote_link(rnd, voter), reminder=False)
     return len(voters)
 
 

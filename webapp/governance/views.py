@@ -11,11 +11,12 @@ from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.governance import ballots, funds, rounds, tally
 from webapp.governance.ballots import VoteRefused
-from webapp.governance.forms import AssignForm, FundForm, ProposalForm, ReceiptForm, RoundForm
+from webapp.governance.forms import AssignForm, FundForm, MatchAssignForm, ProposalForm, ReceiptForm, RoundForm
 from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState
 from webapp.ids import parse_id
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
+from webapp.payments.matching.models import MatchFund
 
 blueprint = Blueprint("governance", __name__)
 S = RoundState
@@ -119,7 +120,9 @@ def fund(fund_id: int):
         .where(FundingRound.fund_id == fund.id, Proposal.funded.is_(True)))}
     return render_template("governance/fund.html", fund=fund, org=fund.organization, balance=funds.balance(fund),
                            entries=funds.entries(fund), rounds=all_rounds, board=board, granted=granted,
-                           assign_form=AssignForm(formdata=None), S=S)
+                           account=funds.fund_account(fund.id),
+                           assign_form=AssignForm(formdata=None), S=S,
+                           match_form=MatchAssignForm(formdata=None, match_funds=funds.match_funds_for(fund, current_user)))
 
 
 @blueprint.route("/pooled-funds/<int:fund_id>/assign", methods=["POST"])
@@ -139,6 +142,34 @@ def assign(fund_id: int):
         return _refused(exc, 400)
     db.session.commit()
     flash(_("The money is set apart for the fund."), "success")
+    return redirect(url_for("governance.fund", fund_id=fund.id))
+
+
+@blueprint.route("/pooled-funds/<int:fund_id>/match", methods=["POST"])
+@login_required
+def assign_match(fund_id: int):
+    """A match fund's manager assigns part of its budget to this pooled fund."""
+    fund = _fund(fund_id)
+    mine = funds.match_funds_for(fund, current_user)
+    form = MatchAssignForm(match_funds=mine)
+    form.amount.fixed_currency = fund.currency
+    chosen = db.session.get(MatchFund, parse_id(request.form.get("match_fund")) or 0)
+    if chosen is None:
+        abort(404)
+    if not (current_user.is_admin or chosen.manager_id == current_user.id):
+        abort(403)
+    if chosen not in mine:  # an admin assigns another manager's fund; a fund in another currency is refused below
+        form.match_fund.choices.append((chosen.id, chosen.name))
+    if not form.validate_on_submit() or form.amount.money is None:
+        db.session.rollback()
+        message = "; ".join(form.amount.errors + form.match_fund.errors) or _("Give an amount.")
+        return render_template("errors.html", code=400, message=message), 400
+    try:
+        funds.assign_match(fund, chosen, current_user, form.amount.money)
+    except DomainError as exc:
+        return _refused(exc, 400)
+    db.session.commit()
+    flash(_("The match fund's money is assigned to the pooled fund."), "success")
     return redirect(url_for("governance.fund", fund_id=fund.id))
 
 

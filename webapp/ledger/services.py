@@ -32,6 +32,11 @@ def organization_bank(organization_id: int) -> str:
     return f"external:bank:organization:{organization_id}"
 
 
+def pooled_fund_account(fund_id: int) -> str:
+    """What an organization's pooled fund holds for its members to allocate (webapp.governance)."""
+    return f"pooled_fund:{fund_id}"
+
+
 def fund_account(fund_id: int) -> str:
     """What an institution has committed through its match fund and owes the campaigns."""
     return f"fund:{fund_id}"

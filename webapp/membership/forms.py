@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.forms import BaseForm, MoneyField, currency_choices
@@ -37,3 +37,11 @@ class CashForm(BaseForm):
 class MessageForm(BaseForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=150)])
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=5000)])
+
+
+class ContactForm(BaseForm):
+    phone = StringField(_l("Mobile number for SMS (international, +229 97 12 34 56)"),
+                        validators=[Optional(), Length(max=30)])
+    channel = RadioField(_l("Vote links and reminders by"), default="email", validate_choice=True,
+                         choices=[("email", _l("Email")), ("sms", _l("SMS")), ("both", _l("Email and SMS"))])
+    consent = BooleanField(_l("The member agrees to get messages from the organization on this number"))

@@ -61,7 +61,12 @@ class OrgMember(db.Model):
     """A person who belongs to an organization: one per person and organization, with its dates (a vote, later)."""
 
     __tablename__ = "org_members"
-    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "user_id"),
+        CheckConstraint("channel IN ('email', 'sms', 'both')", name="channel_known"),
+        CheckConstraint("channel = 'email' OR phone IS NOT NULL", name="sms_needs_phone"),
+        CheckConstraint("phone IS NULL OR phone_consent_at IS NOT NULL", name="phone_with_consent"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
@@ -76,6 +81,13 @@ class OrgMember(db.Model):
     ends_on: Mapped[date | None] = mapped_column(Date)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resigned_at: Mapped[datetime | None]
+    #: a mobile number in E.164 (+22997123456) for vote links and reminders by SMS, with the member's consent
+    phone: Mapped[str | None] = mapped_column(String(16))
+    #: when the member agreed to get messages on that number, and who entered it (the member or an editor)
+    phone_consent_at: Mapped[datetime | None]
+    phone_entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: how the member gets vote links and reminders: "email", "sms" or "both"
+    channel: Mapped[str] = mapped_column(String(5), default="email", server_default="email")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     membership_class: Mapped[MembershipClass] = relationship()

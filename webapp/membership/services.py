@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import phones
 from webapp.accounts.models import User
 from webapp.clock import utcnow
 from webapp.errors import DomainError, PermissionDenied
@@ -188,6 +189,38 @@ def resign(member: OrgMember, user: User) -> None:
 
 
 # -- the organization's editors --------------------------------------------------------------
+#: how a member gets vote links and reminders
+CHANNELS = ("email", "sms", "both")
+
+
+def set_contact(member: OrgMember, actor: User, phone: str | None, channel: str, consent: bool) -> None:
+    """The member (or an editor of their organization, who notes the member's consent) sets the mobile number
+    vote links and reminders go to by SMS, and the channel: email, SMS or both. An empty number goes back to
+    email only and forgets the consent."""
+    if actor.id != member.user_id:
+        organizations.require_editor(actor, member.organization_id)
+    if channel not in CHANNELS:
+        raise DomainError(_("Choose email, SMS or both."))
+    try:
+        number = phones.normalize(phone)
+    except ValueError:
+        raise DomainError(_("Give the number in international form, starting with + and the country code "
+                            "(+229 97 12 34 56).")) from None
+    if number is None:
+        if channel != "email":
+            raise DomainError(_("Give a mobile number to get messages by SMS."))
+        member.phone = member.phone_consent_at = member.phone_entered_by_id = None
+        member.channel = "email"
+        db.session.flush()
+        return
+    if not consent:
+        raise DomainError(_("Messages go to this number only with the member's consent: tick the box."))
+    if number != member.phone or member.phone_consent_at is None:
+        member.phone, member.phone_consent_at, member.phone_entered_by_id = number, utcnow(), actor.id
+    member.channel = channel
+    db.session.flush()
+
+
 def members_of(org: Organization, actor: User) -> list[OrgMember]:
     organizations.require_editor(actor, org)
     return list(db.session.scalars(select(OrgMember).where(OrgMember.organization_id == org.id)

@@ -11,7 +11,7 @@ from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.membership import services
-from webapp.membership.forms import CashForm, ClassForm, MessageForm
+from webapp.membership.forms import CashForm, ClassForm, ContactForm, MessageForm
 from webapp.membership.models import Admission, CashDues, MemberState, MembershipClass, OrgMember
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
@@ -99,7 +99,8 @@ def pay(member_id: int):
 @login_required
 def mine():
     members = services.memberships_of(current_user)
-    return render_template("membership/mine.html", members=members, M=MemberState, needs_dues=services.needs_dues)
+    return render_template("membership/mine.html", members=members, M=MemberState, needs_dues=services.needs_dues,
+                           contact_form=ContactForm(formdata=None))
 
 
 @blueprint.route("/memberships/<int:member_id>/resign", methods=["POST"])
@@ -119,13 +120,44 @@ def resign(member_id: int):
     return redirect(url_for("membership.mine"))
 
 
+def _set_contact(member: OrgMember, back: str):
+    """The member's own number and channel, or an editor's entry of them; a bad one is a 400 saying why."""
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return render_template("errors.html", code=400,
+                               message="; ".join(e for errors in form.errors.values() for e in errors)), 400
+    try:
+        services.set_contact(member, current_user, form.phone.data, form.channel.data, form.consent.data)
+    except PermissionDenied:
+        abort(403)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("errors.html", code=400, message=str(exc)), 400
+    db.session.commit()
+    flash(_("Saved: vote links and reminders go by %(channel)s.", channel=dict(form.channel.choices)[member.channel]),
+          "success")
+    return redirect(back)
+
+
+@blueprint.route("/memberships/<int:member_id>/contact", methods=["POST"])
+@login_required
+def contact(member_id: int):
+    member = db.session.get(OrgMember, member_id)
+    if member is None:
+        abort(404)
+    if member.user_id != current_user.id:
+        abort(403)  # the member's own; editors use the member list
+    return _set_contact(member, url_for("membership.mine"))
+
+
 # -- editors ---------------------------------------------------------------------------------
 def _manage_page(org: Organization, status: int = 200, **forms):
     return render_template("membership/manage.html", org=org, members=services.members_of(org, current_user),
                            classes=services.classes_of(org), cash=services.cash_of(org), M=MemberState,
                            class_form=forms.get("class_form") or ClassForm(formdata=None),
                            cash_form=forms.get("cash_form") or CashForm(formdata=None),
-                           message_form=forms.get("message_form") or MessageForm(formdata=None)), status
+                           message_form=forms.get("message_form") or MessageForm(formdata=None),
+                           contact_form=ContactForm(formdata=None)), status
 
 
 @blueprint.route("/manage/organizations/<slug>/members")
@@ -177,6 +209,14 @@ def decide(slug: str, member_id: int, decision: str):
     member = _member_of(org, member_id)
     decided = services.approve if decision == "approve" else services.refuse
     return _editors_step(org, lambda: decided(member, org, current_user))
+
+
+@blueprint.route("/manage/organizations/<slug>/members/<int:member_id>/contact", methods=["POST"])
+@login_required
+def member_contact(slug: str, member_id: int):
+    org = _organization(slug)
+    _editor(org)
+    return _set_contact(_member_of(org, member_id), url_for("membership.manage", slug=org.slug))
 
 
 @blueprint.route("/manage/organizations/<slug>/members/<int:member_id>/cash", methods=["POST"])

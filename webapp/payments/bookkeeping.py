@@ -13,7 +13,7 @@ from webapp.money import Money
 from webapp.payments import fx
 from webapp.payments.hosts import services as hosts
 from webapp.payments.models import Pledge
-from webapp.payments.recurring.models import ChargeStatus, RecurringCharge
+from webapp.payments.recurring.models import ChargeStatus, RecurringCharge, RecurringSupport
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,22 @@ class Payment:
     paid: bool
 
 
+def support_account(support: RecurringSupport) -> str:
+    """Where a recurring gift's periods are booked: its pooled fund's account, its ongoing campaign's, or the
+    organization's. Refunds and disputes of a period draw back from the same account."""
+    if support.pooled_fund_id is not None:
+        return ledger.pooled_fund_account(support.pooled_fund_id)
+    if support.campaign_id is not None:
+        return ledger.campaign_account(support.campaign_id)
+    return ledger.organization_account(support.organization_id)
+
+
 def payment_of(row: Pledge | RecurringCharge) -> Payment:
     if isinstance(row, RecurringCharge):
         support = row.support
         return Payment(
             subject=f"recurring:{support.id}:{row.period}", cause=f"recurring:{support.id}",
-            account=(ledger.campaign_account(support.campaign_id) if support.campaign_id
-                     else ledger.organization_account(support.organization_id)),
+            account=support_account(support),
             campaign_id=support.campaign_id, provider=row.provider, charge_id=row.charge_id,
             money=row.booked_money, tip=row.booked(row.tip), charge=row.total, fee=row.fee,
             settled=(Money(row.settled_amount, row.settled_currency)

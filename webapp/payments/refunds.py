@@ -68,6 +68,12 @@ def request_refund(row: Payable, actor: User, amount: Money, reason: str) -> Ref
     return refund
 
 
+def _target_name(support) -> str:
+    from webapp.payments.recurring.services import target_name  # the scheduler's module imports this one's peers
+
+    return target_name(support)
+
+
 def _tell_payer(row: Payable, refund: Refund, amount: Money) -> None:
     if isinstance(row, Pledge):
         queue_email("pledge_refunded", row.email, row.locale, pledge=row, campaign=row.campaign, amount=amount,
@@ -76,7 +82,7 @@ def _tell_payer(row: Payable, refund: Refund, amount: Money) -> None:
     support = row.support
     queue_email("recurring_refunded", support.user.email, support.locale, support=support, charge=row,
                 amount=amount, reason=refund.reason,
-                name=support.campaign.title if support.campaign else support.organization.name,
+                name=_target_name(support),
                 link=url_for("recurring.mine", _external=True))
 
 

@@ -124,6 +124,10 @@ EXPECTATIONS: list[Case] = [
     Case("membership.pay", "POST", MEMBER_ONLY, lambda w: {"member_id": w.member.id}),
     Case("membership.mine", "GET", SIGNED_IN),
     Case("membership.resign", "POST", MEMBER_ONLY, lambda w: {"member_id": w.member.id}),
+    Case("membership.contact", "POST", MEMBER_ONLY, lambda w: {"member_id": w.member.id},
+         lambda w: {"phone": "+229 97 00 00 01", "channel": "both", "consent": "y"}),
+    Case("membership.member_contact", "POST", EDITORS, lambda w: {"slug": w.org.slug, "member_id": w.member.id},
+         lambda w: {"phone": "+229 97 00 00 02", "channel": "sms", "consent": "y"}),
     Case("membership.manage", "GET", EDITORS, ORG),
     Case("membership.create_class", "POST", EDITORS, ORG, lambda w: {
         "name": "Bienfaiteur", "dues": "", "currency": "XOF", "interval": "yearly", "admission": "open"}),

@@ -1,12 +1,12 @@
 """The people a campaign serves, listed by its organization with their consent, so they can be asked."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from webapp import phones
 from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign
 from webapp.errors import DomainError
@@ -14,20 +14,14 @@ from webapp.extensions import db
 from webapp.impact.models import Beneficiary, ConfirmationRequest
 from webapp.impact.services.indicators import FieldError
 
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
-
 
 def normalize_phone(text: str | None) -> str | None:
     """"+229 97 12-34-56" -> "+22997123456"; None when empty; a FieldError when it is no international number."""
-    raw = (text or "").strip()
-    if not raw:
-        return None
-    cleaned = re.sub(r"[\s.\-()/]", "", raw)
-    if cleaned.startswith("00"):
-        cleaned = "+" + cleaned[2:]
-    if not _PHONE.match(cleaned):
-        raise FieldError("phone", _("Give the number in international form, starting with + and the country code."))
-    return cleaned
+    try:
+        return phones.normalize(text)
+    except ValueError:
+        raise FieldError("phone", _("Give the number in international form, starting with + and the country code.")) \
+            from None
 
 
 def normalize_email(text: str | None) -> str | None:

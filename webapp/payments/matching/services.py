@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from webapp.accounts.models import User
 from webapp.campaigns.models import Campaign, CampaignStatus
 from webapp.clock import utcnow
-from webapp.errors import DomainError
+from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.money import Money
@@ -118,8 +118,45 @@ def used(fund_id: int, campaign_id: int | None = None) -> int:
     return int(db.session.scalar(q) or 0)
 
 
+#: the ledger kind of a share of a match fund's budget assigned to another account (a pooled fund)
+ASSIGNED_KIND = "match_assigned"
+
+
+def assigned(fund_id: int) -> int:
+    """What the fund's manager assigned away from its budget (to pooled funds), read from the ledger."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(ledger.LedgerEntry.amount), 0)).where(
+        ledger.LedgerEntry.kind == ASSIGNED_KIND, ledger.LedgerEntry.debit_account == ledger.fund_account(fund_id)))
+        or 0)
+
+
 def remaining(fund: MatchFund) -> Money:
-    return Money(fund.budget - used(fund.id), fund.currency)
+    return Money(fund.budget - used(fund.id) - assigned(fund.id), fund.currency)
+
+
+def assign_budget(fund: MatchFund, actor: User, account: str, amount: Money, memo: str) -> ledger.LedgerEntry:
+    """The fund's manager (or an admin) assigns part of its budget to an account (a pooled fund's): one entry,
+    match fund → that account, never beyond what the budget has left, in the fund's currency (no conversion:
+    a match fund matches in its own currency only). The fund's row is locked, as when it matches a pledge."""
+    if not (actor.is_admin or fund.manager_id == actor.id):
+        raise PermissionDenied(_("Only the match fund's manager assigns its budget."))
+    if amount.currency != fund.currency:
+        raise DomainError(_("This match fund is in %(c)s: it can only be assigned to a fund in %(c)s.",
+                            c=fund.currency))
+    if amount.amount <= 0:
+        raise DomainError(_("The amount must be greater than zero."))
+    if not fund.starts_on <= utcnow().date() <= fund.ends_on:
+        raise DomainError(_("This match fund is not open today (%(start)s to %(end)s).",
+                            start=fund.starts_on.isoformat(), end=fund.ends_on.isoformat()))
+    locked = db.session.scalar(select(MatchFund).where(MatchFund.id == fund.id).with_for_update())
+    left = remaining(locked)
+    if amount > left:
+        raise DomainError(_("This match fund has %(left)s left to commit; it cannot assign more.",
+                            left=left.format()))
+    n = db.session.scalar(select(func.count()).select_from(ledger.LedgerEntry).where(
+        ledger.LedgerEntry.kind == ASSIGNED_KIND, ledger.LedgerEntry.debit_account == ledger.fund_account(fund.id)))
+    return ledger.book(key=f"{ASSIGNED_KIND}:{fund.id}:{n + 1}", kind=ASSIGNED_KIND,
+                       debit=ledger.fund_account(fund.id), credit=account, money=amount, cause=f"fund:{fund.id}",
+                       memo=memo[:200])
 
 
 def rule_amount(fund: MatchFund, pledged: int) -> int:
@@ -146,7 +183,7 @@ def book_match(pledge: Pledge, known_unmatched: bool = False) -> Match | None:
         # The row lock serializes every matcher of this fund: the sums below are read under it.
         fund = db.session.scalar(select(MatchFund).where(MatchFund.id == candidate.id).with_for_update())
         amount = rule_amount(fund, pledge.amount - pledge.refunded_amount)
-        amount = min(amount, fund.budget - used(fund.id))
+        amount = min(amount, remaining(fund).amount)
         if fund.cap_per_campaign is not None:
             amount = min(amount, fund.cap_per_campaign - used(fund.id, pledge.campaign_id))
         if amount > 0:

@@ -12,6 +12,7 @@ from webapp.campaigns import services as campaigns
 from webapp.campaigns.models import CampaignStatus
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.payments.matching import services as matching
 from webapp.payments.matching.forms import FundForm
@@ -89,7 +90,8 @@ def show(fund_id: int):
     matched = {cid: matching.used(fund.id, cid) for cid in {r.campaign_id for r in rows}}
     count = db.session.scalar(select(db.func.count()).select_from(Match).where(Match.fund_id == fund.id))
     return render_template("payments/fund.html", fund=fund, remaining=matching.remaining(fund), rows=rows,
-                           matched=matched, matches=count), status
+                           matched=matched, matches=count,
+                           assigned=Money(matching.assigned(fund.id), fund.currency)), status
 
 
 @blueprint.route("/<int:fund_id>/applications/<int:row_id>", methods=["POST"])

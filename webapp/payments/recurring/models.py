@@ -57,6 +57,8 @@ class RecurringSupport(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     #: an ongoing campaign of that organization, or None for the organization itself
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    #: a pooled fund of that organization (webapp.governance) each period is booked into, or None
+    pooled_fund_id: Mapped[int | None] = mapped_column(ForeignKey("pooled_funds.id"), index=True)
     #: what each period charges, minor units of `currency` (the currency the supporter chose)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))

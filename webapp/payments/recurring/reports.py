@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import extract, func, or_, select
+from sqlalchemy import String, and_, cast, extract, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
@@ -22,9 +22,12 @@ TIP_KIND = "tip"
 
 
 def _org_accounts(organization_id: int):
-    """Credited to the organization itself, or to one of its (ongoing) campaigns."""
+    """Credited to the organization itself, one of its (ongoing) campaigns, or a pooled fund a gift goes to."""
+    to_funds = select(literal("recurring:", String) + cast(RecurringSupport.id, String)).where(
+        RecurringSupport.organization_id == organization_id, RecurringSupport.pooled_fund_id.is_not(None))
     return or_(LedgerEntry.credit_account == ledger.organization_account(organization_id),
-               LedgerEntry.campaign_id.in_(select(Campaign.id).where(Campaign.organization_id == organization_id)))
+               LedgerEntry.campaign_id.in_(select(Campaign.id).where(Campaign.organization_id == organization_id)),
+               and_(LedgerEntry.credit_account.like("pooled_fund:%"), LedgerEntry.cause.in_(to_funds)))
 
 
 def income_by_month(organization_id: int) -> list[tuple[str, Money, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP
 
@@ -30,7 +31,7 @@ from webapp.ledger import services as ledger
 from webapp.mail import queue_email
 from webapp.money import Money
 from webapp.organizations.models import Organization
-from webapp.payments import currencies, fx, minimums, settlements
+from webapp.payments import bookkeeping, currencies, fx, minimums, settlements
 from webapp.payments.pledging.customers import customer_for
 from webapp.payments.providers import get_provider
 from webapp.payments.providers.base import CheckoutRequest, PaymentAttempt
@@ -70,6 +71,33 @@ TRANSITIONS: dict[SupportState, frozenset[SupportState]] = {
 
 #: higher domains (memberships) told of each change: name → called with (support, what happened)
 _LISTENERS: dict[str, Callable[[RecurringSupport, str], None]] = {}
+
+
+@dataclass(frozen=True)
+class FundTarget:
+    """A pooled fund a gift may be directed to, as the domain that keeps funds (webapp.governance) describes it."""
+
+    id: int
+    organization_id: int
+    name: str
+    currency: str
+
+
+#: the higher domain that keeps pooled funds registers how to list an organization's open ones
+_FUND_FINDERS: dict[str, Callable[[int], list[FundTarget]]] = {}
+
+
+def on_fund_targets(name: str, finder: Callable[[int], list[FundTarget]]) -> None:
+    _FUND_FINDERS[name] = finder
+
+
+def fund_targets(organization_id: int) -> list[FundTarget]:
+    """The open pooled funds of an organization a gift may go to (none when no domain keeps funds)."""
+    return [t for finder in _FUND_FINDERS.values() for t in finder(organization_id)]
+
+
+def fund_target(organization_id: int, fund_id: int | None) -> FundTarget | None:
+    return next((t for t in fund_targets(organization_id) if t.id == fund_id), None) if fund_id else None
 
 
 def on_support_changed(name: str, listener: Callable[[RecurringSupport, str], None]) -> None:
@@ -140,8 +168,11 @@ def check_amount(amount: Money) -> None:
                                amount=Money(_rule(amount.currency).maximum, amount.currency).format(locale_code())))
 
 
-def target_currency(organization: Organization, campaign: Campaign | None = None) -> str:
-    """What a gift to the organization (or its ongoing campaign) is booked in."""
+def target_currency(organization: Organization, campaign: Campaign | None = None,
+                    fund: FundTarget | None = None) -> str:
+    """What a gift to the organization (or its ongoing campaign, or its pooled fund) is booked in."""
+    if fund is not None:
+        return fund.currency
     return campaign.currency if campaign is not None else organization.currency
 
 
@@ -149,15 +180,16 @@ def accepts_other_currencies(organization: Organization, campaign: Campaign | No
     return campaign.accepts_backer_currency if campaign is not None else organization.accepts_supporter_currency
 
 
-def check_currency(organization: Organization, campaign: Campaign | None, amount: Money) -> None:
-    """The organization's currency, or the supporter's where it accepts it: chargeable, with a rate, above the
-    processor's minimum in it (as for a pledge paid in the backer's currency)."""
-    target = target_currency(organization, campaign)
+def check_currency(organization: Organization, campaign: Campaign | None, amount: Money,
+                   fund: FundTarget | None = None) -> None:
+    """The organization's currency (its campaign's, its fund's), or the supporter's where it accepts it: chargeable,
+    with a rate, above the processor's minimum in it (as for a pledge paid in the backer's currency)."""
+    target = target_currency(organization, campaign, fund)
     if amount.currency == target:
         return
     if not accepts_other_currencies(organization, campaign):
-        raise SupportRefused(_("Gifts to %(name)s are in %(c)s only.", name=(campaign.title if campaign else
-                                                                         organization.name), c=target))
+        name = fund.name if fund else campaign.title if campaign else organization.name
+        raise SupportRefused(_("Gifts to %(name)s are in %(c)s only.", name=name, c=target))
     if amount.currency not in current_app.config["SUPPORTED_CURRENCIES"] or amount.currency not in currencies.RULES:
         raise SupportRefused(_("This currency cannot be charged."))
     try:
@@ -190,8 +222,10 @@ def check_tip(amount: Money, tip: Money | None) -> Money:
 
 def start(user: User, organization: Organization, amount: Money, interval: SupportInterval, timezone: str,
           locale: str, *, campaign: Campaign | None = None, now: datetime | None = None,
-          tip: Money | None = None) -> RecurringSupport:
-    """Record a pending gift whose first period is today (in the supporter's zone); its checkout opens next."""
+          tip: Money | None = None, fund: FundTarget | None = None) -> RecurringSupport:
+    """Record a pending gift whose first period is today (in the supporter's zone); its checkout opens next.
+
+    `fund`: one of the organization's open pooled funds (`fund_targets`): each period is booked into it."""
     now = now or utcnow()
     check_amount(amount)
     if not schedule.valid_timezone(timezone):
@@ -199,14 +233,17 @@ def start(user: User, organization: Organization, amount: Money, interval: Suppo
     if campaign is not None and (campaign.organization_id != organization.id or not campaign.ongoing
                                  or campaign.status != CampaignStatus.LIVE):
         raise SupportRefused(_("This campaign does not take monthly or yearly support."))
-    check_currency(organization, campaign, amount)
+    if fund is not None and (campaign is not None or fund_target(organization.id, fund.id) != fund):
+        raise SupportRefused(_("This pooled fund does not take monthly or yearly support."))
+    check_currency(organization, campaign, amount, fund)
     tip = check_tip(amount, tip)
     today = schedule.local_today(timezone, now)
     period = schedule.period_of(today, interval)
     support = RecurringSupport(
         reference=secrets.token_urlsafe(12), user_id=user.id, organization_id=organization.id,
-        campaign_id=campaign.id if campaign else None, amount=amount.amount, currency=amount.currency,
-        tip_amount=tip.amount, booked_in=target_currency(organization, campaign), interval=interval, anchor_day=today.day, anchor_month=today.month,
+        campaign_id=campaign.id if campaign else None, pooled_fund_id=fund.id if fund else None,
+        amount=amount.amount, currency=amount.currency,
+        tip_amount=tip.amount, booked_in=target_currency(organization, campaign, fund), interval=interval, anchor_day=today.day, anchor_month=today.month,
         timezone=timezone, locale=locale, state=S.PENDING, next_period=period, next_charge_on=today,
         next_charge_at=now)
     db.session.add(support)
@@ -243,7 +280,7 @@ def open_checkout(support: RecurringSupport, success_url: str, cancel_url: str) 
 
 
 def describe(support: RecurringSupport) -> str:
-    name = support.campaign.title if support.campaign else support.organization.name
+    name = target_name(support)
     if support.interval == SupportInterval.MONTHLY:
         return _("Monthly support to %(name)s", name=name)
     return _("Yearly support to %(name)s", name=name)
@@ -382,7 +419,7 @@ def paid(support: RecurringSupport, charge: RecurringCharge, payment_intent_id: 
     if first:
         user = db.session.get(User, support.user_id)
         queue_email("recurring_receipt", user.email, support.locale, support=support, charge=charge,
-                    name=_target_name(support), link=url_for("recurring.mine", _external=True))
+                    name=target_name(support), link=url_for("recurring.mine", _external=True))
         _tell(support, "paid")
 
 
@@ -402,8 +439,7 @@ def conversion(support: RecurringSupport, charge: RecurringCharge) -> fx.Convers
 def book(support: RecurringSupport, charge: RecurringCharge) -> None:
     """Like a pledge's charge: the processor holds the money for the organization (or its ongoing campaign), in
     its currency (converted, the charge kept as the processor's figure); the tip apart, the platform's."""
-    credit = (ledger.campaign_account(support.campaign_id) if support.campaign_id
-              else ledger.organization_account(support.organization_id))
+    credit = bookkeeping.support_account(support)
     converted = conversion(support, charge)
     if converted is not None:
         charge.fx_rate, charge.fx_date = converted.quote.rate, converted.quote.rate_date
@@ -459,7 +495,7 @@ def _ask(support: RecurringSupport, charge: RecurringCharge, reminder: bool) -> 
     with force_locale(support.locale):
         why = explain(support.failure_code)
     queue_email("recurring_needs_action", user.email, support.locale, support=support, charge=charge,
-                name=_target_name(support), why=why, reminder=reminder, pause_on=pause_on,
+                name=target_name(support), why=why, reminder=reminder, pause_on=pause_on,
                 link=url_for("recurring.complete", reference=support.reference, _external=True))
 
 
@@ -476,7 +512,7 @@ def chase(now: datetime | None = None) -> tuple[int, int]:
             charge.status = C.ABANDONED
             move(support, S.PAUSED, "no action in time")
             user = db.session.get(User, support.user_id)
-            queue_email("recurring_paused", user.email, support.locale, support=support, name=_target_name(support),
+            queue_email("recurring_paused", user.email, support.locale, support=support, name=target_name(support),
                         link=url_for("recurring.mine", _external=True))
             paused += 1
         elif support.reminded_at is None or now - support.reminded_at >= every:
@@ -500,7 +536,7 @@ def send_yearly_notices(now: datetime | None = None) -> int:
             continue
         support.notice_sent_for = support.next_period
         user = db.session.get(User, support.user_id)
-        queue_email("recurring_yearly_notice", user.email, support.locale, support=support, name=_target_name(support),
+        queue_email("recurring_yearly_notice", user.email, support.locale, support=support, name=target_name(support),
                     link=url_for("recurring.mine", _external=True))
         sent += 1
     db.session.flush()
@@ -810,5 +846,9 @@ def set_currency(organization: Organization, actor: User, currency: str, accepts
     db.session.flush()
 
 
-def _target_name(support: RecurringSupport) -> str:
+def target_name(support: RecurringSupport) -> str:
+    """What the supporter's gift goes to, by name: its pooled fund (and organization), campaign or organization."""
+    fund = fund_target(support.organization_id, support.pooled_fund_id)
+    if fund is not None:
+        return f"{fund.name} — {support.organization.name}"
     return support.campaign.title if support.campaign else support.organization.name

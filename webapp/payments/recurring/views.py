@@ -16,6 +16,7 @@ from webapp.errorpages import refused as _refused
 from webapp.errors import DomainError, PermissionDenied, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
+from webapp.ids import parse_id
 from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization, OrgRole
 from webapp.money import Money, exponent
@@ -65,8 +66,13 @@ def start(slug: str):
                                                             Campaign.organization_id == org.id))
         if campaign is None:
             abort(404)
-    target = services.target_currency(org, campaign)
-    choices = gift_currencies(org, campaign)
+    fund = None
+    if request.args.get("fund") and campaign is None:
+        fund = services.fund_target(org.id, parse_id(request.args["fund"]))
+        if fund is None:
+            abort(404)
+    target = services.target_currency(org, campaign, fund)
+    choices = gift_currencies(org, campaign, fund)
     form = StartSupportForm(currencies=choices)
     if request.method == "GET":
         form.currency.data = choices[-1]  # the supporter's own where the organization accepts it
@@ -75,10 +81,12 @@ def start(slug: str):
     if form.validate_on_submit():
         try:
             support = services.start(current_user, org, form.amount.money, SupportInterval(form.interval.data),
-                                     form.timezone.data, locale_code(), campaign=campaign, tip=form.tip.money)
+                                     form.timezone.data, locale_code(), campaign=campaign, tip=form.tip.money,
+                                     fund=fund)
             url = services.open_checkout(
                 support, success_url=url_for("recurring.mine", started=support.reference, _external=True),
-                cancel_url=url_for("recurring.start", slug=org.slug, _external=True))
+                cancel_url=url_for("recurring.start", slug=org.slug, _external=True,
+                                   **({"fund": fund.id} if fund else {})))
         except ProviderError as exc:
             return _refused(exc, 503 if exc.retryable else 502)
         except DomainError as exc:
@@ -91,12 +99,15 @@ def start(slug: str):
     elif request.method == "POST":
         status = 400
     return render_template("recurring/start.html", form=form, org=org, campaign=campaign, target=target,
-                           rates=_rates(choices, target)), status
+                           rates=_rates(choices, target), fund=fund,
+                           funds=services.fund_targets(org.id) if campaign is None and fund is None else []), status
 
 
-def gift_currencies(org: Organization, campaign: Campaign | None) -> list[str]:
-    """The organization's (or its ongoing campaign's) currency, then the supporter's own where it accepts it."""
-    target = services.target_currency(org, campaign)
+def gift_currencies(org: Organization, campaign: Campaign | None,
+                    fund: services.FundTarget | None = None) -> list[str]:
+    """The organization's (or its ongoing campaign's, or its pooled fund's) currency, then the supporter's own where
+    it accepts it."""
+    target = services.target_currency(org, campaign, fund)
     found = [target]
     viewer = display.viewer_currency()
     if services.accepts_other_currencies(org, campaign) and viewer and viewer != target \
@@ -128,7 +139,9 @@ def current_user_timezone() -> str:
 def mine():
     supports = services.supports_of(current_user)
     method = services.saved_method(current_user.id)
+    fund_names = {s.id: services.target_name(s) for s in supports if s.pooled_fund_id}
     return render_template("recurring/mine.html", supports=supports, method=method, S=SupportState,
+                           fund_names=fund_names,
                            given_back=reports.given_back(current_user),
                            started=request.args.get("started"), year=utcnow().year,
                            demo_tools=current_app.config["DEMO_TOOLS"])

@@ -18,4 +18,4 @@ def registered() -> list[tuple[str, Exporter]]:
 def load_builtin() -> None:
     """Import the exporters of the domains below privacy (each module registers itself on import)."""
     from webapp.privacy.exporters import accounts, campaigns, mutual_aid, organizations, payments  # noqa: F401
-    from webapp.privacy.exporters import impact, progress_reports  # noqa: F401
+    from webapp.privacy.exporters import impact, membership, progress_reports  # noqa: F401
