@@ -60,29 +60,22 @@ run: $(RUNTIME_STAMP) translations
 services:
 	@scripts/ensure-services.sh >/dev/null
 
-# The two passes run side by side (2 cores; they share nothing: SQLite in memory, a PostgreSQL schema
-# per run, a Redis database and free ports claimed per run by tests/conftest.py), each into a log of
-# its own printed whole once both have ended; make test fails if either fails. TEST_SERIAL=1: one
-# after the other, as before.
-TEST_LOGS := .test-logs
+# The two passes run one after the other, each spread over TEST_WORKERS pytest-xdist processes (default
+# 2, this machine's cores; 0 runs in one process). Side by side, the SQLite pass ended long before the
+# PostgreSQL one and left a core idle for the rest; spread, each pass keeps both busy. The workers share
+# nothing: SQLite in memory, a PostgreSQL schema, a Redis database and free ports per process
+# (tests/conftest.py). --dist loadfile keeps a test file on one worker (its world is built once there).
+# make test fails if either pass fails, and says how long each took.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 test: test-deps translations
 	@scripts/ensure-services.sh >/dev/null; \
-	if [ -n "$${TEST_SERIAL:-}" ]; then \
-	  status=0; \
-	  $(MAKE) --no-print-directory test-sqlite || status=1; \
-	  $(MAKE) --no-print-directory test-pg || status=1; \
-	else \
-	  mkdir -p $(TEST_LOGS); started=$$(date +%s); \
-	  echo "make test: SQLite and PostgreSQL passes side by side; logs in $(TEST_LOGS)/"; \
-	  $(MAKE) --no-print-directory test-sqlite > $(TEST_LOGS)/sqlite.log 2>&1 & sqlite_pid=$$!; \
-	  $(MAKE) --no-print-directory test-pg > $(TEST_LOGS)/pg.log 2>&1 & pg_pid=$$!; \
-	  status=0; sqlite_status=0; pg_status=0; \
-	  wait $$sqlite_pid || { status=1; sqlite_status=1; }; \
-	  wait $$pg_pid || { status=1; pg_status=1; }; \
-	  cat $(TEST_LOGS)/sqlite.log; echo; cat $(TEST_LOGS)/pg.log; echo; \
-	  echo "make test: SQLite $$([ $$sqlite_status = 0 ] && echo passed || echo FAILED)," \
-	       "PostgreSQL $$([ $$pg_status = 0 ] && echo passed || echo FAILED) in $$(( $$(date +%s) - started )) s"; \
-	fi; \
+	status=0; started=$$(date +%s); \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	sqlite_done=$$(date +%s); \
+	$(MAKE) --no-print-directory test-pg || status=1; \
+	echo "make test: SQLite pass $$(( sqlite_done - started )) s, PostgreSQL pass $$(( $$(date +%s) - sqlite_done )) s," \
+	     "$$(( $$(date +%s) - started )) s in all"; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see the SQLite and PostgreSQL runs above)"; fi; \
 	exit $$status
 
@@ -90,7 +83,7 @@ test-sqlite: export HARAMBEE_ENV = test
 test-sqlite: test-deps translations
 	@services="$$(scripts/ensure-services.sh)"; eval "$$services"; \
 	echo "=== pytest on SQLite ($(SQLITE_TEST_URL)) ==="; \
-	TEST_DATABASE_URL='$(SQLITE_TEST_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL='$(SQLITE_TEST_URL)' $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-pg: export HARAMBEE_ENV = test
 test-pg: test-deps translations
@@ -99,4 +92,4 @@ test-pg: test-deps translations
 	  echo "SKIPPED: PostgreSQL run — PostgreSQL is unavailable (see the banner above)"; exit 0; \
 	fi; \
 	echo "=== pytest on PostgreSQL ($$HARAMBEE_PG_URL) ==="; \
-	TEST_DATABASE_URL="$$HARAMBEE_PG_URL" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$$HARAMBEE_PG_URL" $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

@@ -170,7 +170,10 @@ def redis_url() -> str:
 
 
 def pytest_sessionstart(session):
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # no stale screenshot from an earlier run
+    # no stale screenshot from an earlier run; with pytest-xdist only the controller clears them, once,
+    # before its workers start (a worker's session would delete what the other had saved)
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
