@@ -86,6 +86,7 @@ def _pooled_funds_impact_and_recurring() -> dict[str, str]:
     from webapp.impact.models import Beneficiary, ConfirmationRequest, Indicator, IndicatorValue
     from webapp.impact.services import confirmations
     from webapp.membership.models import MembershipClass
+    from webapp.payments import fx
     from webapp.payments.recurring import services as recurring
     from webapp.payments.recurring.models import RecurringCharge, SupportInterval, SupportState
 
@@ -126,8 +127,9 @@ def _pooled_funds_impact_and_recurring() -> dict[str, str]:
     support = recurring.start(_user("engineer@harambee.test"), ganvie, Money(2_500, "CAD"), SupportInterval.MONTHLY,
                               "America/Toronto", "fr", now=utcnow())
     support.state = SupportState.ACTIVE
+    rate = fx.quote("CAD", support.booked_currency)  # booked in the association's currency, at the day's rate
     db.session.add(RecurringCharge(support_id=support.id, period=support.next_period, due_on=support.next_charge_on,
-                                   amount=2_500, currency="CAD", fx_rate=Decimal("440.1234"), fx_date=date(2026, 11, 27),
+                                   amount=2_500, currency="CAD", fx_rate=rate.rate, fx_date=rate.rate_date,
                                    kind="checkout", provider="sandbox", status="succeeded", paid_at=utcnow(),
                                    payment_intent_id="pi_sandbox_walk", charge_id="ch_sandbox_walk"))
     sharer = db.session.scalar(select(MembershipClass).where(MembershipClass.name == "Sociétaire"))
