@@ -186,6 +186,13 @@ def exchange_rate(value) -> str:
     return format_decimal(value, format="#,##0.######")
 
 
+def money_input(value: Money) -> str:
+    """An amount for an input's value, with the reader's decimal sign ("25,00" in French), as the form reads it back."""
+    from webapp.forms import local_input_value  # forms build on this module
+
+    return local_input_value(value)
+
+
 def og_locale() -> str:
     """The page's language as Open Graph writes it (language_TERRITORY), from CLDR's likely territory."""
     code = locale_code()
@@ -229,6 +236,7 @@ def register_template_helpers(app: Flask) -> None:
         days_left=days_left,
         tel=phone_link,
         rate=exchange_rate,
+        money_input=money_input,
     )
 
     app.jinja_env.globals["og_locale"] = og_locale  # a global: the share tags' macro (_share_meta.html) reads it

@@ -133,7 +133,7 @@ def _pooled_funds_impact_and_recurring() -> dict[str, str]:
                                    kind="checkout", provider="sandbox", status="succeeded", paid_at=utcnow(),
                                    payment_intent_id="pi_sandbox_walk", charge_id="ch_sandbox_walk"))
     sharer = db.session.scalar(select(MembershipClass).where(MembershipClass.name == "Sociétaire"))
-    return {"fund": str(fund.id), "round-voting": str(voting.id), "round-closed": str(closed.id),
+    return {"fund": str(fund.id), "fund-org": fund.organization.slug, "round-voting": str(voting.id), "round-closed": str(closed.id),
             "kitchen": kitchen.slug, "kitchen-report": str(value.report_id), "ganvie": ganvie.slug,
             "class-org": sharer.organization.slug, "class": str(sharer.id), **links}
 

@@ -45,3 +45,11 @@ def test_the_campaign_page_says_1_emploi_in_french_not_1_jobs(app):
         url = url_for("campaigns.show", slug=slug)
     french = app.test_client().get(url, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "1 emploi" in french and "1 jobs" not in french and "2 emplois" in french
+
+
+def test_the_beneficiaries_page_names_each_ones_language_not_its_code(signed_in, editor, campaign, people):
+    client = signed_in(editor)
+    client.post("/language", data={"lang": "fr"})
+    html = client.get(f"/manage/campaigns/{campaign.slug}/impact/beneficiaries").get_data(as_text=True)
+    assert '<bdi lang="fr">Français</bdi>' in html and '<bdi lang="en">English</bdi>' in html
+    assert ">fr<" not in html and ">en<" not in html
