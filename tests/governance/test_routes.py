@@ -180,3 +180,17 @@ def test_a_round_closed_without_quorum_reads_closed_in_its_own_words(client):
         assert round_state("voting") == "ouvert au vote"
     with force_locale("en"):
         assert round_state("quorum_failed") == "closed"
+
+
+def test_the_vote_link_email_writes_the_budget_and_the_closing_date_in_the_members_language(mail_outbox):
+    from webapp.governance import rounds
+
+    w = fund_world(1, voting=False)
+    w.users[0].locale = "fr"
+    rounds.open_voting(w.round, w.owner)
+    db.session.commit()
+    [message] = [m for m in mail_outbox if str(m["To"]) == w.users[0].email]
+    body = message.get_body().get_content()
+    assert "300\u202f000" in body and "300,000" not in body  # French groups digits with a narrow no-break space
+    closes = w.round.voting_closes_at
+    assert f"{closes:%d/%m/%Y}" in body and f"{closes:%Y-%m-%d}" not in body and "UTC" in body
