@@ -23,7 +23,7 @@ POT=$DIR/messages.pot
 read -r -a LANGS <<<"$("$PYTHON" -c 'from config import Config; print(*Config.LANGUAGES)')"
 # Keep these keywords in step with KEYWORDS in tests/test_i18n.py. A bare `-k ngettext` would replace Babel's
 # default spec (1,2) and drop every plural form, hence the explicit :1,2.
-KEYWORDS=(-k _ -k gettext -k ngettext:1,2 -k _l -k lazy_gettext -k lazy_ngettext:1,2)
+KEYWORDS=(-k _ -k gettext -k ngettext:1,2 -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2)
 
 # English is the source: its catalog stays untranslated. Every other language must be complete.
 missing() {

@@ -28,7 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "webapp" / "translations"
 FRENCH_PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
 #: the keywords scripts/update-translations.sh passes to `pybabel extract` (keep both in step)
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2), "lazy_pgettext": ((1, "c"), 2)}
+def _by_msgid(item) -> tuple[str, str]:
+    """Sort key of a (msgid, context) entry: a msgid without context beside the same one with ("closed", "round state")."""
+    (msgid, context), _found = item
+    return msgid, context or ""
+
+
 #: a printf conversion: %(name)s, %d, %.2f, or the literal %%
 PRINTF = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
@@ -164,7 +170,7 @@ def test_extraction_finds_strings_in_python_in_page_templates_and_in_email_templ
 
 def test_every_string_in_the_source_is_in_the_french_catalog(source_messages, french):
     missing = []
-    for (msgid, context), (english, where) in sorted(source_messages.items()):
+    for (msgid, context), (english, where) in sorted(source_messages.items(), key=_by_msgid):
         entry = french.get(msgid, context=context)
         if entry is None:
             missing.append(f"{msgid!r} ({', '.join(sorted(where))})")
@@ -330,7 +336,7 @@ def test_every_language_passes_babels_own_format_and_plural_checks(lang):
 def test_every_string_in_the_source_is_in_every_catalog(source_messages, lang):
     catalog = shipped(lang)
     missing = []
-    for (msgid, context), (english, where) in sorted(source_messages.items()):
+    for (msgid, context), (english, where) in sorted(source_messages.items(), key=_by_msgid):
         entry = catalog.get(msgid, context=context)
         if entry is None:
             missing.append(f"{msgid!r} ({', '.join(sorted(where))})")

@@ -10,7 +10,7 @@ from flask import url_for
 from flask_babel import force_locale, ngettext
 
 from tests.factories import CampaignFactory, OrganizationFactory
-from tests.test_i18n import PRINTF, TRANSLATIONS, extract_source_messages, forms, load_catalog, show
+from tests.test_i18n import PRINTF, TRANSLATIONS, _by_msgid, extract_source_messages, forms, load_catalog, show
 from tests.test_i18n import compiled_catalogs  # noqa: F401 - its autouse fixture compiles the .mo for a bare pytest
 from webapp.i18n import days_left, format_day, language_of_country
 
@@ -42,7 +42,7 @@ def test_portuguese_catalog_has_no_fuzzy_message(portuguese, portuguese_messages
 
 def test_every_string_in_the_source_is_in_the_portuguese_catalog(portuguese):
     missing = []
-    for (msgid, context), (english, where) in sorted(extract_source_messages().items()):
+    for (msgid, context), (english, where) in sorted(extract_source_messages().items(), key=_by_msgid):
         entry = portuguese.get(msgid, context=context)
         if entry is None:
             missing.append(f"{msgid!r} ({', '.join(sorted(where))})")

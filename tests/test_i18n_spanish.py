@@ -9,6 +9,7 @@ from flask import url_for
 from tests.factories import CampaignFactory, OrganizationFactory
 from tests.test_i18n import (  # noqa: F401  (compiled_catalogs: the module fixture that builds the .mo files)
     PRINTF,
+    _by_msgid,
     TRANSLATIONS,
     compiled_catalogs,
     extract_source_messages,
@@ -36,7 +37,7 @@ def test_spanish_catalog_translates_every_message_and_every_plural_form():
 def test_every_string_in_the_source_is_in_the_spanish_catalog():
     spanish = load_catalog(SPANISH_PO)
     missing = []
-    for (msgid, context), (english, where) in sorted(extract_source_messages().items()):
+    for (msgid, context), (english, where) in sorted(extract_source_messages().items(), key=_by_msgid):
         entry = spanish.get(msgid, context=context)
         if entry is None:
             missing.append(f"{msgid!r} ({', '.join(sorted(where))})")

@@ -12,7 +12,7 @@ from wtforms.validators import ValidationError
 
 from webapp import geo
 from webapp.errors import InvalidMoney
-from webapp.i18n import locale_code
+from webapp.i18n import local_input_value, locale_code
 from webapp.ids import INT32_MAX, INT32_MIN, MAX_ID, parse_id, parse_int
 from webapp.money import Money, is_known_currency
 
@@ -127,20 +127,6 @@ class MoneyField(StringField):
             self.money = Money.parse(self.data, currency, locale_code())
         except InvalidMoney as exc:
             raise ValidationError(str(exc)) from None
-
-
-def local_input_value(money: Money) -> str:
-    """The amount as the reader types it, with their language's decimal sign ("10,00" in French, "10.00" in
-    English; no grouping), when it reads back as the same amount; else the plain "10.00"."""
-    from babel.numbers import get_decimal_symbol
-
-    locale = locale_code()
-    plain = money.input_value()
-    local = plain.replace(".", get_decimal_symbol(locale))
-    try:
-        return local if Money.parse(local, money.currency, locale) == money else plain
-    except InvalidMoney:
-        return plain
 
 
 def safe_next(target: str | None) -> str | None:

@@ -8,6 +8,7 @@ from babel import Locale
 from babel.core import UnknownLocaleError, get_global
 from babel.dates import get_date_format, get_datetime_format, get_time_format
 from babel.languages import get_official_languages
+from babel.numbers import get_decimal_symbol
 from flask import Flask, current_app, request, session
 from jinja2 import pass_eval_context
 from flask_babel import (
@@ -24,6 +25,7 @@ from markupsafe import Markup, escape
 
 from webapp import geo
 from webapp.clock import utcnow
+from webapp.errors import InvalidMoney
 from webapp.money import Money
 
 
@@ -186,6 +188,18 @@ def exchange_rate(value) -> str:
     return format_decimal(value, format="#,##0.######")
 
 
+def local_input_value(money: Money) -> str:
+    """The amount as the reader types it, with their language's decimal sign ("10,00" in French, "10.00" in
+    English; no grouping), when it reads back as the same amount; else the plain "10.00"."""
+    locale = locale_code()
+    plain = money.input_value()
+    local = plain.replace(".", get_decimal_symbol(locale))
+    try:
+        return local if Money.parse(local, money.currency, locale) == money else plain
+    except InvalidMoney:
+        return plain
+
+
 def og_locale() -> str:
     """The page's language as Open Graph writes it (language_TERRITORY), from CLDR's likely territory."""
     code = locale_code()
@@ -229,6 +243,7 @@ def register_template_helpers(app: Flask) -> None:
         days_left=days_left,
         tel=phone_link,
         rate=exchange_rate,
+        money_input=local_input_value,
     )
 
     app.jinja_env.globals["og_locale"] = og_locale  # a global: the share tags' macro (_share_meta.html) reads it

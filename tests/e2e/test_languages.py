@@ -17,7 +17,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from config import Config
 from tests.conftest import ARTIFACTS
-from tests.e2e.test_narrow_screens import PASSWORD, _flood_with_everything
+from tests.e2e.test_narrow_screens import PASSWORD, SQUEEZED, _flood_with_everything
 
 pytestmark = pytest.mark.e2e
 WIDTH = 390
@@ -40,8 +40,10 @@ def _direction(lang: str) -> str:
     return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
 
 
-def _pages(made: dict[str, str]) -> list[tuple[str | None, str, str]]:
-    """(who is signed in, name, URL): the main pages of each path, in the order a person meets them."""
+def _pages(made: dict[str, str], lang: str) -> list[tuple[str | None, str, str]]:
+    """(who is signed in, name, URL): the main pages of each path, in the order a person meets them; the pooled funds,
+    impact and recurring ones after them."""
+    kitchen, ganvie = made["kitchen"], made["ganvie"]
     return [
         (None, "home", "/"),
         (None, "discovery", "/?q=&category=&sort=ending"),
@@ -53,6 +55,26 @@ def _pages(made: dict[str, str]) -> list[tuple[str | None, str, str]]:
         ("nurse@harambee.test", "my-pledges", "/pledges/mine"),
         ("nurse@harambee.test", "receipt", f"/pledges/{made['receipt']}"),
         ("kofi@harambee.test", "money-page", f"/manage/campaigns/{made['campaign']}/money"),
+        ("kofi@harambee.test", "round-ballot", f"/rounds/{made['round-voting']}"),
+        ("kofi@harambee.test", "report-values", f"/manage/campaigns/{kitchen}/reports/{made['kitchen-report']}/values"),
+        ("kofi@harambee.test", "org-currency", f"/manage/organizations/{ganvie}/currency"),
+        ("kofi@harambee.test", "recurring-payments", f"/manage/organizations/{ganvie}/recurring/payments"),
+        ("kofi@harambee.test", "recurring-income", f"/manage/organizations/{ganvie}/recurring"),
+        ("kofi@harambee.test", "impact-manage", f"/manage/campaigns/{kitchen}/impact"),
+        ("kofi@harambee.test", "beneficiaries", f"/manage/campaigns/{kitchen}/impact/beneficiaries"),
+        ("claire@harambee.test", "membership-class", f"/manage/organizations/{made['class-org']}/classes/{made['class']}"),
+        ("claire@harambee.test", "members", f"/manage/organizations/{made['class-org']}/members"),
+        ("nurse@harambee.test", "org-funds", f"/organizations/{made['fund-org']}/pooled-funds"),
+        ("nurse@harambee.test", "round-new", f"/pooled-funds/{made['fund']}/rounds/new"),
+        ("engineer@harambee.test", "my-support", "/support/mine"),
+        ("engineer@harambee.test", "my-memberships", "/memberships/mine"),
+        # signed out, the budget is also shown in the visitor's currency, at the day's rate
+        (None, "campaign-indicators", f"/campaigns/{kitchen}"),
+        (None, "pooled-fund", f"/pooled-funds/{made['fund']}"),
+        (None, "round-result", f"/rounds/{made['round-closed']}"),
+        (None, "receipt-lookup", f"/rounds/{made['round-closed']}/ballots"),
+        # last: opened signed out, the link's page speaks its message's language and keeps it for the visit
+        (None, "confirm-link", made[f"confirm-{lang}"]),
     ]
 
 
@@ -113,6 +135,9 @@ def _check_language(context: BrowserContext, lang: str, pages, shots: Path, axe:
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if scroll > inner:
             problems.append(f"{where}: {scroll} px wide on a {inner} px screen, past it: {page.evaluate(_OVERFLOWING)}")
+        squeezed = page.evaluate(SQUEEZED)
+        if squeezed:
+            problems.append(f"{where}: text squeezed into a narrow column: {squeezed}")
         problems += [f"{where}: {v}" for v in _violations(axe, page)]
         if lang in SCREENSHOTS:
             page.screenshot(path=str(shots / f"{lang}-{n:02d}-{name}.png"), full_page=True)
@@ -125,7 +150,6 @@ def _check_language(context: BrowserContext, lang: str, pages, shots: Path, axe:
 def test_every_language_fits_a_phone_says_its_direction_and_passes_axe(browser, live_server, smtp_server):
     with live_server.app.app_context():
         made = _flood_with_everything()
-    pages = _pages(made)
     shots = ARTIFACTS / "e2e_test_languages.py_every_language"
     shots.mkdir(parents=True, exist_ok=True)
     axe = Axe()
@@ -136,7 +160,7 @@ def test_every_language_fits_a_phone_says_its_direction_and_passes_axe(browser, 
                                       viewport={"width": WIDTH, "height": 844})
         context.set_default_timeout(10_000)
         try:
-            problems += _check_language(context, lang, pages, shots, axe)
+            problems += _check_language(context, lang, _pages(made, lang), shots, axe)
         finally:
             context.close()
     for lang in SCREENSHOTS:

@@ -150,3 +150,47 @@ def test_on_a_shared_browser_the_next_member_cannot_change_the_first_ones_ballot
     assert sorted(b.proposal_ids for b in db.session.scalars(select(Ballot))) == [[w.proposals[0].id],
                                                                                  [w.proposals[2].id]]
     assert again.status_code == 302  # the second member changed their own ballot, found by their own receipt
+
+
+def test_a_refused_move_names_the_rounds_state_in_the_readers_language(signed_in):
+    """The board's button on a closed round: the refusal says what the round is in French, never its code."""
+    w = fund_world(2, quorum=100)
+    tally.close(w.round, w.owner)  # no ballot: the quorum is not reached
+    w.owner.locale = "fr"
+    client = signed_in(w.owner)
+    client.post("/language", data={"lang": "fr"})
+    response = client.post(f"/rounds/{w.round.id}/advance")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Ce tour ne peut pas faire cela maintenant (il est clos)." in page.replace("\u202f", " ")
+    assert "quorum_failed" not in page
+    w.round.state = RoundState.COUNTED
+    db.session.commit()
+    page = client.post(f"/rounds/{w.round.id}/advance").get_data(as_text=True)
+    assert "(il est clos et compté)" in page and "counted)" not in page
+
+
+def test_a_round_closed_without_quorum_reads_closed_in_its_own_words(client):
+    from flask_babel import force_locale
+
+    from webapp.governance.labels import round_state
+
+    with force_locale("fr"):
+        assert round_state(RoundState.QUORUM_FAILED) == "clos"
+        assert round_state("voting") == "ouvert au vote"
+    with force_locale("en"):
+        assert round_state("quorum_failed") == "closed"
+
+
+def test_the_vote_link_email_writes_the_budget_and_the_closing_date_in_the_members_language(mail_outbox):
+    from webapp.governance import rounds
+
+    w = fund_world(1, voting=False)
+    w.users[0].locale = "fr"
+    rounds.open_voting(w.round, w.owner)
+    db.session.commit()
+    [message] = [m for m in mail_outbox if str(m["To"]) == w.users[0].email]
+    body = message.get_body().get_content()
+    assert "300\u202f000" in body and "300,000" not in body  # French groups digits with a narrow no-break space
+    closes = w.round.voting_closes_at
+    assert f"{closes:%d/%m/%Y}" in body and f"{closes:%Y-%m-%d}" not in body and "UTC" in body

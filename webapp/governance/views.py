@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.governance import ballots, funds, rounds, tally
 from webapp.governance.ballots import VoteRefused
 from webapp.governance.forms import AssignForm, FundForm, MatchAssignForm, ProposalForm, ReceiptForm, RoundForm
+from webapp.governance.labels import round_state
 from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState
 from webapp.ids import parse_id
 from webapp.organizations import services as organizations
@@ -57,7 +58,7 @@ def _refused(exc: Exception, code: int = 409):
     if isinstance(exc, VoteRefused):
         code = exc.status
     if isinstance(exc, InvalidTransition):
-        exc = _("This round cannot make that move now (it is %(state)s).", state=exc.current)
+        exc = _("This round cannot make that move now (it is %(state)s).", state=round_state(exc.current))
     return render_template("errors.html", code=code, message=str(exc)), code
 
 
@@ -222,7 +223,8 @@ def _round_page(rnd: FundingRound, status: int = 200, proposal_form: ProposalFor
     size = rounds.roll_size(rnd) if rnd.state != S.DRAFT else 0
     return render_template(
         "governance/round.html", rnd=rnd, fund=rnd.fund, org=org, board=board, voter=voter, member=member,
-        proposals=rounds.proposals_of(rnd), S=S, R=AllocationRule, roll_size=size, turnout=rounds.turnout(rnd),
+        proposals=rounds.proposals_of(rnd), S=S, round_state=round_state, R=AllocationRule, roll_size=size,
+        turnout=rounds.turnout(rnd),
         quorum=rounds.quorum_needed(rnd, size), current=current, funded_total=tally.funded_total(rnd),
         proposal_form=proposal_form or _proposal_form(rnd), receipt_form=ReceiptForm(formdata=None)), status
 

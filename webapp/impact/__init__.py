@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from webapp.campaigns import services as campaigns
     from webapp.i18n import locale_code
     from webapp.impact import sdg
-    from webapp.impact.services import display
+    from webapp.impact.services import display, indicators
     from webapp.impact.services.discovery import campaigns_serving_goal
     from webapp.impact.views import blueprint
 
@@ -21,5 +21,6 @@ def init_app(app: Flask) -> None:
     def impact_helpers() -> dict:
         return {"impact_of": lambda campaign: display.campaign_impact(campaign, locale_code()),
                 "impact_figure": display.figure,
+                "impact_unit": indicators.unit_of,
                 "report_impact": lambda report: display.report_impact(report.id, locale_code()),
                 "sdg_goal_options": lambda: [(g.number, g.short(sdg.language_of(locale_code()))) for g in sdg.goals()]}

@@ -82,3 +82,16 @@ def test_changing_the_amount_applies_from_the_next_renewal(fake_stripe, client):
     batches.renew_due(after_due(support))
     amounts = sorted(e[1] for e in booked(support))
     assert amounts == [2_500, 4_000]
+
+
+def test_my_support_offers_the_amount_to_change_with_the_readers_decimal_comma(fake_stripe, client):
+    user = supporter(locale="fr")
+    support = start_gift(fake_stripe, user, association(), amount=2_500, currency="CAD")
+    sign_in(client, user)
+    client.post("/language", data={"lang": "fr"})
+    page = text(client.get(url_for("recurring.mine")))
+    assert f'id="amount-{support.reference}" name="amount" inputmode="decimal" size="8" value="25,00"' in page
+    response = client.post(url_for("recurring.change_amount", reference=support.reference), data={"amount": "30,50"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert support.amount == 3_050

@@ -123,6 +123,17 @@ def title_of(indicator: Indicator, language: str) -> str:
     return str(outcome.title) if outcome else indicator.catalog_key or ""
 
 
+def unit_of(indicator: Indicator, count: Decimal | int | None = None) -> str:
+    """The unit the figures count, for the reader: a catalog outcome's usual unit in their language (and number, for
+    `count`), whatever language the organizer declared it in; the organizer's own words otherwise."""
+    if indicator.source == IndicatorSource.CATALOG:
+        outcome = catalog.outcome(indicator.catalog_key)
+        usual = catalog.usual_unit(outcome, indicator.unit, count) if outcome else None
+        if usual:
+            return usual
+    return indicator.unit
+
+
 def values_of_report(report: ProgressReport) -> dict[int, IndicatorValue]:
     """indicator id -> the value the report gives it."""
     return {v.indicator_id: v for v in db.session.scalars(select(IndicatorValue)
