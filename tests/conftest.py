@@ -39,8 +39,9 @@ from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
-#: the database TEST_DATABASE_URL names (on PostgreSQL, without this run's schema)
-BASE_DATABASE_URL = TestConfig.SQLALCHEMY_DATABASE_URI
+#: the database TEST_DATABASE_URL names (on PostgreSQL, without this run's schema). Kept in the environment
+#: the first time: pytest-xdist's workers inherit TEST_DATABASE_URL from their controller, its schema included
+BASE_DATABASE_URL = os.environ.setdefault("HARAMBEE_TEST_BASE_DATABASE_URL", TestConfig.SQLALCHEMY_DATABASE_URI)
 ON_POSTGRES = BASE_DATABASE_URL.startswith("postgresql")
 
 

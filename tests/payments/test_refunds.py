@@ -135,6 +135,8 @@ def test_more_than_is_left_is_refused_counting_refunds_still_awaiting_the_proces
 
 @pytest.mark.parametrize("amount, reason, message", [
     ("5", "  ", "Give the reason for the refund"),
+    ("5", "\x00", "Give the reason for the refund"),  # a NUL alone is no reason (and PostgreSQL refuses it)
+    ("5", "x" * 2_001, "Keep the reason under 2000 characters."),
     ("0", "Duplicate", "The amount must be greater than zero."),
     ("abc", "Duplicate", "Enter an amount"),
 ])

@@ -35,20 +35,27 @@ def refundable(row: Payable) -> Money:
     return Money(max(0, p.money.amount - row.refunded_amount - int(asked)), p.money.currency)
 
 
+#: the longest reason a refund gives the backer (one email's paragraph)
+REASON_MAX = 2_000
+
+
 def request_refund(row: Payable, actor: User, amount: Money, reason: str) -> Refund:
     """Ask the processor for a refund; it is final when the processor confirms it (charge.refunded)."""
     p = bookkeeping.payment_of(row)
     if not p.paid or not row.payment_intent_id:
         raise DomainError(_("Only a paid pledge can be refunded.") if isinstance(row, Pledge)
                           else _("Only a paid period of a gift can be refunded."))
-    if not (reason or "").strip():
+    reason = (reason or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text; it never means anything
+    if not reason:
         raise DomainError(_("Give the reason for the refund; the backer will read it."))
+    if len(reason) > REASON_MAX:
+        raise DomainError(_("Keep the reason under %(n)d characters.", n=REASON_MAX))
     if amount.currency != p.money.currency or amount.amount <= 0:
         raise DomainError(_("Enter an amount in %(c)s.", c=p.money.currency))
     left = refundable(row)
     if amount > left:
         raise DomainError(_("At most %(left)s can still be refunded.", left=left.format(locale_code())))
-    refund = Refund(**p.owner, amount=amount.amount, reason=reason.strip(), requested_by_id=actor.id)
+    refund = Refund(**p.owner, amount=amount.amount, reason=reason, requested_by_id=actor.id)
     db.session.add(refund)
     db.session.flush()
     # The processor counts in the charged currency: refund the same share of what was charged.
