@@ -63,8 +63,12 @@ def book(*, key: str, kind: str, debit: str, credit: str, money: Money, cause: s
     # as an ORM object of this session; nothing returned means the key was booked before (by this unit
     # of work, flushed first, or committed earlier), and that entry is the answer. A concurrent booking
     # of the same key waits on the key's index and then books nothing.
-    entry = db.session.scalar(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry).values(**values)
-                              .on_conflict_do_nothing(index_elements=[LedgerEntry.key]).returning(LedgerEntry))
+    # No autoflush: the ledger has no foreign key and nothing but book() writes it, so the pending changes of
+    # the unit of work (a pledge's new state, its event) cannot change what this INSERT does; they go in
+    # with the unit of work's next flush, one UPDATE per row however many entries it books.
+    with db.session.no_autoflush:
+        entry = db.session.scalar(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry).values(**values)
+                                  .on_conflict_do_nothing(index_elements=[LedgerEntry.key]).returning(LedgerEntry))
     if entry is None:
         entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
     return entry
