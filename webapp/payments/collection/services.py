@@ -250,7 +250,11 @@ def chase_needs_action(now=None) -> tuple[int, int]:
 
 def start_completion(pledge: Pledge) -> str:
     """An on-session checkout for a pledge that needs the backer: returns the hosted page's URL."""
-    db.session.refresh(pledge, with_for_update=True)  # two clicks at once open one page after the other
+    # Two clicks at once open one page after the other. A statement of its own, not refresh(): refresh
+    # repeats the loader options the pledge was first loaded with (a webhook's outer join to the campaign's
+    # translations), and PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    db.session.scalar(select(Pledge).where(Pledge.id == pledge.id).with_for_update(of=Pledge)
+                      .execution_options(populate_existing=True))
     if pledge.status != P.NEEDS_ACTION:
         raise DomainError(_("This pledge does not need anything from you."))
     session = services.open_completion_checkout(pledge)
