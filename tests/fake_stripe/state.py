@@ -131,7 +131,6 @@ class StripeState:
 
     def page(self, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
         """A list object: newest first, filtered by `created`, cut by limit/starting_after/ending_before."""
-        items = sorted(items, key=lambda o: (o.get("created", 0), self._order.get(o["id"], 0)), reverse=True)
         created = params.get("created")
         if isinstance(created, dict):
             bounds = {op: as_int(value, f"created[{op}]") for op, value in created.items()}
@@ -145,6 +144,8 @@ class StripeState:
         for name in ("type", "source", "currency", "customer"):
             if params.get(name):
                 items = [o for o in items if o.get(name) == params[name]]
+        # Sorted after filtering (the same order): a customer's few intents, not every intent of a big run
+        items = sorted(items, key=lambda o: (o.get("created", 0), self._order.get(o["id"], 0)), reverse=True)
         limit = as_int(params.get("limit", 10), "limit")
         if not 1 <= limit <= 100:
             raise invalid("Invalid limit: must be between 1 and 100", param="limit")
