@@ -124,6 +124,9 @@ class Config:
     #: leaves room for the webhooks' reads and the other workers.
     CHARGE_BATCH_SIZE = int(os.environ.get("CHARGE_BATCH_SIZE", 100))
     CHARGE_RATE_PER_SECOND = float(os.environ.get("CHARGE_RATE_PER_SECOND", 10))
+    #: a batch's pledges stay locked (and its answers unrecorded) at most about this long: the answers so
+    #: far are committed, the rest locked again. A webhook about one of them waits on its lock meanwhile.
+    CHARGE_LOCK_SECONDS = float(os.environ.get("CHARGE_LOCK_SECONDS", 2))
     #: a 429 from Stripe is retried this many times, after a pause drawn at random below
     #: min(CAP, BACKOFF * 2**retry) seconds; never counted as a decline
     STRIPE_RATE_LIMIT_RETRIES = int(os.environ.get("STRIPE_RATE_LIMIT_RETRIES", 4))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/close.py                    # PostgreSQL at TEST_DATABASE_URL, else 127.0.0.1:5432
     .venv/bin/python bench/close.py --pledges 2000     # fewer pledges
 
-It creates its own database (harambee_bench_close) on that server and drops it afterwards, and starts
+It creates its own database (harambee_bench_close_<pid>) on that server and drops it afterwards, and starts
 the fake Stripe of the tests (tests/fake_stripe) in this process, on 127.0.0.1. The pledges are
 bulk-inserted as committed, each with a customer and a saved card that exist in the fake; 1 in 100
 uses the card whose bank asks for authentication, so its charge ends in "needs action" and an email.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, func, insert, make_url, select, text  # noqa: E402
 
-SCRATCH_DB = "harambee_bench_close"
+SCRATCH_DB = f"harambee_bench_close_{os.getpid()}"  #: its own per run: two runs on one server never drop each other's
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RATE = 1_000_000
 AUTH_EVERY = 100  #: one pledge in this many has a card that needs the backer at the close

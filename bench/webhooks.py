@@ -3,7 +3,7 @@
     .venv/bin/python bench/webhooks.py                 # PostgreSQL at TEST_DATABASE_URL, else 127.0.0.1:5432
     .venv/bin/python bench/webhooks.py --pledges 200   # fewer pledges (two events each)
 
-It creates its own database (harambee_bench_webhooks) on that server and drops it afterwards. The
+It creates its own database (harambee_bench_webhooks_<pid>) on that server and drops it afterwards. The
 pledges are made directly with the models (pending, keep-it-all, francs CFA); their events are
 signed with the webhook secret exactly as Stripe signs them and POSTed to /payments/webhooks/stripe
 through Flask's test client, in process: no network, no Stripe. The provider is the sandbox, whose
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, request  # noqa: E402
 from sqlalchemy import create_engine, event, func, make_url, select, text  # noqa: E402
 
-SCRATCH_DB = "harambee_bench_webhooks"
+SCRATCH_DB = f"harambee_bench_webhooks_{os.getpid()}"  #: its own per run: two runs on one server never drop each other's
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WEBHOOK_URL = "/payments/webhooks/stripe"
 SECRET = "whsec_bench_only"

@@ -53,6 +53,8 @@ class StripeState:
         #: fee Stripe takes when a dispute opens, in the disputed charge's balance currency
         self.dispute_fee = 1500
         self.objects: dict[str, dict[str, Any]] = {}
+        #: the same objects by kind, in the same order (a list reads its kind, not every object of a big run)
+        self._by_kind: dict[str, dict[str, dict[str, Any]]] = {}
         self._order: dict[str, int] = {}
         #: every balance transaction, in the order booked (tests may plant or remove some)
         self.balance_transactions: list[dict[str, Any]] = []
@@ -85,6 +87,7 @@ class StripeState:
 
     def store(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.objects[obj["id"]] = obj
+        self._by_kind.setdefault(obj["object"], {})[obj["id"]] = obj
         self._order.setdefault(obj["id"], len(self._order))
         return obj
 
@@ -95,7 +98,7 @@ class StripeState:
         return obj
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [obj for obj in self.objects.values() if obj["object"] == kind]
+        return [obj for obj in self._by_kind.get(kind, {}).values() if obj["object"] == kind]
 
     def count(self, kind: str) -> int:
         """How many objects of this kind exist, e.g. count("payment_intent")."""
@@ -131,7 +134,6 @@ class StripeState:
 
     def page(self, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
         """A list object: newest first, filtered by `created`, cut by limit/starting_after/ending_before."""
-        items = sorted(items, key=lambda o: (o.get("created", 0), self._order.get(o["id"], 0)), reverse=True)
         created = params.get("created")
         if isinstance(created, dict):
             bounds = {op: as_int(value, f"created[{op}]") for op, value in created.items()}
@@ -145,6 +147,8 @@ class StripeState:
         for name in ("type", "source", "currency", "customer"):
             if params.get(name):
                 items = [o for o in items if o.get(name) == params[name]]
+        # Sorted after filtering (the same order): a customer's few intents, not every intent of a big run
+        items = sorted(items, key=lambda o: (o.get("created", 0), self._order.get(o["id"], 0)), reverse=True)
         limit = as_int(params.get("limit", 10), "limit")
         if not 1 <= limit <= 100:
             raise invalid("Invalid limit: must be between 1 and 100", param="limit")

@@ -124,6 +124,7 @@ def test_organizers_and_backers_are_told_the_outcome_in_their_own_language(smtp_
 def test_a_successful_campaign_charges_every_committed_pledge_once_off_session_in_batches(
         app, client, fake_stripe, monkeypatch):
     monkeypatch.setitem(app.config, "CHARGE_BATCH_SIZE", 3)
+    monkeypatch.setitem(app.config, "CHARGE_LOCK_SECONDS", 600)  # a busy machine never cuts the first batch short
     campaign = all_or_nothing(goal=5_000)
     organizer = organizer_of(campaign)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + 100 * i, email=f"backer{i}@example.org")
@@ -161,6 +162,23 @@ def test_a_successful_campaign_charges_every_committed_pledge_once_off_session_i
 
     assert batches.collect(campaign.id).charged == 0  # a later run finds nobody left
     assert len(intent_creations(fake_stripe)) == 7
+
+
+def test_a_batch_held_longer_than_its_lock_time_records_what_it_has_and_claims_the_rest_again(
+        app, fake_stripe, monkeypatch):
+    monkeypatch.setitem(app.config, "CHARGE_LOCK_SECONDS", 0)  # every answer is recorded at once
+    campaign = all_or_nothing(goal=1_000)
+    pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(4)]
+    pass_deadline(campaign)
+    batches.close_due_campaigns()
+
+    first = batches.collect(campaign.id, batch_size=10, max_batches=2)  # two claims, one pledge recorded each
+
+    assert first.charged == 2
+    assert [fresh(p).status for p in pledges] == [P.PAID, P.PAID, P.COMMITTED, P.COMMITTED]
+    assert batches.collect(campaign.id, batch_size=10).charged == 2
+    assert charge_keys(fake_stripe) == {charge_key(p): 1 for p in pledges}
+    assert fake_stripe.count("payment_intent") == len(intent_creations(fake_stripe)) == 4
 
 
 def test_charges_are_paced_to_the_processors_rate_limit(app, monkeypatch):

@@ -11,6 +11,7 @@ end, the ledger and the fake's balance history reconcile without a difference.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 from html import unescape
 
@@ -19,6 +20,7 @@ from flask import url_for
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError
 
 from tests.campaigns.helpers import sign_in
@@ -60,6 +62,21 @@ def book(key: str = "charge:pledge:1", amount: int = 1_000, **kwargs) -> LedgerE
                   money=Money(amount, "EUR"), cause="pledge:1", campaign_id=1)
     values.update(kwargs)
     return ledger.book(key=key, **values)
+
+
+@contextmanager
+def statements_run():
+    """The SQL statements sent while inside, as the benchmarks count them."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        sent.append(statement.lstrip())
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", record)
 
 
 # -- immutability -------------------------------------------------------------------------------------------
@@ -104,6 +121,35 @@ def test_booking_the_same_cause_twice_books_once_and_the_database_refuses_a_dupl
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_entries_booked_together_go_in_at_the_end_once_per_key_whatever_was_booked_before():
+    earlier = book(key="charge:pledge:1")
+    db.session.commit()
+
+    with statements_run() as statements, ledger.booked_together():
+        assert book(key="charge:pledge:1", amount=5) is None  # booked before: nothing
+        book(key="charge:pledge:2", amount=2_000, cause="pledge:2")
+        book(key="charge:pledge:2", amount=7, cause="pledge:2")  # twice inside: the first stays
+        book(key="fee:pledge:2", amount=-30, kind="processor_fee", cause="pledge:2")  # the other way
+        assert db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.key == "charge:pledge:2")) is None
+    db.session.commit()
+
+    rows = {e.key: (e.debit_account, e.credit_account, e.amount) for e in db.session.scalars(select(LedgerEntry))}
+    assert rows == {"charge:pledge:1": ("processor:stripe", "campaign:1", 1_000),
+                    "charge:pledge:2": ("processor:stripe", "campaign:1", 2_000),
+                    "fee:pledge:2": ("campaign:1", "processor:stripe", 30)}
+    assert db.session.get(LedgerEntry, earlier.id).amount == 1_000
+    assert [s for s in statements if s.startswith("INSERT")] == [statements[-1]]  # one INSERT, at the end
+
+
+def test_entries_booked_together_are_dropped_when_the_unit_of_work_fails():
+    with pytest.raises(RuntimeError), ledger.booked_together():
+        book(key="charge:pledge:3")
+        raise RuntimeError("the batch failed")
+    assert book(key="charge:pledge:3") is not None  # booked at once again outside
+    db.session.commit()
+    assert len(db.session.scalars(select(LedgerEntry)).all()) == 1
 
 
 def test_a_negative_amount_books_the_other_way_and_zero_books_nothing():

@@ -181,6 +181,32 @@ def test_a_redelivered_event_is_acknowledged_and_changes_nothing(client, campaig
     assert len(smtp_server.messages) == 1  # no second receipt
 
 
+def test_a_paid_checkout_is_applied_in_eight_statements_and_its_redelivery_in_one(client, campaign, pledge):
+    """bench/webhooks.py measures it at scale; here it must not grow back: the event recorded (which is its
+    dedup check), the pledge locked with what its receipt names, its token, event and row, the match check
+    and the two ledger entries (charge and fee)."""
+    from sqlalchemy import event as sqlalchemy_event
+
+    sent = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        sent.append(statement.split(None, 3)[:3])
+
+    evt = completed(pledge)
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert post_event(client, evt).get_json()["status"] == "ok"
+        applied = len(sent)
+        assert post_event(client, evt).get_json()["status"] == "already processed"
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", record)
+
+    assert applied <= 8, sent[:applied]
+    assert len(sent) - applied == 1, sent[applied:]
+    assert fresh(pledge).status == P.PAID and fresh(pledge).settled_fee is not None
+    assert raised(campaign) == 2_500
+
+
 def test_the_same_change_through_two_different_events_counts_once(client, campaign, pledge, smtp_server):
     """checkout.session.completed and payment_intent.succeeded both say "paid": one transition, one receipt."""
     assert post_event(client, completed(pledge)).status_code == 200

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy import case, func, select
 
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.ledger.models import LedgerEntry  # noqa: F401  (re-exported for callers)
 from webapp.money import Money
@@ -57,15 +59,49 @@ def book(*, key: str, kind: str, debit: str, credit: str, money: Money, cause: s
                   processor_currency=processor_money.currency if processor_money else None)
     if occurred_at is not None:
         values["occurred_at"] = occurred_at
+    queued = db.session.info.get(_QUEUED)
+    if queued is not None:  # inside booked_together(): one INSERT for all at its end
+        values.setdefault("occurred_at", utcnow())  # every row of one multi-row INSERT names the same columns
+        queued.setdefault(key, values)
+        return None
     # One statement: the unique key decides. INSERT ... ON CONFLICT (key) DO NOTHING RETURNING the row
     # as an ORM object of this session; nothing returned means the key was booked before (by this unit
     # of work, flushed first, or committed earlier), and that entry is the answer. A concurrent booking
     # of the same key waits on the key's index and then books nothing.
-    entry = db.session.scalar(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry).values(**values)
-                              .on_conflict_do_nothing(index_elements=[LedgerEntry.key]).returning(LedgerEntry))
+    # No autoflush: the ledger has no foreign key and nothing but book() writes it, so the pending changes of
+    # the unit of work (a pledge's new state, its event) cannot change what this INSERT does; they go in
+    # with the unit of work's next flush, one UPDATE per row however many entries it books.
+    with db.session.no_autoflush:
+        entry = db.session.scalar(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry).values(**values)
+                                  .on_conflict_do_nothing(index_elements=[LedgerEntry.key]).returning(LedgerEntry))
     if entry is None:
         entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
     return entry
+
+
+#: db.session.info key of the entries booked inside booked_together(), by key, not inserted yet
+_QUEUED = "harambee.ledger_queued"
+
+
+@contextmanager
+def booked_together():
+    """Within it, book() inserts nothing and returns None; the entries go in at its end, in one
+    INSERT ... ON CONFLICT (key) DO NOTHING, in the same transaction, so the unique key decides as it does
+    for one (a key booked before, or twice inside, books once). For loops that book many entries and
+    read no balance meanwhile (a collection batch): a balance read inside would not see them.
+    """
+    if db.session.info.get(_QUEUED) is not None:  # already inside one: its end inserts these too
+        yield
+        return
+    db.session.info[_QUEUED] = queued = {}
+    try:
+        yield
+    finally:
+        db.session.info.pop(_QUEUED, None)
+    if queued:
+        db.session.execute(_insert_for(db.session.get_bind().dialect.name)(LedgerEntry)
+                           .values(list(queued.values()))
+                           .on_conflict_do_nothing(index_elements=[LedgerEntry.key]))
 
 
 def _insert_for(dialect: str):

@@ -1,23 +1,27 @@
 """The loops of the payments domain that commit once per item: closing campaigns, collecting pledges, paying out.
 
-Tasks (tasks.py) and CLI commands (commands.py) run these; each item is one unit of work of the
-services it calls (which only flush), committed here, so one failure never undoes the others.
+Tasks (tasks.py) and CLI commands (commands.py) run these; each item (a collection: each batch of
+pledges) is one unit of work of the services it calls (which only flush), committed here, so one
+failure never undoes the others.
 """
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from webapp.campaigns.models import Campaign, CampaignStatus
 from webapp.clock import utcnow
 from webapp.errors import DomainError, ProviderError
 from webapp.extensions import db
+from webapp.ledger import services as ledger
 from webapp.payments.collection import services as collection
 from webapp.payments.matching import services as matching
 from webapp.payments.matching.models import Match
@@ -74,13 +78,17 @@ class Pacer:
 
 
 def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | None = None) -> CollectionReport:
-    """Charge (campaign succeeded) or release (failed) every committed pledge, one transaction each.
+    """Charge (campaign succeeded) or release (failed) every committed pledge, one transaction per batch.
 
-    Resumable: a pledge leaves COMMITTED in the same commit as its charge's result, and before each
-    attempt the processor is asked what earlier attempts did, so a crash between the processor's
-    answer and our commit never charges twice. Bounded: each pledge is visited at most once per run
-    (the batches walk up the ids), so one the processor keeps refusing, or whose money is on its way
-    (COLLECTING, never selected), can never be charged again and again within a run.
+    A batch's pledges are locked together (SKIP LOCKED: a second worker takes the next ones), the
+    processor is asked for each, and all their answers are recorded in one commit (after at most
+    CHARGE_LOCK_SECONDS, the rest of the batch is claimed again). Resumable: a
+    pledge leaves COMMITTED in the same commit as its charge's result, and before each attempt the
+    processor is asked what earlier attempts did, so a crash between the processor's answer and our
+    commit — now up to a batch of answers — never charges twice: the next run finds those payments
+    and records them. Bounded: each pledge is visited at most once per run (the batches walk up the
+    ids), so one the processor keeps refusing, or whose money is on its way (COLLECTING, never
+    selected), can never be charged again and again within a run.
     """
     cfg = current_app.config
     batch_size = batch_size or cfg["CHARGE_BATCH_SIZE"]
@@ -90,68 +98,134 @@ def collect(campaign_id: int, batch_size: int | None = None, max_batches: int | 
     if campaign is None or campaign.status not in (CampaignStatus.SUCCEEDED, CampaignStatus.FAILED):
         return report
     succeeded = campaign.status == CampaignStatus.SUCCEEDED
+    db.session.rollback()
     batches, after = 0, 0
     while max_batches is None or batches < max_batches:
-        ids = list(db.session.scalars(
-            select(Pledge.id).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED,
-                                    Pledge.id > after)
-            .order_by(Pledge.id).limit(batch_size)))
-        db.session.rollback()  # end the read; each pledge gets its own transaction
-        if not ids:
+        # One statement: the batch locked, with its campaign and organization (receipts and emails name them).
+        pledges = list(db.session.scalars(
+            select(Pledge).where(Pledge.campaign_id == campaign_id, Pledge.status == P.COMMITTED, Pledge.id > after)
+            .order_by(Pledge.id).limit(batch_size)
+            .options(joinedload(Pledge.campaign, innerjoin=True).joinedload(Campaign.organization, innerjoin=True))
+            .with_for_update(of=Pledge, skip_locked=True)))
+        if not pledges:
+            db.session.rollback()
             break
-        batches, after = batches + 1, ids[-1]
-        if succeeded:
-            _read_ahead(campaign_id, ids)
+        batches = batches + 1
         try:
-            for pledge_id in ids:
-                _collect_one(pledge_id, succeeded, report, pacer)
+            # Ledger entries booked together unless a fund may match (matching reads what it booked) or the
+            # campaign failed (releases give matches back): those book as they go.
+            together = succeeded and not _read_ahead(campaign_id, [p.id for p in pledges])
+            after = _collect_batch(pledges, succeeded, together, report, pacer, cfg["CHARGE_LOCK_SECONDS"])
         finally:
             db.session.info.pop(matching.MATCH_HINT, None)
     return report
 
 
-def _read_ahead(campaign_id: int, ids: list[int]) -> None:
+def _read_ahead(campaign_id: int, ids: list[int]) -> bool:
     """What every pledge of the batch would ask on its own, asked once: has it a match, has the campaign a fund?
 
-    Read before the pledges' own transactions: a fund accepted during the batch (seconds) matches the
-    pledges of the next batch; a pledge's match is only ever made in the pledge's own transitions, which
-    the row lock of _collect_one keeps to this worker.
+    Read under the batch's locks: a pledge's match is only ever made in the pledge's own transitions,
+    which the locks keep to this worker; a fund accepted during the batch matches the pledges of the
+    next one. Returns whether the campaign has a fund (its matches then read and book as they go).
     """
     campaign = db.session.get(Campaign, campaign_id)
     matched = set(db.session.scalars(select(Match.pledge_id).where(Match.pledge_id.in_(ids))))
+    has_funds = bool(matching.funds_for(campaign))
     db.session.info[matching.MATCH_HINT] = dict(campaign_id=campaign_id, pledge_ids=frozenset(ids), matched=matched,
-                                                has_funds=bool(matching.funds_for(campaign)))
-    db.session.rollback()
+                                                has_funds=has_funds)
+    return has_funds
 
 
-def _collect_one(pledge_id: int, succeeded: bool, report: CollectionReport, pacer: Pacer) -> None:
-    # One statement: the pledge locked, with its campaign and organization (receipts and emails name them;
-    # each commit expires them, so they would be read again one by one).
+def _collect_batch(pledges: list[Pledge], succeeded: bool, together: bool, report: CollectionReport,
+                   pacer: Pacer, lock_seconds: float) -> int:
+    """Ask the processor for each locked pledge, then record every answer in one commit (once each, if that fails).
+
+    Asking changes nothing in the session and issues no SQL; recording asks the processor nothing, so an
+    answer is never asked for twice, whichever way it is recorded. After `lock_seconds` the answers so far
+    are recorded and the rest of the batch is let go (the next claim locks it again). Returns the last
+    pledge id asked about.
+    """
+    answers = []
+    opened, last = time.monotonic(), pledges[0].id
+    try:
+        for pledge in pledges:
+            if last != pledge.id and time.monotonic() - opened >= lock_seconds:
+                break  # the webhooks about these pledges wait on their locks: do not keep them long
+            last = pledge.id
+            try:
+                if succeeded:
+                    answers.append((pledge, collection.ask_to_charge(pledge, before_request=pacer.wait)))
+                else:
+                    pacer.wait()
+                    collection.forget_method(pledge)
+                    answers.append((pledge, None))
+            except (ProviderError, DomainError):
+                # One pledge the processor (or a rule) refuses must not stop the collection of the others; a
+                # rate limit that outlasted the provider's retries is no attempt: the next run tries again.
+                log.exception("pledge %s could not be collected; it stays committed for the next run", pledge.id)
+                report.skipped += 1
+    except BaseException:
+        # The worker is stopping (or a bug): keep what the processor has already answered, then stop.
+        try:
+            _record(answers, together, report)
+        except Exception:
+            log.exception("the answers of this batch could not be recorded; the next run finds them at the processor")
+            db.session.rollback()
+        raise
+    _record(answers, together, report)
+    return last
+
+
+def _record(answers: list, together: bool, report: CollectionReport) -> None:
+    try:
+        # `together`: the ledger entries of the whole batch in one INSERT (no fund: nothing reads a balance).
+        with ledger.booked_together() if together else nullcontext():
+            for pledge, answer in answers:
+                _apply(pledge, answer)
+        tally = [pledge.status for pledge, _ in answers]  # read before the commit expires them
+        db.session.commit()
+    except (DomainError, IntegrityError):
+        db.session.rollback()
+        log.exception("a batch's answers could not be recorded together; recording them one by one")
+        for pledge_id, answer in [(pledge.id, answer) for pledge, answer in answers]:
+            _record_alone(pledge_id, answer, report)
+        return
+    for status in tally:
+        _count(status, report)
+
+
+def _record_alone(pledge_id: int, answer, report: CollectionReport) -> None:
+    """One answer in a transaction of its own; the pledge is locked again (a worker may have recorded it meanwhile)."""
     pledge = db.session.scalar(select(Pledge).where(Pledge.id == pledge_id, Pledge.status == P.COMMITTED)
-                               .options(joinedload(Pledge.campaign, innerjoin=True)
-                                        .joinedload(Campaign.organization, innerjoin=True))
-                               .with_for_update(of=Pledge, skip_locked=True))
-    if pledge is None:  # another worker has it, or it is done
+                               .with_for_update())
+    if pledge is None:
         db.session.rollback()
         report.skipped += 1
         return
     try:
-        if succeeded:
-            collection.charge_committed(pledge, before_request=pacer.wait)
-            report.charged += pledge.status == P.PAID
-            report.collecting += pledge.status == P.COLLECTING
-            report.needs_action += pledge.status == P.NEEDS_ACTION
-        else:
-            pacer.wait()
-            collection.release(pledge)
-            report.released += 1
+        _apply(pledge, answer)
+        status = pledge.status
         db.session.commit()
-    except (ProviderError, DomainError):
-        # One pledge the processor (or a rule) refuses must not stop the collection of the others; a
-        # rate limit that outlasted the provider's retries is no attempt: the next run tries again.
+    except (DomainError, IntegrityError):
         db.session.rollback()
-        log.exception("pledge %s could not be collected; it stays committed for the next run", pledge_id)
+        log.exception("pledge %s: its processor's answer could not be recorded; the next run finds it", pledge_id)
         report.skipped += 1
+        return
+    _count(status, report)
+
+
+def _apply(pledge: Pledge, answer) -> None:
+    if answer is None:
+        collection.record_release(pledge)
+    else:
+        collection.record_charge(pledge, answer)
+
+
+def _count(status: PledgeStatus, report: CollectionReport) -> None:
+    report.charged += status == P.PAID
+    report.collecting += status == P.COLLECTING
+    report.needs_action += status == P.NEEDS_ACTION
+    report.released += status == P.RELEASED
 
 
 # -- money on its way for too long --------------------------------------------------------------

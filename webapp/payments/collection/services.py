@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, url_for
@@ -25,7 +26,7 @@ from webapp.payments.pledging import access, services
 from webapp.payments.pledging import states
 from webapp.payments.models import Pledge, PledgeStatus
 from webapp.payments.providers import get_provider
-from webapp.payments.providers.base import PaymentAttempt
+from webapp.payments.providers.base import ChargeResult, PaymentAttempt
 
 log = logging.getLogger(__name__)
 P = PledgeStatus
@@ -77,8 +78,29 @@ TAKEN, IN_FLIGHT = "succeeded", frozenset({"processing", "requires_capture"})
 WAITS_FOR_BACKER = frozenset({"requires_action", "requires_confirmation"})
 
 
+@dataclass(frozen=True)
+class ChargeAnswer:
+    """What the processor said when a committed pledge was collected, before anything of it is recorded.
+
+    Exactly one of: `earlier`, an earlier attempt that forbids a new one (`blocks` says why: taken, in
+    flight, waiting for the backer); `result`, the answer to attempt number `attempt`; or neither, the
+    pledge has no saved method. Recording it (record_charge) asks the processor nothing more, so an
+    answer can be recorded later, with others or alone, without any risk of a second charge.
+    """
+
+    earlier: PaymentAttempt | None = None
+    blocks: str | None = None
+    attempt: int = 0
+    result: ChargeResult | None = None
+
+
 def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda: None) -> None:
-    """Charge a committed pledge off-session, unless an earlier attempt already took or is taking the money.
+    """Charge a committed pledge off-session, unless an earlier attempt already took or is taking the money."""
+    record_charge(pledge, ask_to_charge(pledge, before_request))
+
+
+def ask_to_charge(pledge: Pledge, before_request: Callable[[], None] = lambda: None) -> ChargeAnswer:
+    """Ask the processor to charge a committed pledge, unless an earlier attempt forbids it; changes nothing here.
 
     The processor is asked first (one read) for every payment it holds for this pledge, so an
     attempt whose answer we lost — the worker died between Stripe's answer and our commit, maybe
@@ -88,12 +110,13 @@ def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda
     """
     provider = get_provider()
     if not pledge.payment_method_id or not pledge.customer_id:
-        needs_action(pledge, "no saved payment method", "collect")
-        return
+        return ChargeAnswer()
     before_request()
     earlier = provider.payment_attempts(pledge.customer_id, pledge.id, pledge.created_at)
-    if _follow_earlier(pledge, earlier):
-        return
+    for statuses, blocks in ((frozenset({TAKEN}), "taken"), (IN_FLIGHT, "in flight"), (WAITS_FOR_BACKER, "backer")):
+        found = next((a for a in earlier if a.status in statuses), None)
+        if found is not None:
+            return ChargeAnswer(earlier=found, blocks=blocks)
     attempt = max([pledge.charge_attempts] + [a.attempt or 0 for a in earlier]) + 1
     before_request()
     result = provider.charge_off_session(
@@ -101,6 +124,18 @@ def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda
         idempotency_key=services.pledge_key(pledge, f"charge-{attempt}"),
         metadata={**services.processor_metadata(pledge), "charge_attempt": str(attempt)},
         description=f"Harambee pledge {pledge.reference}", transfer_group=f"campaign-{pledge.campaign_id}")
+    return ChargeAnswer(attempt=attempt, result=result)
+
+
+def record_charge(pledge: Pledge, answer: ChargeAnswer) -> None:
+    """Move the pledge where the processor's answer puts it (paid, collecting, needs the backer)."""
+    if answer.earlier is not None:
+        _follow_earlier(pledge, answer.earlier, answer.blocks)
+        return
+    result, attempt = answer.result, answer.attempt
+    if result is None:
+        needs_action(pledge, "no saved payment method", "collect")
+        return
     pledge.charge_attempts = attempt
     pledge.payment_intent_id = result.payment_intent_id or pledge.payment_intent_id
     if result.status == "succeeded":
@@ -112,26 +147,20 @@ def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda
         needs_action(pledge, result.failure_code or "failed", f"charge attempt {attempt}")
 
 
-def _follow_earlier(pledge: Pledge, earlier: list[PaymentAttempt]) -> bool:
-    """Record what an earlier attempt already did; True when no new attempt may be made."""
-    for statuses, outcome in ((frozenset({TAKEN}), "taken"), (IN_FLIGHT, "in flight"), (WAITS_FOR_BACKER, "backer")):
-        found = next((a for a in earlier if a.status in statuses), None)
-        if found is None:
-            continue
-        log.warning("pledge %s: earlier payment %s is %s; no new attempt", pledge.id, found.payment_intent_id,
-                    found.status)
-        pledge.payment_intent_id = found.payment_intent_id
-        pledge.charge_attempts = max(pledge.charge_attempts, found.attempt or 0)
-        cause = f"earlier payment {found.payment_intent_id} {found.status}"
-        if outcome == "taken":
-            states.move(pledge, P.PAID, cause)
-        elif outcome == "in flight":
-            collecting(pledge, cause)
-        else:
-            pledge.failure_reason = found.failure_message or found.failure_code or "authentication_required"
-            needs_action(pledge, found.failure_code or found.status, cause)
-        return True
-    return False
+def _follow_earlier(pledge: Pledge, found: PaymentAttempt, outcome: str) -> None:
+    """Record what an earlier attempt already did; no new attempt is made."""
+    log.warning("pledge %s: earlier payment %s is %s; no new attempt", pledge.id, found.payment_intent_id,
+                found.status)
+    pledge.payment_intent_id = found.payment_intent_id
+    pledge.charge_attempts = max(pledge.charge_attempts, found.attempt or 0)
+    cause = f"earlier payment {found.payment_intent_id} {found.status}"
+    if outcome == "taken":
+        states.move(pledge, P.PAID, cause)
+    elif outcome == "in flight":
+        collecting(pledge, cause)
+    else:
+        pledge.failure_reason = found.failure_message or found.failure_code or "authentication_required"
+        needs_action(pledge, found.failure_code or found.status, cause)
 
 
 def collecting(pledge: Pledge, cause: str) -> None:
@@ -187,8 +216,17 @@ def _ask_to_complete(pledge: Pledge, reminder: bool) -> None:
 
 def release(pledge: Pledge) -> None:
     """The campaign failed: forget the saved method, charge nothing."""
+    forget_method(pledge)
+    record_release(pledge)
+
+
+def forget_method(pledge: Pledge) -> None:
+    """Ask the processor to forget the pledge's saved method (a failed campaign charges nothing); changes nothing here."""
     if pledge.payment_method_id:
         get_provider().detach_payment_method(pledge.payment_method_id)
+
+
+def record_release(pledge: Pledge) -> None:
     states.move(pledge, P.RELEASED, "campaign failed")
 
 
@@ -212,7 +250,11 @@ def chase_needs_action(now=None) -> tuple[int, int]:
 
 def start_completion(pledge: Pledge) -> str:
     """An on-session checkout for a pledge that needs the backer: returns the hosted page's URL."""
-    db.session.refresh(pledge, with_for_update=True)  # two clicks at once open one page after the other
+    # Two clicks at once open one page after the other. A statement of its own, not refresh(): refresh
+    # repeats the loader options the pledge was first loaded with (a webhook's outer join to the campaign's
+    # translations), and PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    db.session.scalar(select(Pledge).where(Pledge.id == pledge.id).with_for_update(of=Pledge)
+                      .execution_options(populate_existing=True))
     if pledge.status != P.NEEDS_ACTION:
         raise DomainError(_("This pledge does not need anything from you."))
     session = services.open_completion_checkout(pledge)

@@ -210,7 +210,16 @@ def pledge_charged(pledge: Pledge) -> None:
     if hint is not None and hint["campaign_id"] == pledge.campaign_id and pledge.id in hint["pledge_ids"] \
             and pledge.id not in hint["matched"] and not hint["has_funds"]:
         return  # read for the whole batch: no match, and no fund that could make one
-    match = db.session.scalar(select(Match).where(Match.pledge_id == pledge.id))
+    # One statement for the usual answer (no match, no fund accepted: nothing to do); funds_for's own
+    # conditions, before its eligibility rules, so no fund it would return is missed.
+    match_id, any_fund = db.session.execute(select(
+        select(Match.id).where(Match.pledge_id == pledge.id).scalar_subquery(),
+        select(MatchFundCampaign.fund_id).where(MatchFundCampaign.campaign_id == pledge.campaign_id,
+                                                MatchFundCampaign.status == MatchApplicationStatus.ACCEPTED)
+        .limit(1).exists())).one()
+    if match_id is None and not any_fund:
+        return
+    match = db.session.get(Match, match_id) if match_id is not None else None
     if match is None:
         match = book_match(pledge, known_unmatched=True)
     elif match.amount > 0:

@@ -77,7 +77,12 @@ class SandboxProvider:
         return None
 
     def settlement(self, payment_intent_id: str) -> Settlement | None:
-        pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
+        # The pledge an event has just loaded (and told its intent) is in the session: no read, as Stripe's
+        # answer costs this database nothing (loaded values only: an expired row is not read again here).
+        pledge = next((obj for obj in list(db.session.identity_map.values())
+                       if isinstance(obj, Pledge) and obj.__dict__.get("payment_intent_id") == payment_intent_id), None)
+        if pledge is None:
+            pledge = db.session.scalar(db.select(Pledge).where(Pledge.payment_intent_id == payment_intent_id))
         if pledge is None:
             from webapp.payments.recurring.models import RecurringCharge
 

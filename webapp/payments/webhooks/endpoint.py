@@ -58,13 +58,18 @@ def receive(payload: bytes, header: str | None, *, connect: bool = False) -> tup
         return 400, f"this event belongs on {where}"
     handler = HANDLERS.get(event_type)
     provider = get_provider().name
-    if db.session.scalar(select(ProcessedEvent.id).where(
-            ProcessedEvent.provider == provider, ProcessedEvent.event_id == event_id)) is not None:
-        return 200, "already processed"
     try:
-        # The event id goes in first: a concurrent delivery of the same event waits here, then fails.
-        db.session.add(ProcessedEvent(provider=provider, event_id=event_id, event_type=event_type))
-        db.session.flush()
+        # The event id goes in first, in one statement that is also the check: nothing comes back when it
+        # was recorded before. A concurrent delivery of the same event waits here on the unique key, then
+        # finds it recorded (or, if the first rolled back, records and applies it).
+        recorded = db.session.scalar(
+            _insert_for(db.session.get_bind().dialect.name)(ProcessedEvent)
+            .values(provider=provider, event_id=event_id, event_type=event_type)
+            .on_conflict_do_nothing(index_elements=[ProcessedEvent.provider, ProcessedEvent.event_id])
+            .returning(ProcessedEvent.id))
+        if recorded is None:
+            db.session.rollback()
+            return 200, "already processed"
         if handler is None:  # recorded, so that only a duplicate id answers 'already processed'
             log.info("webhook %s of unhandled type %s acknowledged", event_id, event_type)
         else:
@@ -81,6 +86,14 @@ def receive(payload: bytes, header: str | None, *, connect: bool = False) -> tup
             return 200, "already processed"  # a concurrent delivery of the same event applied it
         raise  # anything else is a real failure: answer 500 so the processor delivers it again
     return 200, "ok" if handler is not None else "ignored"
+
+
+def _insert_for(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _loggable_id(event: object) -> object:
