@@ -9,7 +9,7 @@ bulk-inserted as committed, each with a customer and a saved card that exist in 
 uses the card whose bank asks for authentication, so its charge ends in "needs action" and an email.
 Then `close_due_campaigns()` and `collect()` run exactly as `flask campaigns close-due` runs them,
 through the real StripeProvider and the stripe library, over HTTP to the fake: one PaymentIntent
-(off_session, confirm) per pledge, one transaction per pledge.
+(off_session, confirm) per pledge, one transaction per batch of pledges (webapp.payments.batches.collect).
 
 The close runs twice on two identical campaigns: once timed, with the SQL statements counted, and
 once under tracemalloc for the peak memory (tracemalloc slows Python down, so it is not timed).
@@ -266,7 +266,7 @@ def main() -> int:
           f"{1000 * seconds / n:.2f} ms per pledge; goal for 10,000: <= 60 s)")
     print(f"    closing: outcome decided, {n + 1:,} emails rendered {closing_seconds:6.1f} s   "
           f"({counted['closing']:,} SQL statements)")
-    print(f"    collecting: {n:,} charges, one transaction each {seconds - closing_seconds:6.1f} s")
+    print(f"    collecting: {n:,} charges, one commit per batch {seconds - closing_seconds:6.1f} s")
     print(f"    of which charging at Stripe  {in_stripe['s']:10.1f} s   (the stripe library, HTTP on loopback and the "
           "fake's own work)")
     print(f"  SQL statements                 {sql:10,}     ({sql / n:.1f} per pledge; goal <= 3)")
