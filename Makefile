@@ -64,10 +64,11 @@ services:
 # 2, this machine's cores; 0 runs in one process). Side by side, the SQLite pass ended long before the
 # PostgreSQL one and left a core idle for the rest; spread, each pass keeps both busy. The workers share
 # nothing: SQLite in memory, a PostgreSQL schema, a Redis database and free ports per process
-# (tests/conftest.py). --dist loadfile keeps a test file on one worker (its world is built once there).
+# (tests/conftest.py). --dist worksteal: a worker that runs dry takes half of what the other has left, so
+# the long files (the route fuzzer, the permission tables) end on both; each process builds a world once.
 # make test fails if either pass fails, and says how long each took.
 TEST_WORKERS ?= 2
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
 test: test-deps translations
 	@scripts/ensure-services.sh >/dev/null; \
 	status=0; started=$$(date +%s); \
