@@ -96,7 +96,7 @@ def test_a_beneficiary_confirms_a_value_from_an_sms_link(page: Page, browser, li
         parent.goto(f"/campaigns/{CAMPAIGN}#impact")
         section = parent.locator("#impact")
         value = section.locator(".indicator", has_text="Firewood burned each week")
-        expect(value.locator(".confirmations").first).to_contain_text("Confirmé par 1 des 3 personnes sollicitées")
+        expect(value.locator(".confirmations").first).to_contain_text("Confirmé par 1 des 6 personnes sollicitées")  # 3 parents listed, 3 backers
         assert "+22997000101" not in parent.content()
         _shot(parent, request, "campaign-page-count")
         # the impact section fits the phone, and so does the whole French page: its budget lines, with their worth in
