@@ -27,5 +27,5 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_campaigns_pooled_fund_id_pooled_funds'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('uq_campaigns_pooled_fund_id'), type_='constraint')
+        batch_op.drop_constraint(batch_op.f('uq_campaigns_pooled_fund_id'), type_='unique')
         batch_op.drop_column('pooled_fund_id')

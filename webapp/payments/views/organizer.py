@@ -55,13 +55,15 @@ def statement(campaign: Campaign) -> dict[str, Money]:
     net = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency)
     # a match given back (refund, lapse) is no longer money of the campaign: the lines add up to `net`
     # a won dispute gives back what it took, and the dispute fee when the processor returns it
-    return {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"],
+    figures = {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"],
             "fees": flows["processor_fee"] - flows["processor_fee_return"],
             "refunds": flows["refund"], "disputes": flows["dispute"] - flows["dispute_reinstated"],
             "platform_fee": flows["platform_fee"],
             "transfers": flows["transfer"] - flows["transfer_reversal"], "host_hold": flows["host_hold"],
-            "host_fees": flows["host_fee"], "net": net,
-            "to_fund": _into_fund(campaign) if campaign.pooled_fund_id is not None else None}
+            "host_fees": flows["host_fee"], "net": net}
+    if campaign.pooled_fund_id is not None:
+        figures["to_fund"] = _into_fund(campaign)
+    return figures
 
 
 def _into_fund(campaign: Campaign) -> Money:
