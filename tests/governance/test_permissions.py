@@ -19,6 +19,8 @@ from tests import permission_matrix, worlds
 from tests.permission_matrix import LOGIN, OK, Case, outcome
 from tests.factories import MatchFundFactory, OrganizationFactory, UserFactory
 from tests.governance.helpers import member
+from tests.payments.support import live_campaign
+from webapp.campaigns.models import FundingModel
 from webapp.accounts.models import Role
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -78,6 +80,8 @@ def build_world() -> SimpleNamespace:
     rounds.open_voting(w.voting, owner)
     w.token = ballots.vote_link(w.voting, rounds.voter_of(w.voting, users["member"])).rsplit("/vote/", 1)[1]
     w.receipt = ballots.cast(w.voting, rounds.voter_of(w.voting, voted), [w.proposal.id])
+    # a live, ongoing, keep-it-all campaign the board may make the fund's giving campaign
+    w.giving = live_campaign("XOF", FundingModel.KEEP_IT_ALL, organization=w.org, ongoing=True, slug="caisse-dons")
     db.session.commit()
     return w
 
@@ -104,6 +108,9 @@ EXPECTATIONS: list[Case] = [
     Case("governance.org_funds", "POST", BOARD, ORG, lambda w: {"name": "Fonds scolaire", "currency": "XOF"}),
     Case("governance.fund", "GET", EVERYONE, FUND),
     Case("governance.assign", "POST", BOARD, FUND, lambda w: {"amount": "1000"}),
+    Case("governance.giving_campaign", "POST", BOARD, FUND, lambda w: {"campaign": str(w.giving.id)}),
+    Case("governance.giving_campaign", "POST", expect(FORBIDDEN, anonymous=LOGIN, editor=BAD), FUND,
+         lambda w: {"campaign": "abc"}, label="bad-campaign"),
     Case("governance.assign_match", "POST", expect(FORBIDDEN, anonymous=LOGIN, funder=OK, admin=OK), FUND,
          lambda w: {"match_fund": str(w.match_fund.id), "amount": "1000"}),
     Case("governance.new_round", "GET", BOARD, FUND),

@@ -89,6 +89,10 @@ class Campaign(db.Model):
     status: Mapped[CampaignStatus] = mapped_column(str_enum(CampaignStatus), default=CampaignStatus.DRAFT)
     #: open-ended: besides one-off pledges, it takes monthly and yearly support (payments.recurring)
     ongoing: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: the pooled fund this (ongoing, keep-it-all) campaign gives to: its pledges are booked into the fund's
+    #: account, not the campaign's, and nothing is paid out for it (governance.funds.set_giving_campaign)
+    pooled_fund_id: Mapped[int | None] = mapped_column(ForeignKey("pooled_funds.id", ondelete="SET NULL"),
+                                                       unique=True)
     #: UTC; the campaign goes live at this moment once approved
     starts_at: Mapped[datetime]
     #: UTC; the deadline

@@ -32,6 +32,14 @@ class MatchAssignForm(BaseForm):
         self.match_fund.choices = [(f.id, f"{f.name} ({f.institution})") for f in match_funds]
 
 
+class GivingCampaignForm(BaseForm):
+    campaign = SelectField(_l("Campaign"), coerce=int, validate_choice=True)
+
+    def __init__(self, *args, campaigns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign.choices = [(c.id, c.title) for c in campaigns]
+
+
 class RoundForm(BaseForm):
     title = StringField(_l("Title of the round"), validators=[DataRequired(), Length(max=150)])
     budget = MoneyField(_l("Amount to allocate"), validators=[DataRequired()], currency_field=None)

@@ -3,7 +3,8 @@
 Services flush; views commit. The fund's money is the ledger account `pooled_fund:<id>`: money comes in
 from the organization's account (set apart by the board), from recurring gifts directed to the fund (booked
 there by webapp.payments.recurring, refunds and disputes drawn back from it), and from an institution's match
-fund assigned to it; it goes out as grants to the proposals a round funds.
+fund assigned to it, and from one-off pledges to its giving campaign (an ongoing campaign whose pledges
+webapp.payments books into the fund, `bookkeeping.pledge_account`); it goes out as grants to the proposals a round funds.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.accounts.models import User
+from webapp.campaigns.models import Campaign, CampaignStatus, FundingModel
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.ledger import services as ledger
@@ -20,6 +22,7 @@ from webapp.organizations import services as organizations
 from webapp.organizations.models import Organization
 from webapp.payments.matching import services as matching
 from webapp.payments.matching.models import MatchFund
+from webapp.payments.models import Pledge
 from webapp.governance.models import PooledFund
 
 
@@ -80,6 +83,51 @@ def assign(fund: PooledFund, actor: User, amount: Money) -> LedgerEntry:
     return ledger.book(key=f"pooled_fund_in:{fund.id}:{n + 1}", kind="pooled_fund_in",
                        debit=ledger.organization_account(fund.organization_id), credit=fund_account(fund.id),
                        money=amount, cause=f"pooled_fund:{fund.id}", memo=f"Set apart for {fund.name}"[:200])
+
+
+def giving_campaign(fund: PooledFund) -> Campaign | None:
+    """The campaign whose one-off pledges go into the fund, if the board opened one."""
+    return db.session.scalar(select(Campaign).where(Campaign.pooled_fund_id == fund.id))
+
+
+def giving_candidates(fund: PooledFund) -> list[Campaign]:
+    """The organization's campaigns that could become the fund's giving campaign: live, ongoing, keep-it-all, in
+    the fund's currency, giving to no fund yet."""
+    return list(db.session.scalars(select(Campaign).where(
+        Campaign.organization_id == fund.organization_id, Campaign.status == CampaignStatus.LIVE,
+        Campaign.ongoing.is_(True), Campaign.funding_model == FundingModel.KEEP_IT_ALL,
+        Campaign.currency == fund.currency, Campaign.pooled_fund_id.is_(None)).order_by(Campaign.title)))
+
+
+def set_giving_campaign(fund: PooledFund, actor: User, campaign: Campaign) -> None:
+    """The board makes one of its campaigns the fund's giving campaign: from then on its pledges (and their
+    matches, and recurring gifts to it) are booked into the fund's account, and nothing is paid out for it.
+
+    Only a campaign whose account never moved: money already booked to it stays the campaign's, and mixing the
+    two would pay out or allocate it twice."""
+    organizations.require_editor(actor, fund.organization_id)
+    if campaign.organization_id != fund.organization_id:
+        raise FundRefused(_("Only a campaign of the fund's organization can give to it."))
+    if giving_campaign(fund) is not None:
+        raise FundRefused(_("This fund already has a giving campaign."))
+    if campaign.pooled_fund_id is not None:
+        raise FundRefused(_("This campaign already gives to a pooled fund."))
+    if not (campaign.ongoing and campaign.funding_model == FundingModel.KEEP_IT_ALL
+            and campaign.status == CampaignStatus.LIVE):
+        raise FundRefused(_("The giving campaign must be live, ongoing and keep-it-all."))
+    if campaign.currency != fund.currency:
+        raise FundRefused(_("The fund holds %(currency)s; the campaign must raise the same currency.",
+                            currency=fund.currency))
+    account = ledger.campaign_account(campaign.id)
+    db.session.scalar(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    moved = db.session.scalar(select(LedgerEntry.id).where(
+        (LedgerEntry.credit_account == account) | (LedgerEntry.debit_account == account)).limit(1))
+    taken = db.session.scalar(select(Pledge.id).where(Pledge.campaign_id == campaign.id).limit(1))
+    if moved is not None or taken is not None:
+        raise FundRefused(_("This campaign has already received pledges or money: only a campaign that has "
+                            "received nothing yet can become the fund's giving campaign."))
+    campaign.pooled_fund_id = fund.id
+    db.session.flush()
 
 
 def match_funds_for(fund: PooledFund, actor: User) -> list[MatchFund]:

@@ -11,7 +11,7 @@ from webapp.errors import DomainError, InvalidTransition, PermissionDenied
 from webapp.extensions import db
 from webapp.governance import ballots, funds, rounds, tally
 from webapp.governance.ballots import VoteRefused
-from webapp.governance.forms import AssignForm, FundForm, MatchAssignForm, ProposalForm, ReceiptForm, RoundForm
+from webapp.governance.forms import AssignForm, FundForm, GivingCampaignForm, MatchAssignForm, ProposalForm, ReceiptForm, RoundForm
 from webapp.governance.labels import round_state
 from webapp.governance.models import AllocationRule, FundingRound, PooledFund, Proposal, RoundState
 from webapp.ids import parse_id
@@ -122,7 +122,9 @@ def fund(fund_id: int):
     return render_template("governance/fund.html", fund=fund, org=fund.organization, balance=funds.balance(fund),
                            entries=funds.entries(fund), rounds=all_rounds, board=board, granted=granted,
                            account=funds.fund_account(fund.id),
-                           assign_form=AssignForm(formdata=None), S=S,
+                           assign_form=AssignForm(formdata=None), S=S, giving=funds.giving_campaign(fund),
+                           giving_form=GivingCampaignForm(formdata=None, campaigns=funds.giving_candidates(fund))
+                           if board else None,
                            match_form=MatchAssignForm(formdata=None, match_funds=funds.match_funds_for(fund, current_user)))
 
 
@@ -143,6 +145,26 @@ def assign(fund_id: int):
         return _refused(exc, 400)
     db.session.commit()
     flash(_("The money is set apart for the fund."), "success")
+    return redirect(url_for("governance.fund", fund_id=fund.id))
+
+
+@blueprint.route("/pooled-funds/<int:fund_id>/giving-campaign", methods=["POST"])
+@login_required
+def giving_campaign(fund_id: int):
+    """The board makes one of its live, ongoing, keep-it-all campaigns the fund's giving campaign."""
+    fund = _fund(fund_id)
+    _board(fund.organization_id)
+    form = GivingCampaignForm(campaigns=funds.giving_candidates(fund))
+    if not form.validate_on_submit():
+        db.session.rollback()
+        message = "; ".join(form.campaign.errors) or _("Choose a campaign.")
+        return render_template("errors.html", code=400, message=message), 400
+    try:
+        funds.set_giving_campaign(fund, current_user, db.session.get(Campaign, form.campaign.data))
+    except DomainError as exc:
+        return _refused(exc, 400)
+    db.session.commit()
+    flash(_("One-off gifts to this campaign now go into the fund."), "success")
     return redirect(url_for("governance.fund", fund_id=fund.id))
 
 

@@ -260,7 +260,8 @@ def pay_out_due(now: datetime | None = None) -> int:
     sent = 0
     held_for_host = exists().where(Transfer.campaign_id == Campaign.id, Transfer.pledge_id.is_(None),
                                    Transfer.status == TransferStatus.SENT)  # a host route's whole-campaign hold
-    ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED)
+    ids = list(db.session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SUCCEEDED,
+                                                         Campaign.pooled_fund_id.is_(None))  # booked into a fund
                                   .where(Campaign.id.in_(payouts.undone_charges().with_only_columns(
                                       Pledge.campaign_id)), ~held_for_host)))
     db.session.rollback()

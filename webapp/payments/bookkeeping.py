@@ -46,9 +46,18 @@ def support_account(support: RecurringSupport) -> str:
     organization's. Refunds and disputes of a period draw back from the same account."""
     if support.pooled_fund_id is not None:
         return ledger.pooled_fund_account(support.pooled_fund_id)
-    if support.campaign_id is not None:
-        return ledger.campaign_account(support.campaign_id)
+    if support.campaign_id is not None:  # a pooled fund's giving campaign books into the fund
+        return pledge_account(support.campaign)
     return ledger.organization_account(support.organization_id)
+
+
+def pledge_account(campaign) -> str:
+    """Where a campaign's pledges (and their matches) are booked: the pooled fund's account when the campaign is
+    a fund's giving campaign (`Campaign.pooled_fund_id`), else the campaign's. Fees, refunds and disputes of
+    its pledges draw back from the same account; payouts pay out nothing for such a campaign."""
+    if campaign.pooled_fund_id is not None:
+        return ledger.pooled_fund_account(campaign.pooled_fund_id)
+    return ledger.campaign_account(campaign.id)
 
 
 def payment_of(row: Pledge | RecurringCharge) -> Payment:
@@ -65,7 +74,7 @@ def payment_of(row: Pledge | RecurringCharge) -> Payment:
     from webapp.payments.models import PledgeStatus
 
     return Payment(
-        subject=f"pledge:{row.id}", cause=f"pledge:{row.id}", account=ledger.campaign_account(row.campaign_id),
+        subject=f"pledge:{row.id}", cause=f"pledge:{row.id}", account=pledge_account(row.campaign),
         campaign_id=row.campaign_id, provider=row.provider, charge_id=row.charge_id, money=row.money,
         tip=Money(row.tip_amount or 0, row.currency), charge=row.charge, settled=row.settled, fee=row.fee,
         owner={"pledge_id": row.id},
@@ -73,7 +82,8 @@ def payment_of(row: Pledge | RecurringCharge) -> Payment:
 
 
 def _settle_with_host(p: Payment, cause: str) -> None:
-    if p.campaign_id is not None:  # an organization's own account is not held by a host per campaign
+    # an organization's own account, or a pooled fund's, is not held by a host per campaign
+    if p.campaign_id is not None and p.account == ledger.campaign_account(p.campaign_id):
         hosts.settle_with_host(p.campaign_id, cause)
 
 
@@ -177,10 +187,11 @@ def _entry(key: str) -> LedgerEntry | None:
 
 
 def book_charge(pledge: Pledge) -> None:
-    """The backer's money reached the processor on the campaign's behalf (and the tip, the platform's)."""
+    """The backer's money reached the processor on the campaign's behalf (or its pooled fund's), and the tip,
+    the platform's."""
     processor_money = pledge.charge if pledge.charge_currency != pledge.currency else None
     ledger.book(key=f"charge:pledge:{pledge.id}", kind="charge", debit=ledger.processor(pledge.provider),
-                credit=ledger.campaign_account(pledge.campaign_id), money=pledge.money, cause=f"pledge:{pledge.id}",
+                credit=pledge_account(pledge.campaign), money=pledge.money, cause=f"pledge:{pledge.id}",
                 campaign_id=pledge.campaign_id, memo="Pledge",  # never the backer's name: ledger rows outlive an account's erasure
                 processor_ref=pledge.charge_id or pledge.payment_intent_id, processor_money=processor_money)
     if pledge.tip_amount:

@@ -16,6 +16,7 @@ from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
 from webapp.ledger import services as ledger
 from webapp.money import Money
+from webapp.payments import bookkeeping
 from webapp.payments.matching.models import Match, MatchApplicationStatus, MatchFund, MatchFundCampaign
 from webapp.payments.models import CONFIRMED_STATUSES, Pledge, PledgeStatus
 
@@ -197,10 +198,15 @@ def book_match(pledge: Pledge, known_unmatched: bool = False) -> Match | None:
     return None
 
 
+def _pledge_account(pledge: Pledge) -> str:
+    """The campaign's account, or its pooled fund's when it is a fund's giving campaign."""
+    return bookkeeping.pledge_account(pledge.campaign)
+
+
 def book_match_entry(match: Match, pledge: Pledge) -> None:
     """Once the pledge is charged, the institution owes its match to the campaign."""
     ledger.book(key=f"match:pledge:{pledge.id}", kind="match", debit=ledger.fund_account(match.fund_id),
-                credit=ledger.campaign_account(pledge.campaign_id), money=Money(match.amount, pledge.currency),
+                credit=_pledge_account(pledge), money=Money(match.amount, pledge.currency),
                 cause=f"fund:{match.fund_id}", campaign_id=pledge.campaign_id,
                 memo=f"Match by {match.fund.institution}")
 
@@ -240,7 +246,7 @@ def give_back(pledge: Pledge) -> None:
         ledger.LedgerEntry.key == f"match:pledge:{pledge.id}"))
     if booked:
         ledger.book(key=f"match_return:pledge:{pledge.id}:{target}", kind="match_return",
-                    debit=ledger.campaign_account(pledge.campaign_id), credit=ledger.fund_account(match.fund_id),
+                    debit=_pledge_account(pledge), credit=ledger.fund_account(match.fund_id),
                     money=Money(returned, pledge.currency), cause=f"fund:{match.fund_id}",
                     campaign_id=pledge.campaign_id, memo=f"Match given back to {match.fund.institution}")
     match.amount = target

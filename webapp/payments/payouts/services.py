@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import column, exists, select, table
 
 from webapp.campaigns.models import Campaign, CampaignStatus, CampaignTransition
 from webapp.clock import utcnow
@@ -135,6 +135,8 @@ def undone_charges(campaign_id: int | None = None):
 def pay_out(campaign: Campaign, now: datetime | None = None) -> list[Transfer] | None:
     """Transfer each paid charge of a successful campaign once, after the holding period; None when not due."""
     now = now or utcnow()
+    if campaign.pooled_fund_id is not None:  # its pledges were booked into the fund: nothing of it to pay out
+        return None
     if not _due(campaign, now):
         return None
     if on_host_route(campaign.organization_id):
@@ -283,9 +285,19 @@ def _capability_words(status: str | None) -> str:
     }.get(status or "", _("it is not active yet"))
 
 
+def _fund_name(fund_id: int) -> str:
+    # payments never imports governance: the name is read by table
+    funds = table("pooled_funds", column("id"), column("name"))
+    return db.session.scalar(select(funds.c.name).where(funds.c.id == fund_id)) or ""
+
+
 def status_for(campaign: Campaign, now: datetime | None = None) -> str:
     """One sentence for the organizer: what the campaign's payout waits for, or when it left."""
     now = now or utcnow()
+    if campaign.pooled_fund_id is not None:
+        return _("Nothing is paid out for this campaign: every payment it receives goes into the pooled fund "
+                 "“%(fund)s”, whose members decide in their rounds what it pays for.",
+                 fund=_fund_name(campaign.pooled_fund_id))
     if campaign.status != CampaignStatus.SUCCEEDED:
         return _("Payouts start once the campaign has succeeded.")
     transfers = list(db.session.scalars(select(Transfer).where(Transfer.campaign_id == campaign.id)))

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from webapp.accounts.models import Role
@@ -18,6 +19,7 @@ from webapp.errors import DomainError, InvalidMoney, ProviderError
 from webapp.extensions import db
 from webapp.i18n import locale_code
 from webapp.ledger import services as ledger
+from webapp.ledger.models import LedgerEntry
 from webapp.money import Money
 from webapp.organizations import services as organizations
 from webapp.payments import batches, disputes, refunds, totals
@@ -47,17 +49,32 @@ def _can_manage_money(campaign: Campaign) -> bool:
 
 
 def statement(campaign: Campaign) -> dict[str, Money]:
-    """Gross, fees, refunds, disputes, matches, transfers and net, all from the ledger (one query + one)."""
+    """Gross, fees, refunds, disputes, matches, transfers and net, all from the ledger (one query + one); for a
+    pooled fund's giving campaign, also what its payments put into the fund (every line above went there)."""
     flows = ledger.flows(campaign.id, campaign.currency)
     net = ledger.balance(ledger.campaign_account(campaign.id), campaign.currency)
     # a match given back (refund, lapse) is no longer money of the campaign: the lines add up to `net`
     # a won dispute gives back what it took, and the dispute fee when the processor returns it
-    return {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"],
+    figures = {"gross": flows["charge"], "matches": flows["match"] - flows["match_return"],
             "fees": flows["processor_fee"] - flows["processor_fee_return"],
             "refunds": flows["refund"], "disputes": flows["dispute"] - flows["dispute_reinstated"],
             "platform_fee": flows["platform_fee"],
             "transfers": flows["transfer"] - flows["transfer_reversal"], "host_hold": flows["host_hold"],
             "host_fees": flows["host_fee"], "net": net}
+    if campaign.pooled_fund_id is not None:
+        figures["to_fund"] = _into_fund(campaign)
+    return figures
+
+
+def _into_fund(campaign: Campaign) -> Money:
+    """What this campaign's entries put into its pooled fund's account, net of what they drew back."""
+    account = ledger.pooled_fund_account(campaign.pooled_fund_id)
+    amount = sa.func.coalesce(sa.func.sum(sa.case((LedgerEntry.credit_account == account, LedgerEntry.amount),
+                                                   else_=-LedgerEntry.amount)), 0)
+    total = db.session.scalar(select(amount).where(
+        LedgerEntry.campaign_id == campaign.id, LedgerEntry.currency == campaign.currency,
+        (LedgerEntry.credit_account == account) | (LedgerEntry.debit_account == account)))
+    return Money(int(total or 0), campaign.currency)
 
 
 @blueprint.route("/manage/campaigns/<slug>/money")
