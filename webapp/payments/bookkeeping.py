@@ -74,7 +74,9 @@ def payment_of(row: Pledge | RecurringCharge) -> Payment:
     from webapp.payments.models import PledgeStatus
 
     return Payment(
-        subject=f"pledge:{row.id}", cause=f"pledge:{row.id}", account=pledge_account(row.campaign),
+        subject=f"pledge:{row.id}", cause=f"pledge:{row.id}",
+        # a pledge read without its campaign (reconciliation's own rows) is a campaign's, as before funds
+        account=pledge_account(row.campaign) if row.campaign is not None else ledger.campaign_account(row.campaign_id),
         campaign_id=row.campaign_id, provider=row.provider, charge_id=row.charge_id, money=row.money,
         tip=Money(row.tip_amount or 0, row.currency), charge=row.charge, settled=row.settled, fee=row.fee,
         owner={"pledge_id": row.id},
