@@ -59,6 +59,7 @@ def test_the_french_receipt_email_writes_the_rate_with_a_decimal_comma(app):
     from flask_babel import force_locale
 
     from tests.factories import CampaignFactory
+    from webapp.extensions import db
     from webapp.money import Money
 
     campaign = CampaignFactory(live=True)
@@ -152,3 +153,17 @@ def test_a_stacked_rows_cell_never_takes_its_direction_from_its_content():
               for m in re.finditer(r"<td\b[^>]*\bdata-label=[^>]*>", p.read_text(encoding="utf-8"))
               if re.search(r"\bdir=", m.group(0))]
     assert not turned, turned
+
+
+def test_the_campaign_page_writes_its_percentage_as_each_language_does(client):
+    """French and Spanish put a no-break space before %: "0 % de l'objectif", not "0% de l'objectif"."""
+    from tests.factories import CampaignFactory
+    from webapp.extensions import db
+
+    campaign = CampaignFactory(live=True)
+    db.session.commit()
+    page = url_for("campaigns.show", slug=campaign.slug)
+    french = client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    english = client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<strong>0\u00a0%</strong>" in french
+    assert "<strong>0%</strong>" in english
