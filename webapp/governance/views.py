@@ -26,17 +26,26 @@ RECEIPTS = "round_receipts"
 
 
 def _organization(slug: str) -> Organization:
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        abort(404)
-    return org
+    return db.first_or_404(select(Organization).where(Organization.slug == slug))
 
 
 def _fund(fund_id: int) -> PooledFund:
-    fund = db.session.get(PooledFund, fund_id)
-    if fund is None:
-        abort(404)
-    return fund
+    return db.get_or_404(PooledFund, fund_id)
+
+
+def _fund_change(fund: PooledFund, valid: bool, errors: list[str], missing: str, change, done: str):
+    """One of the fund page's forms: a 400 naming what is wrong, the change refused in words, or the change
+    committed and the fund's page again with `done` said."""
+    if not valid:
+        db.session.rollback()
+        return render_template("errors.html", code=400, message="; ".join(errors) or missing), 400
+    try:
+        change()
+    except DomainError as exc:
+        return _refused(exc, 400)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("governance.fund", fund_id=fund.id))
 
 
 def _round(round_id: int) -> FundingRound:
@@ -135,17 +144,10 @@ def assign(fund_id: int):
     _board(fund.organization_id)
     form = AssignForm()
     form.amount.fixed_currency = fund.currency
-    if not form.validate_on_submit() or form.amount.money is None:
-        db.session.rollback()
-        message = "; ".join(form.amount.errors) or _("Give an amount.")
-        return render_template("errors.html", code=400, message=message), 400
-    try:
-        funds.assign(fund, current_user, form.amount.money)
-    except DomainError as exc:
-        return _refused(exc, 400)
-    db.session.commit()
-    flash(_("The money is set apart for the fund."), "success")
-    return redirect(url_for("governance.fund", fund_id=fund.id))
+    valid = form.validate_on_submit() and form.amount.money is not None
+    return _fund_change(fund, valid, form.amount.errors, _("Give an amount."),
+                        lambda: funds.assign(fund, current_user, form.amount.money),
+                        _("The money is set apart for the fund."))
 
 
 @blueprint.route("/pooled-funds/<int:fund_id>/giving-campaign", methods=["POST"])
@@ -155,17 +157,10 @@ def giving_campaign(fund_id: int):
     fund = _fund(fund_id)
     _board(fund.organization_id)
     form = GivingCampaignForm(campaigns=funds.giving_candidates(fund))
-    if not form.validate_on_submit():
-        db.session.rollback()
-        message = "; ".join(form.campaign.errors) or _("Choose a campaign.")
-        return render_template("errors.html", code=400, message=message), 400
-    try:
-        funds.set_giving_campaign(fund, current_user, db.session.get(Campaign, form.campaign.data))
-    except DomainError as exc:
-        return _refused(exc, 400)
-    db.session.commit()
-    flash(_("One-off gifts to this campaign now go into the fund."), "success")
-    return redirect(url_for("governance.fund", fund_id=fund.id))
+    valid = form.validate_on_submit()
+    return _fund_change(fund, valid, form.campaign.errors, _("Choose a campaign."),
+                        lambda: funds.set_giving_campaign(fund, current_user, db.session.get(Campaign, form.campaign.data)),
+                        _("One-off gifts to this campaign now go into the fund."))
 
 
 @blueprint.route("/pooled-funds/<int:fund_id>/match", methods=["POST"])
@@ -183,17 +178,10 @@ def assign_match(fund_id: int):
         abort(403)
     if chosen not in mine:  # an admin assigns another manager's fund; a fund in another currency is refused below
         form.match_fund.choices.append((chosen.id, chosen.name))
-    if not form.validate_on_submit() or form.amount.money is None:
-        db.session.rollback()
-        message = "; ".join(form.amount.errors + form.match_fund.errors) or _("Give an amount.")
-        return render_template("errors.html", code=400, message=message), 400
-    try:
-        funds.assign_match(fund, chosen, current_user, form.amount.money)
-    except DomainError as exc:
-        return _refused(exc, 400)
-    db.session.commit()
-    flash(_("The match fund's money is assigned to the pooled fund."), "success")
-    return redirect(url_for("governance.fund", fund_id=fund.id))
+    valid = form.validate_on_submit() and form.amount.money is not None
+    return _fund_change(fund, valid, form.amount.errors + form.match_fund.errors, _("Give an amount."),
+                        lambda: funds.assign_match(fund, chosen, current_user, form.amount.money),
+                        _("The match fund's money is assigned to the pooled fund."))
 
 
 # -- rounds ----------------------------------------------------------------------------------
