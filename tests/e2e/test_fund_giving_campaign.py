@@ -43,7 +43,7 @@ def test_the_board_opens_a_giving_campaign_and_a_visitor_gives_once_from_the_fun
     fits_and_passes_axe(page, axe)
     screenshot("fund-give-once")
     page.locator("#give-once").click()
-    assert page.url.endswith("/campaigns/dons-caisse-natifs/pledge")
+    page.wait_for_url("**/campaigns/dons-caisse-natifs/pledge")
     fits_and_passes_axe(page, axe)
     with live_server.app.app_context():
         assert db.session.get(Campaign, campaign_id).pooled_fund_id == fund_id

@@ -53,8 +53,10 @@ def test_a_beneficiary_confirms_a_value_from_an_sms_link(page: Page, browser, li
     english = page.locator("header form.lang button[value=en]")
     if english.get_attribute("aria-current") != "true":
         english.click()
+        expect(english).to_have_attribute("aria-current", "true")
     page.goto(f"/campaigns/{CAMPAIGN}")
     page.get_by_role("link", name="Manage indicators").click()
+    page.wait_for_url(re.compile(r"/impact$"))
     screenshot("organizer-indicators")
     _fits_and_passes_axe(page, axe)
     page.get_by_role("link", name="The school kitchen cooks").click()

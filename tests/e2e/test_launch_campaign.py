@@ -85,6 +85,7 @@ def test_a_newcomer_launches_a_campaign_that_the_demo_moderator_puts_live(
 
     # 3. Create the organization, in Benin, region Atlantique (the region list follows the country).
     page.get_by_role("link", name="My organizations").click()
+    page.wait_for_url("**/dashboard")
     screenshot("dashboard-empty")
     page.get_by_role("link", name="Create an organization").click()
     page.get_by_label("Name of the organization").fill(ORG_NAME)

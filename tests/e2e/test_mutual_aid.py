@@ -108,6 +108,7 @@ def test_a_flood_is_activated_calls_go_out_and_a_family_is_matched_with_a_helper
     sign_in(page, "affected@harambee.test")
     page.get_by_role("link", name="Mutual aid").click()
     page.locator("#calls").get_by_role("link", name=EVENT).click()
+    page.wait_for_url(re.compile(r"/calls/\d+$"))
     screenshot("call-for-the-affected-member")
     page.get_by_role("link", name="I am affected: ask for help").click()
     page.locator("#category").select_option("lodging")
@@ -153,6 +154,7 @@ def test_a_flood_is_activated_calls_go_out_and_a_family_is_matched_with_a_helper
     sign_in(page, "nurse@harambee.test")
     page.get_by_role("link", name="Mutual aid").click()
     page.locator("#calls").get_by_role("link", name=EVENT).click()
+    page.wait_for_url(re.compile(r"/calls/\d+$"))
     screenshot("call-for-the-diaspora")
     page.get_by_role("link", name="Give to the emergency fund").click()
     # the form starts in her euros; she gives in the fund's francs CFA

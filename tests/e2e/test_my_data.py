@@ -25,6 +25,7 @@ def test_a_member_downloads_their_data_then_deletes_their_account(page: Page, li
     page.locator("#email").fill(EMAIL)
     page.locator("#password").fill(PASSWORD)
     page.locator("main form button").click()
+    expect(page.locator("header form[action$='/account/logout']")).to_be_visible()
     page.goto("/account/profile")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()
@@ -32,6 +33,7 @@ def test_a_member_downloads_their_data_then_deletes_their_account(page: Page, li
     assert document["records"]["profile"][0]["email"] == EMAIL
 
     page.get_by_role("link", name="Delete my account").click()
+    expect(page.locator("#password")).to_be_visible()
     screenshot("delete-page")
     page.locator("#password").fill("a wrong password!")
     page.locator("#confirm").check()

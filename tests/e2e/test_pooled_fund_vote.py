@@ -36,6 +36,7 @@ def sign_in(page: Page, email: str) -> None:
 
 def sign_out(page: Page) -> None:
     page.locator("header form[action$='/account/logout'] button").click()
+    expect(page.locator("header form[action$='/account/logout']")).to_have_count(0)
 
 
 def fits_and_passes_axe(page: Page, axe: Axe) -> None:
@@ -95,6 +96,8 @@ def test_members_vote_one_by_emailed_link_the_board_closes_and_the_grants_are_bo
     sign_in(page, "nurse@harambee.test")
     page.goto("/organizations/ouidah-natifs")
     page.locator("a[href$='/organizations/ouidah-natifs/pooled-funds']").click()
+    expect(page).to_have_url(re.compile(r"/organizations/ouidah-natifs/pooled-funds$"))
+    page.wait_for_load_state()
     fits_and_passes_axe(page, axe)
     screenshot("funds-of-the-association")
     page.goto(f"/pooled-funds/{fund_id}/rounds/new")
@@ -102,6 +105,7 @@ def test_members_vote_one_by_emailed_link_the_board_closes_and_the_grants_are_bo
     page.goto(f"/rounds/{round_id}")
     choose(page, [ecole, puits])
     page.locator(f"form[action$='/rounds/{round_id}/vote'] button").click()
+    expect(page.locator("#receipt-code")).to_be_visible()
     page.goto(f"/rounds/{round_id}")
     page.locator(f"form[action$='/rounds/{round_id}/advance'] button").click()
     expect(page.locator("#round-result")).to_be_visible()

@@ -147,6 +147,7 @@ def test_recurring_and_membership_pages_are_never_wider_than_a_phone(page: Page,
     check("/memberships/mine", "my-memberships")
     check(f"/organizations/{ORG}/transparency", "transparency")
     page.locator("header form[action$='/account/logout'] button").click()
+    expect(page.locator("header form[action$='/account/logout']")).to_have_count(0)
     sign_in(page, "claire@harambee.test")  # the Lyon bakery's owner: its members, their cash dues
     check("/manage/organizations/scop-pain-lyon/members", "members")
     check("/manage/organizations/scop-pain-lyon/recurring", "income")

@@ -63,6 +63,7 @@ def test_a_backer_whose_bank_asks_for_authentication_completes_the_payment_in_th
     screenshot("closed-and-collected")
     assert set(fake_stripe.deliver(fake_stripe.take_events())) == {200}  # Stripe's events for the charges
     page.locator("header form[action$='/account/logout'] button").click()
+    expect(page.locator("header form[action$='/account/logout']")).to_have_count(0)
 
     # 2. Afiavi's email asks her to complete the payment.
     messages = smtp_server.wait_for(4)
