@@ -169,6 +169,9 @@ class Config:
     #: anonymous home and campaign pages are served from a cache for at most this many seconds, and less
     #: once what they show changes (webapp.pagecache); 0 turns the cache off
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 5))
+    #: the campaign page's record (story, updates, reports, impact, budget): out of use at once when the
+    #: organization writes any of it (webapp.pagecache), and at the latest after this (a write no listener saw)
+    PAGE_CACHE_RECORD_SECONDS = int(os.environ.get("PAGE_CACHE_RECORD_SECONDS", 60))
     #: days a link asking someone to confirm a reported impact value works (webapp.impact)
     IMPACT_LINK_DAYS = int(os.environ.get("IMPACT_LINK_DAYS", 30))
     #: Flask-Caching's store: the process's memory here (make run); Redis in production

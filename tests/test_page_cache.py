@@ -244,3 +244,86 @@ def test_a_translation_added_or_edited_changes_the_page_at_once(app, page_cache)
     translations.save_update_translation(update, campaign, editor, "fr", title="Le moulin est arrivé", body_md="Il marche.")
     db.session.commit()
     assert "Le moulin est arrivé" in app.test_client().get("/campaigns/grain-mill", headers=french).get_data(as_text=True)
+
+
+def _statements(app, action) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_pledge_re_renders_the_money_only_and_the_record_stays_cached(app, page_cache, signed_in, monkeypatch):
+    """At the surge every pledge changes the totals; the story, updates, reports, impact and budget stay."""
+    from webapp.campaigns import services
+
+    monkeypatch.setitem(app.config, "FX_DISPLAY_CACHE_SECONDS", 60)  # as configured outside the tests
+
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    services.post_update(campaign, editor, "The mill has arrived", "It works.")
+    db.session.commit()
+    member = signed_in(UserFactory(verified=True))
+    assert b"The mill has arrived" in member.get("/campaigns/grain-mill").data
+    pledge = PledgeFactory(campaign=campaign, amount=25_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    pages = []
+    seen = _statements(app, lambda: pages.append(member.get("/campaigns/grain-mill")))
+    assert _raised(25_000).encode() in pages[0].data and b"The mill has arrived" in pages[0].data
+    assert not [s for s in seen if "campaign_updates" in s or "budget_lines" in s or "progress_reports" in s
+                or "impact_indicators" in s], seen  # the record came from the cache
+    assert len(seen) <= 6, "\n".join(s[:90] for s in seen)
+    anonymous = []
+    PledgeFactory(campaign=campaign, amount=1_000, status=PledgeStatus.PAID)
+    db.session.commit()
+    assert len(_statements(app, lambda: anonymous.append(app.test_client().get("/campaigns/grain-mill")))) <= 5
+    assert anonymous[0].headers["X-Page-Cache"] == "miss"
+
+
+def test_a_budget_line_or_a_progress_report_changes_the_record_at_once(app, page_cache, signed_in):
+    from webapp.campaigns.models import BudgetLine
+    from webapp.progress_reports import services as reports
+
+    campaign = _live()
+    editor = MembershipFactory(organization=campaign.organization, editor=True).user
+    member = signed_in(UserFactory(verified=True))
+    for client in (app.test_client(), member):
+        assert b"Millstones" not in client.get("/campaigns/grain-mill").data
+    db.session.add(BudgetLine(campaign_id=campaign.id, title="Millstones", amount=40_000, required=True, position=0))
+    db.session.commit()
+    for client in (app.test_client(), member):
+        assert b"Millstones" in client.get("/campaigns/grain-mill").data
+    reports.post_report(campaign, editor, "The first sacks of flour", "Forty sacks.", [])
+    db.session.commit()
+    for client in (app.test_client(), member):
+        assert b"The first sacks of flour" in client.get("/campaigns/grain-mill").data
+
+
+def test_a_pledge_leaves_the_campaigns_record_version_alone(app, page_cache):
+    from webapp import pagecache
+
+    campaign = _live()
+    app.test_client().get("/campaigns/grain-mill")
+    record, money = pagecache._record_version_key("grain-mill"), pagecache._campaign_version_key("grain-mill")
+    before = cache.get_many(record, money)
+    pledge = PledgeFactory(campaign=campaign, amount=5_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    after = cache.get_many(record, money)
+    assert after[0] == before[0] and after[1] != before[1]
+    campaign.summary = "Grinding for two villages"
+    db.session.commit()
+    edited = cache.get_many(record, money)
+    assert edited[0] != after[0] and edited[1] != after[1]

@@ -13,6 +13,15 @@ every total, pledges, updates, tiers, matches...) and an `after_commit` listener
 campaign's and the listing's tokens, so the next visitor gets a fresh render. A rolled-back
 transaction changes nothing. Bulk UPDATE/DELETE statements on those tables replace the site token.
 
+Two versions per campaign, as in "Russian doll" caching: the campaign's *money* token changes with
+any write that touches it (a pledge, a refund, a match... and every write below), its *record* token
+only with what the organization writes and the moderators review (CONTENT_TABLES: the campaign's own
+row, its translations, updates, progress reports, budget lines, indicators and what the people asked
+said). The campaign page's body is two fragments: the record (story, updates, reports, impact,
+budget), kept PAGE_CACHE_RECORD_SECONDS (60 s) under the record token, and the money (the totals,
+match offers, latest supporters, rewards left), kept PAGE_CACHE_SECONDS under the money token; at the
+surge, when pledges arrive every second, a page re-renders only its money part.
+
 Nothing personal crosses visitors: the two per-visitor values in an anonymous page, the language form's
 CSRF token and the CSP nonce of the inline <script>, are rendered as markers (NONCE_MARK, CSRF_MARK)
 while the page is being cached, and every answer, fresh or cached, gets this visitor's own token and a
@@ -31,6 +40,7 @@ process's memory in `make run`, none in tests unless a test turns it on.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -47,8 +57,17 @@ CACHED_ENDPOINTS = {"campaigns.home": "listing", "campaigns.show": "campaign"}
 CAMPAIGN_TABLES = frozenset({"campaigns", "ledger_entries", "pledges", "campaign_updates", "reward_tiers",
                              "campaign_transitions", "matches", "match_fund_campaigns", "transfers",
                              "refunds", "campaign_translations", "campaign_update_translations",
+                             "progress_reports", "budget_lines",
                              # impact: indicators, reported values, and the answers of the people asked
                              "impact_indicators", "impact_values", "impact_answers"})
+#: of those, what changes the campaign's record (the fragment kept longer); the others only change money
+CONTENT_TABLES = frozenset({"campaigns", "campaign_updates", "campaign_transitions", "campaign_translations",
+                            "campaign_update_translations", "progress_reports", "budget_lines",
+                            "impact_indicators", "impact_values", "impact_answers"})
+#: rows of these tables without a campaign_id belong to no campaign page (the platform's tip, a pooled fund's money)
+ROWS_OF_NO_CAMPAIGN = frozenset({"ledger_entries"})
+#: an INSERT's bound parameters naming a row's campaign: campaign_id, or campaign_id_m<n> for the n-th of many rows
+_CAMPAIGN_PARAM = re.compile(r"campaign_id(_m\d+)?")
 #: a write to these changes what every cached page may show
 SITE_TABLES = frozenset({"organizations", "exchange_rates", "match_funds"})
 #: markers a cacheable render writes instead of the per-visitor values; user content never holds them
@@ -60,6 +79,19 @@ _SITE, _LISTING = "pagecache:v:site", "pagecache:v:listing"
 
 def _campaign_version_key(slug_or_id) -> str:
     return f"pagecache:v:campaign:{slug_or_id}"
+
+
+def _record_version_key(slug_or_id) -> str:
+    return f"pagecache:v:record:{slug_or_id}"
+
+
+def _versions(slug: str | None) -> dict[str, str]:
+    """The site's, the listing's and (for `slug`) the campaign's two version tokens, read once per request."""
+    memo = g.setdefault("page_cache_versions", {})
+    if slug not in memo:
+        names = [_SITE, _LISTING] + ([_campaign_version_key(slug), _record_version_key(slug)] if slug else [])
+        memo[slug] = dict(zip(names, (v or "0" for v in _cache().get_many(*names))))
+    return memo[slug]
 
 
 def _cache():
@@ -92,19 +124,27 @@ def _key(kind: str) -> str:
     from webapp.i18n import locale_code
     from webapp.payments.display import viewer_currency
 
-    cache = _cache()
-    names = [_SITE, _LISTING] if kind == "listing" else [_SITE, _campaign_version_key(request.view_args.get("slug"))]
-    versions = cache.get_many(*names)
+    slug = None if kind == "listing" else request.view_args.get("slug")
+    versions = _versions(slug)
+    names = [_SITE, _LISTING] if kind == "listing" else [_SITE, _campaign_version_key(slug)]
     where = hashlib.sha256(request.full_path.encode()).hexdigest()[:32]
-    tokens = ".".join(v or "0" for v in versions)
+    tokens = ".".join(versions[name] for name in names)
     return f"pagecache:page:{kind}:{tokens}:{locale_code()}:{viewer_currency() or '-'}:{where}"
 
 
 # -- fragments: the part of a page every viewer of a kind sees alike -------------------------------
-def fragment(slug: str, parts: tuple, render: Callable[[], str]) -> Markup:
-    """The campaign page's body for `parts` (language, currency and the viewer's kind are added), from the
-    cache when it holds it for the campaign's current version, else `render()`d and kept PAGE_CACHE_SECONDS.
-    Signed-in members get it too: it holds no one's name, and its CSRF token and nonce are markers."""
+#: between the pieces of one fragment (`fragment_parts`); user content never holds it, as for the markers
+PART_MARK = "<!--harambee:part-->"
+
+
+def fragment(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> Markup:
+    """A part of the campaign page every viewer of a kind sees alike, for `parts` (language and currency are
+    added), from the cache when it holds it for the campaign's current version, else `render()`d and kept.
+
+    By default the version is the campaign's money token and the entry lives PAGE_CACHE_SECONDS; with
+    `record`, the record token (what only the organization's and moderators' writes change) and
+    PAGE_CACHE_RECORD_SECONDS. Signed-in members get it too: it holds no one's name, and its CSRF token
+    and nonce are markers."""
     if not enabled():
         return Markup(render())
     from webapp.i18n import locale_code
@@ -112,9 +152,11 @@ def fragment(slug: str, parts: tuple, render: Callable[[], str]) -> Markup:
 
     cache = _cache()
     try:
-        versions = cache.get_many(_SITE, _campaign_version_key(slug))
-        key = (f"pagecache:fragment:{'.'.join(v or '0' for v in versions)}:{locale_code()}:"
-               f"{viewer_currency() or '-'}:{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
+        versions = _versions(slug)
+        names = (_SITE, _record_version_key(slug) if record else _campaign_version_key(slug))
+        key = (f"pagecache:fragment:{'r' if record else 'm'}:{'.'.join(versions[n] for n in names)}:"
+               f"{locale_code()}:{viewer_currency() or '-'}:"
+               f"{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
         html = cache.get(key)
     except Exception:  # noqa: BLE001
         current_app.logger.warning("page cache unavailable", exc_info=True)
@@ -125,12 +167,18 @@ def fragment(slug: str, parts: tuple, render: Callable[[], str]) -> Markup:
             html = render()
         finally:
             g.pop("page_cache_fragment", None)
+        seconds = current_app.config["PAGE_CACHE_RECORD_SECONDS" if record else "PAGE_CACHE_SECONDS"]
         try:
-            cache.set(key, html, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+            cache.set(key, html, timeout=seconds)
         except Exception:  # noqa: BLE001
             current_app.logger.warning("page cache unavailable", exc_info=True)
     g.page_cache_markers = True
     return Markup(html)
+
+
+def fragment_parts(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> list[Markup]:
+    """`fragment`, for a render made of several pieces separated by PART_MARK (kept and read as one entry)."""
+    return [Markup(piece) for piece in str(fragment(slug, parts, render, record=record)).split(PART_MARK)]
 
 
 # -- template globals while a page is being cached --------------------------------------------------
@@ -243,32 +291,57 @@ def _slug_in_session(session_: Session, campaign_id: int) -> str | None:
 
 
 def _before_flush(session_: Session, _context, _instances) -> None:
+    """Notes what the flush changes: 'campaign:<id>' / 'slug:<slug>' (its record and money), 'money:<id>' /
+    'money-slug:<slug>' (its money only), 'listing' or 'site'."""
     for obj in (*session_.new, *session_.dirty, *session_.deleted):
         table = getattr(obj, "__tablename__", None)
         if table == "campaigns":
+            if obj in session_.dirty and not session_.is_modified(obj, include_collections=False):
+                continue  # only a collection moved (a pledge appended): the child row notes itself
             _note(session_, f"campaign:{obj.id}" if obj.id is not None else "listing")
             if obj.slug:
                 _note(session_, f"slug:{obj.slug}")
             for old in inspect(obj).attrs.slug.history.deleted or ():  # a renamed campaign's old address
                 _note(session_, f"slug:{old}")
         elif table in CAMPAIGN_TABLES:
-            campaign_id = getattr(obj, "campaign_id", None)
+            campaign_id, slug = getattr(obj, "campaign_id", None), None
             if campaign_id is None:
-                _note(session_, "site")
-                continue
-            slug = _slug_in_session(session_, campaign_id)
-            _note(session_, f"slug:{slug}" if slug else f"campaign:{campaign_id}")
+                related = obj.__dict__.get("campaign")  # a new row given its campaign, not yet its id
+                if related is not None and related.id is not None:
+                    campaign_id, slug = related.id, related.__dict__.get("slug")
+                elif table in ROWS_OF_NO_CAMPAIGN:
+                    continue
+                else:
+                    _note(session_, "site")
+                    continue
+            slug = slug or _slug_in_session(session_, campaign_id)
+            if table in CONTENT_TABLES:
+                _note(session_, f"slug:{slug}" if slug else f"campaign:{campaign_id}")
+            else:
+                _note(session_, f"money-slug:{slug}" if slug else f"money:{campaign_id}")
         elif table in SITE_TABLES:
             _note(session_, "site")
 
 
 def _orm_execute(state) -> None:
-    if not (state.is_update or state.is_delete):
+    if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
     table = getattr(getattr(mapper, "class_", None), "__tablename__", None) if mapper is not None else None
-    if table in CAMPAIGN_TABLES or table in SITE_TABLES:
-        _note(state.session, "site")
+    if table not in CAMPAIGN_TABLES and table not in SITE_TABLES:
+        return
+    if state.is_insert and table in CAMPAIGN_TABLES and table != "campaigns":
+        # INSERT ... VALUES (ledger.book's, one row or many): the campaigns are in its values
+        params = state.statement.compile(dialect=state.session.get_bind().dialect).params
+        ids = {value for name, value in params.items() if _CAMPAIGN_PARAM.fullmatch(name)}
+        if None in ids and table not in ROWS_OF_NO_CAMPAIGN or not any(n.startswith("campaign_id") for n in params):
+            _note(state.session, "site")
+            return
+        prefix = "campaign" if table in CONTENT_TABLES else "money"
+        for campaign_id in ids - {None}:
+            _note(state.session, f"{prefix}:{campaign_id}")
+        return
+    _note(state.session, "site")
 
 
 def _after_commit(session_: Session) -> None:
@@ -286,23 +359,32 @@ def _after_rollback(session_: Session) -> None:
 
 
 def invalidate(changed: set[str]) -> None:
-    """New version tokens for what changed: 'site', 'listing', 'campaign:<id>' or 'slug:<slug>'."""
+    """New version tokens for what changed: 'site', 'listing', a campaign's record and money ('campaign:<id>',
+    'slug:<slug>') or its money only ('money:<id>', 'money-slug:<slug>')."""
     cache = _cache()
     token = secrets.token_hex(6)
-    ids = {int(c.split(":", 1)[1]) for c in changed if c.startswith("campaign:")}
-    slugs = {c.split(":", 1)[1] for c in changed if c.startswith("slug:")}
-    if ids:  # pages are keyed by slug: one read names them (the session is done: a connection of its own)
+
+    def named(kind: str) -> set[str]:
+        return {c.split(":", 1)[1] for c in changed if c.startswith(kind + ":")}
+
+    record_ids, money_ids = {int(i) for i in named("campaign")}, {int(i) for i in named("money")}
+    record_slugs, money_slugs = named("slug"), named("money-slug")
+    if record_ids or money_ids:  # pages are keyed by slug: one read names them (a connection of its own)
         from sqlalchemy import select
 
         from webapp.campaigns.models import Campaign
         from webapp.extensions import db
 
         with db.engine.connect() as conn:
-            slugs.update(conn.scalars(select(Campaign.slug).where(Campaign.id.in_(ids))))
-    versions = {_LISTING: token} if (ids or slugs or "listing" in changed) else {}
+            for campaign_id, slug in conn.execute(select(Campaign.id, Campaign.slug)
+                                                  .where(Campaign.id.in_(record_ids | money_ids))):
+                (record_slugs if campaign_id in record_ids else money_slugs).add(slug)
+    money_slugs |= record_slugs
+    versions = {_LISTING: token} if (money_slugs or "listing" in changed) else {}
     if "site" in changed:
         versions[_SITE] = token
-    versions.update({_campaign_version_key(slug): token for slug in slugs})
+    versions.update({_campaign_version_key(slug): token for slug in money_slugs})
+    versions.update({_record_version_key(slug): token for slug in record_slugs})
     if versions:
         cache.set_many(versions, timeout=0)
 

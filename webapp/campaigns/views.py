@@ -1,6 +1,7 @@
 """Routes: discovery and campaign pages (public), writing campaigns and revisions (editors), the moderation queue."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 from types import SimpleNamespace
 
@@ -8,6 +9,7 @@ from babel import Locale
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from webapp import geo, pagecache
@@ -110,14 +112,20 @@ def show(slug: str):
     # ?lang=… reads this campaign in another of its languages, for this page only (the site's language stays).
     language = translations.reading_language(campaign, request.args.get("lang"), locale_code())
     text = translations.reading(campaign, language)
-    content = pagecache.fragment(campaign.slug, ("show", can_edit, moderator, language), lambda: render_template(
-        "campaigns/_show_content.html", campaign=campaign, progress=services.progress_of(campaign),
-        updates=services.updates_of(campaign), can_edit=can_edit, text=text,
-        read_in=translations.available(campaign)))
+    viewer = (can_edit, moderator, language)
+    # Two fragments (webapp.pagecache): the record, which only the organization's writes change, and the money,
+    # which every pledge changes; at the surge a page re-renders its money part alone.
+    record = pagecache.fragment_parts(campaign.slug, ("record", *viewer), lambda: render_template(
+        "campaigns/_show_record.html", campaign=campaign, updates=services.updates_of(campaign), can_edit=can_edit,
+        text=text, read_in=translations.available(campaign), part_mark=Markup(pagecache.PART_MARK)), record=True)
+    progress = functools.cache(lambda: services.progress_of(campaign))  # once, for both money fragments
+    money = pagecache.fragment_parts(campaign.slug, ("money", *viewer), lambda: render_template(
+        "campaigns/_show_money.html", campaign=campaign, progress=progress(), can_edit=can_edit, text=text,
+        part_mark=Markup(pagecache.PART_MARK)))
     share_meta = pagecache.fragment(campaign.slug, ("share",), lambda: render_template(
-        "campaigns/_share_meta.html", campaign=campaign, progress=services.progress_of(campaign)))
-    return render_template("campaigns/show.html", campaign=campaign, content=content, share_meta=share_meta,
-                           text=text)
+        "campaigns/_share_meta.html", campaign=campaign, progress=progress()))
+    return render_template("campaigns/show.html", campaign=campaign, record=record, money=money,
+                           share_meta=share_meta, text=text)
 
 
 @blueprint.route("/organizations/<slug>")

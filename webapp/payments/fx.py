@@ -134,12 +134,15 @@ def import_file(data: bytes, filename: str) -> int:
 _display_rates: dict[str, tuple[float, object]] = {}
 
 
+_UNKNOWN = object()  # not in _display_rates (a currency without any rate is kept too, as None)
+
+
 def _display_rate(currency: str):
     seconds = current_app.config.get("FX_DISPLAY_CACHE_SECONDS", 0) if has_app_context() else 0
     if not seconds:
-        return None, 0
+        return _UNKNOWN, 0
     found = _display_rates.get(currency)
-    return (found[1] if found and found[0] > time.monotonic() else None), seconds
+    return (found[1] if found and found[0] > time.monotonic() else _UNKNOWN), seconds
 
 
 def _per_euro(currency: str, on: date | None, display: bool = False) -> tuple[Decimal, date | None]:
@@ -150,14 +153,14 @@ def _per_euro(currency: str, on: date | None, display: bool = False) -> tuple[De
     cache = _cache()
     key = (currency, on)
     if key not in cache:
-        row, seconds = _display_rate(currency) if display and on is None else (None, 0)
-        if row is None:
+        row, seconds = _display_rate(currency) if display and on is None else (_UNKNOWN, 0)
+        if row is _UNKNOWN:
             q = select(ExchangeRate.units_per_euro, ExchangeRate.rate_date).where(ExchangeRate.currency == currency)
             if on is not None:
                 q = q.where(ExchangeRate.rate_date <= on)
             row = db.session.execute(q.order_by(ExchangeRate.rate_date.desc()).limit(1)).first()
-            if seconds and row is not None:
-                _display_rates[currency] = (time.monotonic() + seconds, tuple(row))
+            if seconds:  # a currency without a rate too: every page would ask again
+                _display_rates[currency] = (time.monotonic() + seconds, tuple(row) if row is not None else None)
         cache[key] = row
     row = cache[key]
     if row is None:

@@ -14,5 +14,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def progress_report_helpers() -> dict:
-        return {"progress_reports_of": services.reports_of, "report_overdue_since": services.overdue_since,
-                "can_post_report": services.can_post}
+        return {"progress_reports_of": services.reports_of, "report_overdue_since": services.overdue_since}
