@@ -137,16 +137,17 @@ def _key(kind: str) -> str:
 PART_MARK = "<!--harambee:part-->"
 
 
-def fragment(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> Markup:
-    """A part of the campaign page every viewer of a kind sees alike, for `parts` (language and currency are
-    added), from the cache when it holds it for the campaign's current version, else `render()`d and kept.
+def kept(slug: str, parts: tuple, compute: Callable[[], object], *, record: bool = False, html: bool = False):
+    """A value of the campaign page that every viewer of a kind gets alike, for `parts` (language and currency
+    are added), from the cache when it holds it for the campaign's current version, else `compute()`d and
+    kept (None is never kept).
 
     By default the version is the campaign's money token and the entry lives PAGE_CACHE_SECONDS; with
     `record`, the record token (what only the organization's and moderators' writes change) and
-    PAGE_CACHE_RECORD_SECONDS. Signed-in members get it too: it holds no one's name, and its CSRF token
-    and nonce are markers."""
+    PAGE_CACHE_RECORD_SECONDS. With `html`, `compute` renders a fragment: its CSRF token and nonce are
+    markers while it renders, stamped with this viewer's own before the answer leaves."""
     if not enabled():
-        return Markup(render())
+        return compute()
     from webapp.i18n import locale_code
     from webapp.payments.display import viewer_currency
 
@@ -157,23 +158,32 @@ def fragment(slug: str, parts: tuple, render: Callable[[], str], *, record: bool
         key = (f"pagecache:fragment:{'r' if record else 'm'}:{'.'.join(versions[n] for n in names)}:"
                f"{locale_code()}:{viewer_currency() or '-'}:"
                f"{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
-        html = cache.get(key)
+        value = cache.get(key)
     except Exception:  # noqa: BLE001
         current_app.logger.warning("page cache unavailable", exc_info=True)
-        return Markup(render())
-    if html is None:
-        g.page_cache_fragment = True  # markers in place of this viewer's CSRF token and nonce
+        return compute()
+    if value is None:
+        if html:
+            g.page_cache_fragment = True  # markers in place of this viewer's CSRF token and nonce
         try:
-            html = render()
+            value = compute()
         finally:
             g.pop("page_cache_fragment", None)
         seconds = current_app.config["PAGE_CACHE_RECORD_SECONDS" if record else "PAGE_CACHE_SECONDS"]
-        try:
-            cache.set(key, html, timeout=seconds)
-        except Exception:  # noqa: BLE001
-            current_app.logger.warning("page cache unavailable", exc_info=True)
-    g.page_cache_markers = True
-    return Markup(html)
+        if value is not None:
+            try:
+                cache.set(key, value, timeout=seconds)
+            except Exception:  # noqa: BLE001
+                current_app.logger.warning("page cache unavailable", exc_info=True)
+    if html:
+        g.page_cache_markers = True
+    return value
+
+
+def fragment(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> Markup:
+    """A part of the campaign page every viewer of a kind sees alike (`kept`, rendered HTML). Signed-in members
+    get it too: it holds no one's name, and its CSRF token and nonce are markers."""
+    return Markup(kept(slug, parts, render, record=record, html=True))
 
 
 def fragment_parts(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> list[Markup]:
@@ -330,18 +340,29 @@ def _orm_execute(state) -> None:
     table = getattr(getattr(mapper, "class_", None), "__tablename__", None) if mapper is not None else None
     if table not in CAMPAIGN_TABLES and table not in SITE_TABLES:
         return
-    if state.is_insert and table in CAMPAIGN_TABLES and table != "campaigns":
-        # INSERT ... VALUES (ledger.book's, one row or many): the campaigns are in its values
-        params = state.statement.compile(dialect=state.session.get_bind().dialect).params
-        ids = {value for name, value in params.items() if _CAMPAIGN_PARAM.fullmatch(name)}
-        if None in ids and table not in ROWS_OF_NO_CAMPAIGN or not any(n.startswith("campaign_id") for n in params):
-            _note(state.session, "site")
-            return
-        prefix = "campaign" if table in CONTENT_TABLES else "money"
-        for campaign_id in ids - {None}:
-            _note(state.session, f"{prefix}:{campaign_id}")
+    ids = _inserted_campaigns(state) if state.is_insert and table in CAMPAIGN_TABLES and table != "campaigns" \
+        else None
+    if ids is None or (None in ids and table not in ROWS_OF_NO_CAMPAIGN):
+        _note(state.session, "site")
         return
-    _note(state.session, "site")
+    prefix = "campaign" if table in CONTENT_TABLES else "money"
+    for campaign_id in ids - {None}:
+        _note(state.session, f"{prefix}:{campaign_id}")
+
+
+def _inserted_campaigns(state) -> set | None:
+    """The campaign ids an ORM INSERT writes rows for (None among them for a row without one), or None when
+    they cannot be told (then the whole site is out of date, as for a bulk UPDATE)."""
+    try:
+        rows = state.parameters  # insert(Model), [rows]: executemany
+        if rows:
+            rows = [rows] if isinstance(rows, dict) else rows
+            return {row.get("campaign_id") for row in rows} if all("campaign_id" in r for r in rows) else None
+        params = state.statement.compile(dialect=state.session.get_bind().dialect).params  # .values(...)
+        found = {name: value for name, value in params.items() if _CAMPAIGN_PARAM.fullmatch(name)}
+        return set(found.values()) if found else None
+    except Exception:  # noqa: BLE001 - never let the cache break a write
+        return None
 
 
 def _after_commit(session_: Session) -> None:

@@ -28,6 +28,9 @@ class PledgeReader(Protocol):
     def chosen_tier_ids(self, campaign_id: int) -> set[int]:
         """Tiers of the campaign that at least one pledge holds or has taken."""
 
+    def totals_and_latest(self, campaign_id: int, limit: int) -> tuple[int, int, list]:
+        """(raised, backers, the latest `limit` supporters) of one campaign, in one statement."""
+
 
 class NoPledges:
     def totals_subquery(self, campaign_ids=None) -> Subquery:
@@ -40,6 +43,9 @@ class NoPledges:
 
     def chosen_tier_ids(self, campaign_id: int) -> set[int]:
         return set()
+
+    def totals_and_latest(self, campaign_id: int, limit: int) -> tuple[int, int, list]:
+        return 0, 0, []
 
 
 def install_reader(app, reader: PledgeReader) -> None:

@@ -1,7 +1,6 @@
 """Routes: discovery and campaign pages (public), writing campaigns and revisions (editors), the moderation queue."""
 from __future__ import annotations
 
-import functools
 from datetime import date
 from types import SimpleNamespace
 
@@ -105,27 +104,41 @@ def home():
 
 @blueprint.route("/campaigns/<slug>")
 def show(slug: str):
-    campaign, can_edit = services.campaign_page(slug, current_user)  # one query: the campaign and the role
-    if campaign is None or not services.can_view(current_user, campaign):
+    loaded: dict = {}
+
+    def campaign() -> Campaign | None:  # one query (with the viewer's role) and its translations, when needed
+        if "campaign" not in loaded:
+            loaded["campaign"], loaded["can_edit"] = services.campaign_page(slug, current_user)
+        return loaded["campaign"]
+
+    # The page's head (who may see it, its languages, title and summary) and its two fragments come from the
+    # page cache (webapp.pagecache): the record, which only the organization's writes change, and the money,
+    # which every pledge changes. The campaign itself is read only when one of them has to be made again.
+    head = pagecache.kept(slug, ("head",), lambda: services.page_head(campaign()), record=True)
+    if head is None:
+        abort(404)
+    can_edit = loaded["can_edit"] if "campaign" in loaded else organizations.can_edit(current_user, head.organization_id)
+    if not services.head_visible(head, current_user, can_edit):
         abort(404)
     moderator = current_user.is_authenticated and current_user.is_moderator
     # ?lang=… reads this campaign in another of its languages, for this page only (the site's language stays).
-    language = translations.reading_language(campaign, request.args.get("lang"), locale_code())
-    text = translations.reading(campaign, language)
+    language = head.reading_language(request.args.get("lang"), locale_code())
     viewer = (can_edit, moderator, language)
-    # Two fragments (webapp.pagecache): the record, which only the organization's writes change, and the money,
-    # which every pledge changes; at the surge a page re-renders its money part alone.
-    record = pagecache.fragment_parts(campaign.slug, ("record", *viewer), lambda: render_template(
-        "campaigns/_show_record.html", campaign=campaign, updates=services.updates_of(campaign), can_edit=can_edit,
-        text=text, read_in=translations.available(campaign), part_mark=Markup(pagecache.PART_MARK)), record=True)
-    progress = functools.cache(lambda: services.progress_of(campaign))  # once, for both money fragments
-    money = pagecache.fragment_parts(campaign.slug, ("money", *viewer), lambda: render_template(
-        "campaigns/_show_money.html", campaign=campaign, progress=progress(), can_edit=can_edit, text=text,
-        part_mark=Markup(pagecache.PART_MARK)))
-    share_meta = pagecache.fragment(campaign.slug, ("share",), lambda: render_template(
-        "campaigns/_share_meta.html", campaign=campaign, progress=progress()))
-    return render_template("campaigns/show.html", campaign=campaign, record=record, money=money,
-                           share_meta=share_meta, text=text)
+    record = pagecache.fragment_parts(slug, ("record", *viewer), lambda: render_template(
+        "campaigns/_show_record.html", campaign=campaign(), updates=services.updates_of(campaign()),
+        can_edit=can_edit, text=translations.reading(campaign(), language), read_in=head.languages,
+        part_mark=Markup(pagecache.PART_MARK)), record=True)
+
+    def money() -> str:
+        progress, supporters = services.money_of(campaign())
+        return render_template("campaigns/_show_money.html", campaign=campaign(), progress=progress,
+                               supporters=supporters, can_edit=can_edit,
+                               text=translations.reading(campaign(), language), part_mark=Markup(pagecache.PART_MARK))
+
+    panel, rest, share_meta = pagecache.fragment_parts(slug, ("money", *viewer), money)
+    title, summary = head.texts[language]
+    return render_template("campaigns/show.html", record=record, money=(panel, rest), share_meta=share_meta,
+                           title=title, summary=summary)
 
 
 @blueprint.route("/organizations/<slug>")

@@ -13,7 +13,6 @@ from webapp.money import Money
 from webapp.payments import currencies, fx, minimums
 from webapp.payments.matching import services as matching
 from webapp.payments.models import PledgeStatus
-from webapp.payments.totals import latest_supporters
 
 #: The usual currency of a language when the browser names no country.
 LANGUAGE_CURRENCY = {"fr": "EUR", "en": "USD"}
@@ -137,7 +136,7 @@ def charge_label(status: PledgeStatus) -> str:
 def register(app) -> None:
     @app.context_processor
     def payment_helpers() -> dict:
-        return {"approx": approx, "viewer_currency": viewer_currency, "latest_supporters": latest_supporters,
+        return {"approx": approx, "viewer_currency": viewer_currency,
                 "match_offers": matching.offers_for,
                 "pledge_status_label": pledge_status_label, "minimum_note": minimum_note,
                 "dispute_label": dispute_label, "charge_label": charge_label,
