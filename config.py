@@ -172,6 +172,9 @@ class Config:
     #: the campaign page's record (story, updates, reports, impact, budget): out of use at once when the
     #: organization writes any of it (webapp.pagecache), and at the latest after this (a write no listener saw)
     PAGE_CACHE_RECORD_SECONDS = int(os.environ.get("PAGE_CACHE_RECORD_SECONDS", 60))
+    #: a process remembers the pages' version tokens this long (seconds, may be a fraction): another process's
+    #: change reaches its pages within it; its own at once
+    PAGE_CACHE_VERSION_SECONDS = float(os.environ.get("PAGE_CACHE_VERSION_SECONDS", 1))
     #: days a link asking someone to confirm a reported impact value works (webapp.impact)
     IMPACT_LINK_DAYS = int(os.environ.get("IMPACT_LINK_DAYS", 30))
     #: Flask-Caching's store: the process's memory here (make run); Redis in production

@@ -327,3 +327,22 @@ def test_a_pledge_leaves_the_campaigns_record_version_alone(app, page_cache):
     db.session.commit()
     edited = cache.get_many(record, money)
     assert edited[0] != after[0] and edited[1] != after[1]
+
+
+def test_another_process_change_reaches_this_process_within_the_version_delay(app, page_cache, monkeypatch):
+    """Version tokens are remembered PAGE_CACHE_VERSION_SECONDS: this process's own writes show at once, another
+    process's (here: a token written straight into the store, as its invalidation would) within that delay."""
+    from webapp import pagecache
+
+    monkeypatch.setitem(app.config, "PAGE_CACHE_VERSION_SECONDS", 1)
+    campaign = _live()
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "miss"
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"
+    campaign.title = "Written here"
+    db.session.commit()
+    assert b"Written here" in app.test_client().get("/campaigns/grain-mill").data  # at once
+    cache.set(pagecache._campaign_version_key("grain-mill"), "elsewhere", timeout=0)
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"  # remembered
+    real = pagecache.time.monotonic
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: real() + 1.1)
+    assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "miss"  # read again

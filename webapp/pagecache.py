@@ -85,12 +85,30 @@ def _record_version_key(slug_or_id) -> str:
     return f"pagecache:v:record:{slug_or_id}"
 
 
+#: version tokens this process read lately: name -> (read at, token); kept PAGE_CACHE_VERSION_SECONDS, so a
+#: page served from the cache costs one read of the store, not two. This process's own writes replace them at
+#: once (invalidate); another process's are seen within that delay.
+_recent_versions: dict[str, tuple[float, str]] = {}
+
+
 def _versions(slug: str | None) -> dict[str, str]:
     """The site's, the listing's and (for `slug`) the campaign's two version tokens, read once per request."""
     memo = g.setdefault("page_cache_versions", {})
     if slug not in memo:
         names = [_SITE, _LISTING] + ([_campaign_version_key(slug), _record_version_key(slug)] if slug else [])
-        memo[slug] = dict(zip(names, (v or "0" for v in _cache().get_many(*names))))
+        keep = current_app.config.get("PAGE_CACHE_VERSION_SECONDS", 0)
+        now = time.monotonic()
+        found = {name: _recent_versions[name][1] for name in names
+                 if keep and name in _recent_versions and now - _recent_versions[name][0] < keep}
+        missing = [name for name in names if name not in found]
+        if missing:
+            read = dict(zip(missing, (v or "0" for v in _cache().get_many(*missing))))
+            if keep:
+                if len(_recent_versions) > 10_000:  # one entry per campaign seen: bounded
+                    _recent_versions.clear()
+                _recent_versions.update({name: (now, token) for name, token in read.items()})
+            found.update(read)
+        memo[slug] = found
     return memo[slug]
 
 
@@ -133,62 +151,70 @@ def _key(kind: str) -> str:
 
 
 # -- fragments: the part of a page every viewer of a kind sees alike -------------------------------
-#: between the pieces of one fragment (`fragment_parts`); user content never holds it, as for the markers
-PART_MARK = "<!--harambee:part-->"
-
-
-def kept(slug: str, parts: tuple, compute: Callable[[], object], *, record: bool = False, html: bool = False):
-    """A value of the campaign page that every viewer of a kind gets alike, for `parts` (language and currency
-    are added), from the cache when it holds it for the campaign's current version, else `compute()`d and
-    kept (None is never kept).
-
-    By default the version is the campaign's money token and the entry lives PAGE_CACHE_SECONDS; with
-    `record`, the record token (what only the organization's and moderators' writes change) and
-    PAGE_CACHE_RECORD_SECONDS. With `html`, `compute` renders a fragment: its CSRF token and nonce are
-    markers while it renders, stamped with this viewer's own before the answer leaves."""
-    if not enabled():
-        return compute()
+def _value_key(slug: str, parts: tuple, record: bool) -> str:
     from webapp.i18n import locale_code
     from webapp.payments.display import viewer_currency
 
+    versions = _versions(slug)
+    names = (_SITE, _record_version_key(slug) if record else _campaign_version_key(slug))
+    return (f"pagecache:fragment:{'r' if record else 'm'}:{'.'.join(versions[n] for n in names)}:"
+            f"{locale_code()}:{viewer_currency() or '-'}:{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
+
+
+def kept_together(slug: str, wanted: list[tuple[tuple, Callable[[], object], bool, bool]]) -> list:
+    """Values of the campaign page that every viewer of a kind gets alike, read from the cache in one round
+    trip: each of `wanted` is (parts, compute, record, html), and comes from the cache when it holds it for
+    the campaign's current version (language and currency are in the key), else is `compute()`d and kept
+    (None never is).
+
+    The version is the campaign's money token and an entry lives PAGE_CACHE_SECONDS, or with `record` the
+    record token (what only the organization's and moderators' writes change) and PAGE_CACHE_RECORD_SECONDS.
+    With `html`, `compute` renders a fragment: its CSRF token and nonce are markers while it renders, stamped
+    with this viewer's own before the answer leaves (signed-in members get fragments too: they hold no one's
+    name)."""
+    if not enabled():
+        return [compute() for _parts, compute, _record, _html in wanted]
     cache = _cache()
     try:
-        versions = _versions(slug)
-        names = (_SITE, _record_version_key(slug) if record else _campaign_version_key(slug))
-        key = (f"pagecache:fragment:{'r' if record else 'm'}:{'.'.join(versions[n] for n in names)}:"
-               f"{locale_code()}:{viewer_currency() or '-'}:"
-               f"{hashlib.sha256(repr((slug, parts)).encode()).hexdigest()[:32]}")
-        value = cache.get(key)
-    except Exception:  # noqa: BLE001
+        keys = [_value_key(slug, parts, record) for parts, _compute, record, _html in wanted]
+        values = list(cache.get_many(*keys))
+    except Exception:  # noqa: BLE001 - a cache that is down is a slower page, never an error page
         current_app.logger.warning("page cache unavailable", exc_info=True)
-        return compute()
-    if value is None:
+        keys, values = None, [None] * len(wanted)
+    for index, (_parts, compute, record, html) in enumerate(wanted):
+        if html:
+            g.page_cache_markers = True
+        if values[index] is not None:
+            continue
         if html:
             g.page_cache_fragment = True  # markers in place of this viewer's CSRF token and nonce
         try:
-            value = compute()
+            values[index] = compute()
         finally:
             g.pop("page_cache_fragment", None)
-        seconds = current_app.config["PAGE_CACHE_RECORD_SECONDS" if record else "PAGE_CACHE_SECONDS"]
-        if value is not None:
+        if keys is not None and values[index] is not None:
+            seconds = current_app.config["PAGE_CACHE_RECORD_SECONDS" if record else "PAGE_CACHE_SECONDS"]
             try:
-                cache.set(key, value, timeout=seconds)
+                cache.set(keys[index], values[index], timeout=seconds)
             except Exception:  # noqa: BLE001
                 current_app.logger.warning("page cache unavailable", exc_info=True)
-    if html:
-        g.page_cache_markers = True
-    return value
+    return values
 
 
-def fragment(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> Markup:
-    """A part of the campaign page every viewer of a kind sees alike (`kept`, rendered HTML). Signed-in members
-    get it too: it holds no one's name, and its CSRF token and nonce are markers."""
-    return Markup(kept(slug, parts, render, record=record, html=True))
+def kept(slug: str, parts: tuple, compute: Callable[[], object], *, record: bool = False):
+    """One value of `kept_together`, not HTML."""
+    return kept_together(slug, [(parts, compute, record, False)])[0]
 
 
-def fragment_parts(slug: str, parts: tuple, render: Callable[[], str], *, record: bool = False) -> list[Markup]:
-    """`fragment`, for a render made of several pieces separated by PART_MARK (kept and read as one entry)."""
-    return [Markup(piece) for piece in str(fragment(slug, parts, render, record=record)).split(PART_MARK)]
+#: between the pieces of one fragment (`fragments_in_pieces`); user content never holds it, as for the markers
+PART_MARK = "<!--harambee:part-->"
+
+
+def fragments_in_pieces(slug: str, wanted: list[tuple[tuple, Callable[[], str], bool]]) -> list[list[Markup]]:
+    """Rendered fragments of `kept_together` — each of `wanted` is (parts, render, record) — each cut into
+    the pieces its render separated by PART_MARK (kept and read as one entry)."""
+    html = kept_together(slug, [(parts, render, record, True) for parts, render, record in wanted])
+    return [[Markup(piece) for piece in str(value).split(PART_MARK)] for value in html]
 
 
 # -- template globals while a page is being cached --------------------------------------------------
@@ -408,6 +434,8 @@ def invalidate(changed: set[str]) -> None:
     versions.update({_record_version_key(slug): token for slug in record_slugs})
     if versions:
         cache.set_many(versions, timeout=0)
+        now = time.monotonic()
+        _recent_versions.update({name: (now, value) for name, value in versions.items()})
 
 
 def init_app(app: Flask) -> None:

@@ -117,17 +117,19 @@ def show(slug: str):
     head = pagecache.kept(slug, ("head",), lambda: services.page_head(campaign()), record=True)
     if head is None:
         abort(404)
-    can_edit = loaded["can_edit"] if "campaign" in loaded else organizations.can_edit(current_user, head.organization_id)
+    can_edit = loaded["can_edit"] if "campaign" in loaded else \
+        organizations.can_edit(current_user, head.organization_id)
     if not services.head_visible(head, current_user, can_edit):
         abort(404)
     moderator = current_user.is_authenticated and current_user.is_moderator
     # ?lang=… reads this campaign in another of its languages, for this page only (the site's language stays).
     language = head.reading_language(request.args.get("lang"), locale_code())
     viewer = (can_edit, moderator, language)
-    record = pagecache.fragment_parts(slug, ("record", *viewer), lambda: render_template(
-        "campaigns/_show_record.html", campaign=campaign(), updates=services.updates_of(campaign()),
-        can_edit=can_edit, text=translations.reading(campaign(), language), read_in=head.languages,
-        part_mark=Markup(pagecache.PART_MARK)), record=True)
+
+    def record() -> str:
+        return render_template("campaigns/_show_record.html", campaign=campaign(), can_edit=can_edit,
+                               updates=services.updates_of(campaign()), read_in=head.languages,
+                               text=translations.reading(campaign(), language), part_mark=Markup(pagecache.PART_MARK))
 
     def money() -> str:
         progress, supporters = services.money_of(campaign())
@@ -135,10 +137,11 @@ def show(slug: str):
                                supporters=supporters, can_edit=can_edit,
                                text=translations.reading(campaign(), language), part_mark=Markup(pagecache.PART_MARK))
 
-    panel, rest, share_meta = pagecache.fragment_parts(slug, ("money", *viewer), money)
+    (notice, main, budget), (panel, rest, share_meta) = pagecache.fragments_in_pieces(
+        slug, [(("record", *viewer), record, True), (("money", *viewer), money, False)])
     title, summary = head.texts[language]
-    return render_template("campaigns/show.html", record=record, money=(panel, rest), share_meta=share_meta,
-                           title=title, summary=summary)
+    return render_template("campaigns/show.html", notice=notice, main=main, budget=budget, panel=panel, rest=rest,
+                           share_meta=share_meta, title=title, summary=summary)
 
 
 @blueprint.route("/organizations/<slug>")
