@@ -160,6 +160,8 @@ def check(fake, campaign_id: int, n: int, report) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pledges", type=int, default=10_000, help="committed pledges to charge (100 to 20,000)")
+    parser.add_argument("--profile", metavar="FILE", help="run the timed close under cProfile, write its stats to FILE "
+                        "and print the 30 costliest functions (the time figures are then cProfile's, inflated)")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the second run under tracemalloc (quicker, while iterating)")
     args = parser.parse_args()
@@ -215,9 +217,21 @@ def main() -> int:
                 rss_before = _maxrss_mb()
                 requests_before = len(fake.requests)
                 counted = {}
+                profile = None
+                if args.profile:
+                    import cProfile
+
+                    profile = cProfile.Profile()
+                    profile.enable()
                 started = time.perf_counter()
                 closing_seconds, report = close(timed_id, lambda: counted.setdefault("closing", statements["n"]))
                 seconds = time.perf_counter() - started
+                if profile is not None:
+                    import pstats
+
+                    profile.disable()
+                    profile.dump_stats(args.profile)
+                    pstats.Stats(args.profile).sort_stats("cumulative").print_stats(30)
                 sql = statements["n"]
                 by_kind = dict(kinds)
                 api_calls = len(fake.requests) - requests_before

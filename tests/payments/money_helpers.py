@@ -121,11 +121,24 @@ def organizer_of(campaign, locale: str | None = None, role: OrgRole = OrgRole.OW
     return user
 
 
-def pass_deadline(campaign) -> None:
-    """The deadline is now behind us (the campaign started earlier still)."""
+#: a deadline passed long enough ago that collection asks the processor before a pledge's first attempt
+#: (webapp.payments.collection.services.REPLAY_IS_SAFE_FOR); the default is a deadline just passed
+LONG_AGO = timedelta(days=2)
+
+
+def pass_deadline(campaign, ago: timedelta = timedelta(seconds=1)) -> None:
+    """The deadline is now behind us, by `ago` (the campaign started earlier still)."""
     campaign = db.session.get(Campaign, campaign.id)
-    campaign.starts_at = utcnow() - timedelta(days=2)
-    campaign.ends_at = utcnow() - timedelta(seconds=1)
+    campaign.starts_at = utcnow() - ago - timedelta(days=2)
+    campaign.ends_at = utcnow() - ago
+    db.session.commit()
+
+
+def days_later(fake, campaign) -> None:
+    """Time passes after a run: Stripe has pruned its idempotency keys and the deadline is long past."""
+    fake.forget_idempotency_keys()
+    campaign = db.session.get(Campaign, campaign.id)
+    campaign.ends_at = min(campaign.ends_at, utcnow() - LONG_AGO)
     db.session.commit()
 
 

@@ -181,7 +181,9 @@ def test_a_batch_held_longer_than_its_lock_time_records_what_it_has_and_claims_t
     assert fake_stripe.count("payment_intent") == len(intent_creations(fake_stripe)) == 4
 
 
-def test_charges_are_paced_to_the_processors_rate_limit(app, monkeypatch):
+@pytest.mark.parametrize("ago, waits", [(timedelta(seconds=1), 3), (timedelta(days=2), 7)],
+                         ids=["just-ended", "ended-long-ago"])
+def test_charges_are_paced_to_the_processors_rate_limit(app, monkeypatch, ago, waits):
     monkeypatch.setitem(app.config, "CHARGE_RATE_PER_SECOND", 20)
     slept = []
     monkeypatch.setattr(batches, "time", SimpleNamespace(monotonic=lambda: 100.0, sleep=slept.append))
@@ -189,13 +191,13 @@ def test_charges_are_paced_to_the_processors_rate_limit(app, monkeypatch):
     for n in range(4):  # sandbox methods of the succeeding test card
         pledge_row(campaign, 1_000, n=n, customer_id=f"cus_sandbox_{n}", payment_method_id=f"pm_sandbox_4242_{n}")
     db.session.commit()
-    pass_deadline(campaign)
+    pass_deadline(campaign, ago)
     batches.close_due_campaigns()
 
     assert batches.collect(campaign.id).charged == 4
-    # 20 requests a second: the check before each charge counts as one, the charge as another; the
-    # clock stands still here, so each of the 8 requests but the first waits its full 1/20 s
-    assert slept == [pytest.approx(0.05)] * 7
+    # 20 requests a second: the charges, and once the deadline is 12 hours old the check before each (one more
+    # request each); the clock stands still here, so each of the 4 (or 8) requests but the first waits 1/20 s
+    assert slept == [pytest.approx(0.05)] * waits
 
 
 def test_a_charge_that_needs_the_backer_asks_them_by_email_with_a_link_that_completes_the_payment(

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
+#: when the deadline passed: just now (a lost answer is replayed by its idempotency key) or long ago (the processor
+#: is read before each first attempt, and finds it); either way nobody is charged twice
+DEADLINES = pytest.mark.parametrize("checked", [False, True], ids=["just-ended", "ended-long-ago"])
+
 from config import TestConfig
 from tests.payments.money_helpers import (
+    LONG_AGO,
     all_or_nothing,
     charge_key,
     charge_keys,
@@ -121,11 +127,12 @@ def test_four_workers_collecting_the_same_campaign_at_once_charge_each_pledge_on
     assert {fresh(p).status for p in pledges} == {P.PAID}
 
 
+@DEADLINES
 def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed_charging_nobody_twice(
-        fake_stripe):
+        fake_stripe, checked):
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(5)]
-    pass_deadline(campaign)
+    pass_deadline(campaign, LONG_AGO if checked else timedelta(seconds=1))
     batches.close_due_campaigns()
     provider = get_provider()
     answered = []
@@ -153,23 +160,32 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
 
     assert report.charged == 3
     assert fake_stripe.count("payment_intent") == 5  # nobody twice
-    # The check before the attempt found the third backer's payment at the processor: no second
-    # request at all (not even a replay, which Stripe would no longer answer after 24 hours).
-    assert charge_keys(fake_stripe) == {charge_key(p): 1 for p in pledges}
-    assert [r for r in intent_creations(fake_stripe) if r.replayed] == []
-    assert len(precheck_reads(fake_stripe)) == 3 + 3  # one read before each attempt: 3 in each run
+    third = charge_key(pledges[2])
+    if checked:
+        # The check before the attempt found the third backer's payment at the processor: no second
+        # request at all (not even a replay, which Stripe would no longer answer after 24 hours).
+        assert charge_keys(fake_stripe) == {charge_key(p): 1 for p in pledges}
+        assert [r for r in intent_creations(fake_stripe) if r.replayed] == []
+        assert len(precheck_reads(fake_stripe)) == 3 + 3  # one read before each attempt: 3 in each run
+    else:
+        # Minutes after the deadline, the third backer's attempt is sent again with its key: Stripe's saved
+        # answer, no second payment.
+        assert charge_keys(fake_stripe) == {**{charge_key(p): 1 for p in pledges}, third: 2}
+        assert [r.idempotency_key for r in intent_creations(fake_stripe) if r.replayed] == [third]
+        assert precheck_reads(fake_stripe) == []
     paid = [fresh(p) for p in pledges]
     assert {p.status for p in paid} == {P.PAID}  # nobody zero times
     assert len({p.payment_intent_id for p in paid}) == 5 and {p.charge_attempts for p in paid} == {1}
     assert len(entries(kind="charge", campaign_id=campaign.id)) == 5
 
 
-def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same_way(fake_stripe, monkeypatch):
+@DEADLINES
+def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same_way(fake_stripe, monkeypatch, checked):
     from webapp.payments.pledging import states as services  # the state machine the collection moves pledges with
 
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(4)]
-    pass_deadline(campaign)
+    pass_deadline(campaign, LONG_AGO if checked else timedelta(seconds=1))
     batches.close_due_campaigns()
     real_move, moves = services.move, []
 
@@ -190,7 +206,8 @@ def test_a_crash_inside_our_own_bookkeeping_after_the_charge_is_resumed_the_same
 
     assert fake_stripe.count("payment_intent") == 4
     assert {fresh(p).status for p in pledges} == {P.PAID}
-    assert charge_keys(fake_stripe)[charge_key(pledges[1])] == 1  # found by the check, not asked again
+    # found by the check, not asked again; or, just after the deadline, asked again with its key (replayed)
+    assert charge_keys(fake_stripe)[charge_key(pledges[1])] == (1 if checked else 2)
     assert fresh(pledges[1]).payment_intent_id in fake_stripe.objects
 
 
@@ -209,16 +226,18 @@ def test_a_lost_response_is_retried_with_the_same_key_and_charges_once(fake_stri
     assert status_of(campaign) == CampaignStatus.SUCCEEDED
 
 
+@DEADLINES
 def test_an_answer_that_cannot_be_recorded_with_its_batch_is_recorded_alone_and_the_others_are_kept(
-        fake_stripe, monkeypatch):
+        fake_stripe, monkeypatch, checked):
     """A batch's answers go in one commit; when one of them is refused there, the others are recorded one
-    by one, without asking the processor again, and the refused one is found by the next run's check."""
+    by one, without asking the processor again, and the refused one is found by the next run's check (or,
+    just after the deadline, its attempt is replayed by its key)."""
     from webapp.errors import DomainError
     from webapp.payments.pledging import states
 
     campaign = all_or_nothing(goal=1_000)
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(4)]
-    pass_deadline(campaign)
+    pass_deadline(campaign, LONG_AGO if checked else timedelta(seconds=1))
     batches.close_due_campaigns()
     real_move, refused = states.move, pledges[2].id
 
@@ -232,13 +251,15 @@ def test_an_answer_that_cannot_be_recorded_with_its_batch_is_recorded_alone_and_
 
     assert (report.charged, report.skipped) == (3, 1)
     assert [fresh(p).status for p in pledges] == [P.PAID, P.PAID, P.COMMITTED, P.PAID]
-    assert len(intent_creations(fake_stripe)) == 4 and len(precheck_reads(fake_stripe)) == 4  # nothing asked twice
+    assert len(intent_creations(fake_stripe)) == 4  # nothing asked twice
+    assert len(precheck_reads(fake_stripe)) == (4 if checked else 0)
     assert len(entries(kind="charge", campaign_id=campaign.id)) == 3
 
     monkeypatch.setattr(states, "move", real_move)
-    assert batches.collect(campaign.id).charged == 1  # the next run's check finds its payment
+    assert batches.collect(campaign.id).charged == 1  # the next run's check finds its payment, or replays its key
 
-    assert charge_keys(fake_stripe) == {charge_key(p): 1 for p in pledges}
+    assert charge_keys(fake_stripe) == {**{charge_key(p): 1 for p in pledges},
+                                        **({} if checked else {charge_key(pledges[2]): 2})}
     assert fake_stripe.count("payment_intent") == 4
     assert {fresh(p).status for p in pledges} == {P.PAID}
     assert len(entries(kind="charge", campaign_id=campaign.id)) == 4

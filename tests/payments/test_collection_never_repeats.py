@@ -18,7 +18,9 @@ from tests.payments.money_helpers import (
     all_or_nothing,
     charge_key,
     charge_keys,
+    LONG_AGO,
     committed_pledge,
+    days_later,
     deliver,
     deliver_pending,
     entries,
@@ -40,12 +42,12 @@ SEPA_OK = "DE89370400440532013000"
 SEPA_BOUNCES = "DE62370400440532013001"
 
 
-def closed_with(fake, accounts: list[str], amount: int = 1_000) -> tuple:
-    """An all-or-nothing campaign that reached its goal with one committed pledge per account, closed."""
+def closed_with(fake, accounts: list[str], amount: int = 1_000, ago: timedelta = timedelta(seconds=1)) -> tuple:
+    """An all-or-nothing campaign that reached its goal with one committed pledge per account, closed `ago`."""
     campaign = all_or_nothing(goal=amount)
     pledges = [committed_pledge(fake, campaign, amount + i, account, email=f"b{i}@example.org")
                for i, account in enumerate(accounts)]
-    pass_deadline(campaign)
+    pass_deadline(campaign, ago)
     assert batches.close_due_campaigns() == [campaign.id]
     fake.take_events()
     return campaign, pledges
@@ -170,7 +172,7 @@ def test_an_attempt_whose_answer_was_lost_is_found_by_the_check_and_not_made_aga
         del provider.charge_off_session
     db.session.rollback()
     assert fresh(pledge).status == P.COMMITTED and fresh(pledge).charge_attempts == 0  # we recorded nothing
-    fake_stripe.forget_idempotency_keys()  # days later: the same key would now charge again
+    days_later(fake_stripe, campaign)  # the same key would now charge again
 
     report = batches.collect(campaign.id)
 
@@ -180,7 +182,9 @@ def test_an_attempt_whose_answer_was_lost_is_found_by_the_check_and_not_made_aga
     assert found.status == status and found.charge_attempts == 1
     assert found.payment_intent_id == fake_stripe.of_kind("payment_intent")[0]["id"]
     assert (report.charged, report.collecting) == ((1, 0) if status == P.PAID else (0, 1))
-    assert len(precheck_reads(fake_stripe)) == 2  # one before each run's attempt
+    # none before the first run's attempt (the campaign had just ended: a lost answer would be replayed by its
+    # key), one before the second's (days later: Stripe no longer knows the key)
+    assert len(precheck_reads(fake_stripe)) == 1
     cause = db.session.scalar(select(PledgeEvent.cause).where(PledgeEvent.pledge_id == pledge.id,
                                                               PledgeEvent.to_status == status))
     assert cause.startswith(f"earlier payment {found.payment_intent_id}")
@@ -200,6 +204,7 @@ def test_an_earlier_attempt_that_took_nothing_allows_the_next_one(fake_stripe):
         del provider.charge_off_session
     db.session.rollback()
     fake_stripe.fail_card(pledge.payment_method_id, None)  # the backer topped up their account
+    days_later(fake_stripe, campaign)
 
     assert batches.collect(campaign.id).charged == 1
 
@@ -208,9 +213,66 @@ def test_an_earlier_attempt_that_took_nothing_allows_the_next_one(fake_stripe):
     assert fake_stripe.count("payment_intent") == 2
 
 
+def test_just_after_the_deadline_a_lost_answer_is_replayed_by_its_key_and_charges_once(fake_stripe):
+    """Within hours of the end, a pledge never tried is charged without a read first: the attempt whose answer
+    was lost is sent again with the same key and parameters, and Stripe answers with what it saved."""
+    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
+    provider = get_provider()
+    provider.charge_off_session = lambda *a, **k: (provider.__class__.charge_off_session(provider, *a, **k),
+                                                  (_ for _ in ()).throw(WorkerKilled()))
+    try:
+        with pytest.raises(WorkerKilled):
+            batches.collect(campaign.id)
+    finally:
+        del provider.charge_off_session
+    db.session.rollback()
+
+    assert batches.collect(campaign.id).charged == 1
+
+    assert fake_stripe.count("payment_intent") == 1 and precheck_reads(fake_stripe) == []
+    assert charge_keys(fake_stripe) == {charge_key(pledge): 2}
+    assert [r.replayed for r in intent_creations(fake_stripe)] == [False, True]
+    paid = fresh(pledge)
+    assert paid.status == P.PAID and paid.charge_attempts == 1
+    assert paid.payment_intent_id == fake_stripe.of_kind("payment_intent")[0]["id"]
+
+
+def test_just_after_the_deadline_a_lost_decline_is_replayed_and_asks_the_backer(fake_stripe):
+    """The replay of a declined attempt is the decline Stripe saved: the backer is asked, nothing charged twice."""
+    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
+    fake_stripe.fail_card(pledge.payment_method_id, "card_declined")
+    provider = get_provider()
+    provider.charge_off_session = lambda *a, **k: (provider.__class__.charge_off_session(provider, *a, **k),
+                                                  (_ for _ in ()).throw(WorkerKilled()))
+    try:
+        with pytest.raises(WorkerKilled):
+            batches.collect(campaign.id)
+    finally:
+        del provider.charge_off_session
+    db.session.rollback()
+    fake_stripe.fail_card(pledge.payment_method_id, None)
+
+    report = batches.collect(campaign.id)
+
+    assert (report.charged, report.needs_action) == (0, 1)
+    assert fake_stripe.count("payment_intent") == 1 and charge_keys(fake_stripe) == {charge_key(pledge): 2}
+    assert fresh(pledge).status == P.NEEDS_ACTION and fresh(pledge).charge_attempts == 1
+
+
+@pytest.mark.parametrize("ago, reads", [(timedelta(seconds=1), 0), (timedelta(hours=11), 0),
+                                        (timedelta(hours=12, seconds=1), 3), (LONG_AGO, 3)])
+def test_the_processor_is_read_before_a_first_attempt_only_once_the_deadline_is_12_hours_old(fake_stripe, ago, reads):
+    campaign, pledges = closed_with(fake_stripe, [OK_CARD] * 3, ago=ago)
+
+    assert batches.collect(campaign.id).charged == 3
+
+    assert len(precheck_reads(fake_stripe)) == reads
+    assert charge_keys(fake_stripe) == {charge_key(p): 1 for p in pledges}
+
+
 # -- rate limits ------------------------------------------------------------------------------------------
 def test_a_429_is_retried_with_bounded_jittered_backoff_and_is_never_a_decline(fake_stripe):
-    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
+    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD], ago=LONG_AGO)  # with the check before the charge
     provider = get_provider()
     pauses = []
     provider.sleep = pauses.append
@@ -229,7 +291,7 @@ def test_a_429_is_retried_with_bounded_jittered_backoff_and_is_never_a_decline(f
 
 
 def test_a_rate_limit_that_outlasts_the_retries_leaves_the_pledge_committed_for_the_next_run(fake_stripe):
-    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
+    campaign, [pledge] = closed_with(fake_stripe, [OK_CARD], ago=LONG_AGO)  # with the check before the charge
     provider = get_provider()
     provider.sleep = lambda seconds: None
     fake_stripe.rate_limit_next(provider.rate_limit_retries + 1, "/v1/payment_intents")
@@ -249,7 +311,7 @@ def test_the_default_pace_stays_under_stripes_test_mode_limit_reads_included(app
     from config import Config
 
     assert Config.CHARGE_RATE_PER_SECOND <= 10 < 25  # headroom under test mode's 25 requests a second
-    campaign, pledges = closed_with(fake_stripe, [OK_CARD] * 8)
+    campaign, pledges = closed_with(fake_stripe, [OK_CARD] * 8, ago=LONG_AGO)  # a read before each charge
     monkeypatch.setitem(app.config, "CHARGE_RATE_PER_SECOND", Config.CHARGE_RATE_PER_SECOND)
     get_provider().sleep = lambda seconds: pytest.fail("a 429 was answered: the pace is too fast")
     fake_stripe.limit_rate(25)

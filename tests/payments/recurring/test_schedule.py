@@ -18,6 +18,22 @@ ZONES = st.sampled_from(["Europe/Paris", "America/Toronto", "America/Santiago", 
 STARTS = st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31))
 
 
+def charged_on(moment: datetime, zone: str, day: date) -> bool:
+    """The charge falls on the supporter's `day`, or, where that day never was on their clocks (Kiritimati
+    went from 30 December 1994 to 1 January 1995; Samoa skipped 30 December 2011), on the day after."""
+    local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()
+    noon = datetime.combine(day, datetime.min.time().replace(hour=12), tzinfo=ZoneInfo(zone))
+    existed = noon.astimezone(UTC).astimezone(ZoneInfo(zone)).date() == day
+    return local == day if existed else local == day + timedelta(days=1)
+
+
+def test_a_day_the_zone_skipped_is_charged_on_the_next_day_once():
+    periods = schedule.upcoming("1994-11", M, 31, 11, "Pacific/Kiritimati", 3)
+    assert [d for _, d, _ in periods] == [date(1994, 11, 30), date(1994, 12, 31), date(1995, 1, 31)]
+    assert [charged_on(m, "Pacific/Kiritimati", d) for _, d, m in periods] == [True, True, True]
+    assert len({m for _, _, m in periods}) == 3
+
+
 def test_anchor_31_goes_to_the_end_of_february_and_back_to_31_in_march():
     days = [d for _, d, _ in schedule.upcoming("2027-01", M, 31, 1, "Europe/Paris", 4)]
     assert days == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)]
@@ -54,7 +70,7 @@ def test_monthly_one_charge_per_calendar_month_on_the_anchor_or_the_months_last_
         assert name == f"{day.year:04d}-{day.month:02d}"
         assert day.day == min(anchor, calendar.monthrange(day.year, day.month)[1])
         local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
-        assert local.date() == day and local.hour == 10  # the supporter's date, whatever the offset
+        assert charged_on(moment, zone, day) and local.hour == 10  # the supporter's date, whatever the offset
     moments = [moment for _, _, moment in periods]
     assert all(b - a >= timedelta(days=27) for a, b in zip(moments, moments[1:]))
 
@@ -66,7 +82,7 @@ def test_yearly_one_charge_per_year_in_the_anchor_month(start, anchor, month, zo
     assert [d.year for _, d, _ in periods] == list(range(start.year, start.year + count))
     for _, day, moment in periods:
         assert day.month == month and day.day == min(anchor, calendar.monthrange(day.year, month)[1])
-        assert moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date() == day
+        assert charged_on(moment, zone, day)
 
 
 @given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2080, 1, 1)), zone=ZONES)

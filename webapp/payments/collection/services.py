@@ -99,20 +99,41 @@ def charge_committed(pledge: Pledge, before_request: Callable[[], None] = lambda
     record_charge(pledge, ask_to_charge(pledge, before_request))
 
 
+#: Stripe keeps an idempotency key at least 24 hours: within this delay of the campaign's end, the first charge
+#: of a pledge never tried before is sent without asking first (a lost earlier try is replayed, never repeated)
+REPLAY_IS_SAFE_FOR = timedelta(hours=12)
+
+
+def _may_have_an_older_attempt(pledge: Pledge) -> bool:
+    """Whether an attempt whose answer we lost may be older than the processor's memory of idempotency keys.
+
+    A committed pledge is first charged after its campaign ends, with the key of attempt 1. When we have
+    recorded no attempt and the campaign ended less than REPLAY_IS_SAFE_FOR ago, any lost attempt was made
+    within that delay, with the same key and the same parameters: sending it again gets the saved answer
+    (Stripe's idempotent requests), not a second charge. Otherwise the processor is asked first."""
+    if pledge.charge_attempts or pledge.payment_intent_id:
+        return True
+    ended = pledge.campaign.ends_at
+    return ended is None or ended <= utcnow() - REPLAY_IS_SAFE_FOR
+
+
 def ask_to_charge(pledge: Pledge, before_request: Callable[[], None] = lambda: None) -> ChargeAnswer:
     """Ask the processor to charge a committed pledge, unless an earlier attempt forbids it; changes nothing here.
 
-    The processor is asked first (one read) for every payment it holds for this pledge, so an
-    attempt whose answer we lost — the worker died between Stripe's answer and our commit, maybe
-    days ago, beyond Stripe's 24-hour memory of idempotency keys — is recorded, not repeated. A
-    bank debit answers `processing`: the pledge becomes COLLECTING, which collection never selects
-    again; payment_intent.succeeded / payment_failed end it. `before_request` paces the caller.
+    Unless the pledge's first attempt is provably recent (`_may_have_an_older_attempt`), the processor
+    is asked first (one read) for every payment it holds for this pledge, so an attempt whose answer
+    we lost — the worker died between Stripe's answer and our commit, maybe days ago, beyond Stripe's
+    24-hour memory of idempotency keys — is recorded, not repeated. A bank debit answers
+    `processing`: the pledge becomes COLLECTING, which collection never selects again;
+    payment_intent.succeeded / payment_failed end it. `before_request` paces the caller.
     """
     provider = get_provider()
     if not pledge.payment_method_id or not pledge.customer_id:
         return ChargeAnswer()
-    before_request()
-    earlier = provider.payment_attempts(pledge.customer_id, pledge.id, pledge.created_at)
+    earlier = []
+    if _may_have_an_older_attempt(pledge):
+        before_request()
+        earlier = provider.payment_attempts(pledge.customer_id, pledge.id, pledge.created_at)
     for statuses, blocks in ((frozenset({TAKEN}), "taken"), (IN_FLIGHT, "in flight"), (WAITS_FOR_BACKER, "backer")):
         found = next((a for a in earlier if a.status in statuses), None)
         if found is not None:
