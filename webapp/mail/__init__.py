@@ -5,8 +5,13 @@ import logging
 import re
 import smtplib
 from dataclasses import dataclass
+from email import policy as email_policy
+from email.charset import QP, Charset
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
@@ -148,18 +153,29 @@ class SmtpSession:
             log.info("EMAIL to=%s subject=%r\n%s", message.to, message.subject,
                      "(the body is not logged: it holds a secret)" if message.secret else message.text)
             return
-        msg = _mime(message)
+        sender = current_app.config["MAIL_DEFAULT_SENDER"]
+        envelope = (parseaddr(sender)[1], parseaddr(message.to)[1])
+        if all(address.isascii() for address in envelope):
+            data = _mime_bytes(message, sender)
+
+            def deliver():
+                self.smtp.sendmail(envelope[0], [envelope[1]], data)
+        else:  # an address in Unicode: the modern API asks for SMTPUTF8 (RFC 6531)
+            msg = _mime(message)
+
+            def deliver():
+                self.smtp.send_message(msg)
         reused = self.smtp is not None
         if self.smtp is None:
             self.smtp = self._connect()
         try:
-            self.smtp.send_message(msg)
+            deliver()
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             self.close()
             if not reused:
                 raise
             self.smtp = self._connect()  # the server dropped an idle or used-up connection: once more
-            self.smtp.send_message(msg)
+            deliver()
         except smtplib.SMTPRecipientsRefused:
             self._reset()
             raise
@@ -176,6 +192,38 @@ class SmtpSession:
             self.smtp.rset()
         except (OSError, smtplib.SMTPException):
             self.close()
+
+
+#: UTF-8, quoted-printable in bodies and headers: text in French, Portuguese or Arabic stays readable in the source
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = _UTF8.body_encoding = QP
+#: headers as given (RFC 5322 allows 998 characters a line): a folded List-Unsubscribe would read " <https…"
+_WIRE = email_policy.compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+def _header(name: str, value: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words, folded within 76 characters a line."""
+    return value if value.isascii() else Header(value, _UTF8, maxlinelen=76, header_name=name).encode(linesep="\r\n")
+
+
+def _mime_bytes(message: OutgoingEmail, sender: str) -> bytes:
+    """The message as SMTP sends it, built with the email package's compat32 API: about three times cheaper
+    than EmailMessage's (which parses every header it is given), which counts when a flood's calls go out to
+    100,000 people. For ASCII addresses; `_mime` (the modern API) for the others."""
+    if message.html:
+        msg = MIMEMultipart("alternative")
+        msg.attach(MIMEText(message.text, "plain", _UTF8))
+        msg.attach(MIMEText(message.html, "html", _UTF8))
+    else:
+        msg = MIMEText(message.text, "plain", _UTF8)
+    name, address = parseaddr(sender)
+    msg["From"] = formataddr((name, address), charset="utf-8") if name else address
+    msg["To"] = message.to
+    msg["Subject"] = _header("Subject", message.subject)
+    msg["Message-ID"] = make_msgid(domain="harambee")
+    for name, value in message.headers:
+        msg[name] = _header(name, value)
+    return msg.as_bytes(policy=_WIRE)
 
 
 def _mime(message: OutgoingEmail) -> EmailMessage:
