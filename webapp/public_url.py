@@ -45,9 +45,15 @@ def public_host(app: Flask) -> str:
 
 
 def _public_adapter(app: Flask) -> MapAdapter:
-    parts = urlsplit(public_base_url(app))
-    return app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme,
-                            subdomain=app.url_map.default_subdomain or "")
+    """The URL map bound to the public address, once per address (a fan-out builds two links per message)."""
+    base = public_base_url(app)
+    kept = app.extensions.get("harambee.public_adapter")
+    if kept is None or kept[0] != base:
+        parts = urlsplit(base)
+        kept = (base, app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme,
+                                       subdomain=app.url_map.default_subdomain or ""))
+        app.extensions["harambee.public_adapter"] = kept
+    return kept[1]
 
 
 class PublicURLFlask(Flask):
