@@ -139,14 +139,55 @@ def test_a_change_the_listeners_cannot_see_shows_within_the_timeout(app, page_ca
     db.session.expire_all()  # the test's session shares the views' identity map; another process would not
     stale = app.test_client().get("/campaigns/grain-mill")
     assert stale.headers["X-Page-Cache"] == "hit" and b"A mill and a well" not in stale.data
-    import cachelib.simple
-
-    real_time = cachelib.simple.time
-    monkeypatch.setattr(cachelib.simple, "time", lambda: real_time() + TIMEOUT / 2)
+    later(monkeypatch, TIMEOUT / 2)
     assert app.test_client().get("/campaigns/grain-mill").headers["X-Page-Cache"] == "hit"  # still young
-    monkeypatch.setattr(cachelib.simple, "time", lambda: real_time() + TIMEOUT + 0.1)
+    later(monkeypatch, TIMEOUT + 0.1)
     fresh = app.test_client().get("/campaigns/grain-mill")
     assert fresh.headers["X-Page-Cache"] == "miss" and b"A mill and a well" in fresh.data
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """Move the clocks of the store (cachelib) and of the page cache's freshness `seconds` ahead of now."""
+    import time
+
+    import cachelib.simple
+
+    from webapp import pagecache
+
+    real = time.time
+    monkeypatch.setattr(cachelib.simple, "time", lambda: real() + seconds)
+    monkeypatch.setattr(pagecache, "_now", lambda: real() + seconds)
+
+
+def test_a_stale_page_is_rendered_again_by_one_visitor_while_the_others_get_the_stale_copy(app, page_cache,
+                                                                                          monkeypatch):
+    from webapp import pagecache
+
+    _live()
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "miss"
+    later(monkeypatch, TIMEOUT + 0.1)
+    with app.test_request_context("/"):
+        key = pagecache._key("listing")
+    assert page_cache.add(f"{key}:refreshing", 1, timeout=TIMEOUT)  # another worker is rendering it
+    stale = app.test_client().get("/")
+    assert stale.status_code == 200 and stale.headers["X-Page-Cache"] == "hit"
+    page_cache.delete(f"{key}:refreshing")
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "miss"  # this one renders it again
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "hit"  # meanwhile marked: the stale copy
+
+
+def test_the_home_page_shows_a_pledge_within_the_freshness_of_its_entries(app, page_cache, monkeypatch):
+    """The listing follows money within PAGE_CACHE_SECONDS (not at each pledge); a campaign's own page at once."""
+    campaign = _live()
+    assert _raised(25_000).encode() not in app.test_client().get("/").data
+    pledge = PledgeFactory(campaign=campaign, amount=25_000, status=PledgeStatus.PAID)
+    db.session.flush()
+    bookkeeping.book_charge(pledge)
+    db.session.commit()
+    assert _raised(25_000).encode() in app.test_client().get("/campaigns/grain-mill").data  # at once
+    assert app.test_client().get("/").headers["X-Page-Cache"] == "hit"  # the listing within its freshness
+    later(monkeypatch, TIMEOUT + 0.1)
+    assert _raised(25_000).encode() in app.test_client().get("/").data
 
 
 def test_an_update_posted_and_an_edited_campaign_change_the_page_at_once(app, page_cache):

@@ -13,6 +13,11 @@ every total, pledges, updates, tiers, matches...) and an `after_commit` listener
 campaign's and the listing's tokens, so the next visitor gets a fresh render. A rolled-back
 transaction changes nothing. Bulk UPDATE/DELETE statements on those tables replace the site token.
 
+Stale-while-revalidate: an entry is fresh PAGE_CACHE_SECONDS and kept twice as long; the first request that
+finds it stale renders the page again while the others get the stale copy, so a popular page is rendered
+once per PAGE_CACHE_SECONDS, not by every worker that misses at once. A total on a cached page is at
+most PAGE_CACHE_SECONDS plus one render old; on a campaign's own page a pledge shows at once.
+
 Two versions per campaign, as in "Russian doll" caching: the campaign's *money* token changes with
 any write that touches it (a pledge, a refund, a match... and every write below), its *record* token
 only with what the organization writes and the moderators review (CONTENT_TABLES: the campaign's own
@@ -279,9 +284,24 @@ def serve_from_cache():
         current_app.logger.warning("page cache unavailable", exc_info=True)
         return None
     if entry is not None:
-        return _answer(entry, status_from_cache=True)
+        if _now() - entry["at"] < current_app.config["PAGE_CACHE_SECONDS"] or not _claim_refresh(key):
+            return _answer(entry, status_from_cache=True)  # fresh, or another request is making it again
     g.page_cache_key = key
     return None
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _claim_refresh(key: str) -> bool:
+    """Stale-while-revalidate: of the requests that find an entry older than PAGE_CACHE_SECONDS, one (the first
+    to add this key's refresh mark) renders the page again while the others are answered the stale entry; the
+    mark lasts as long as an entry is fresh, so a render that failed is tried again by a later request."""
+    try:
+        return bool(_cache().add(f"{key}:refreshing", 1, timeout=current_app.config["PAGE_CACHE_SECONDS"]))
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def store_in_cache(response: Response) -> Response:
@@ -298,10 +318,11 @@ def store_in_cache(response: Response) -> Response:
     if not storable:  # answer this visitor with their own values; keep nothing
         response.set_data(_stamp(body))
         return response
-    entry = {"body": body, "at": int(time.time()),
+    entry = {"body": body, "at": int(_now()),
              "digest": hashlib.sha256(body.encode()).hexdigest()[:16]}
     try:
-        _cache().set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+        # kept twice as long as it is fresh: its second half serves the visitors who come while one renders it again
+        _cache().set(key, entry, timeout=2 * current_app.config["PAGE_CACHE_SECONDS"])
     except Exception:  # noqa: BLE001
         current_app.logger.warning("page cache unavailable", exc_info=True)
     fresh = _answer(entry, status_from_cache=False)
@@ -427,7 +448,10 @@ def invalidate(changed: set[str]) -> None:
                                                   .where(Campaign.id.in_(record_ids | money_ids))):
                 (record_slugs if campaign_id in record_ids else money_slugs).add(slug)
     money_slugs |= record_slugs
-    versions = {_LISTING: token} if (money_slugs or "listing" in changed) else {}
+    # The listing (home page, discovery) changes at once with what organizations and moderators write; its cards'
+    # totals follow the money within PAGE_CACHE_SECONDS (its entries' freshness), so that at the surge, when
+    # pledges arrive every second, the home page is not rendered again for each.
+    versions = {_LISTING: token} if (record_slugs or "listing" in changed) else {}
     if "site" in changed:
         versions[_SITE] = token
     versions.update({_campaign_version_key(slug): token for slug in money_slugs})
