@@ -556,49 +556,6 @@ def campaign_page(slug: str, user: User | None) -> tuple[Campaign | None, bool]:
     return row[0], bool(row[1]) if member else False
 
 
-@dataclass(frozen=True)
-class PageHead:
-    """What the campaign page needs before its fragments: who may see it, in which languages, its title and
-    summary in each (kept in the page cache under the campaign's record version: webapp.pagecache)."""
-    id: int
-    slug: str
-    status: CampaignStatus
-    organization_id: int
-    language: str
-    #: language -> (title, summary), the campaign's own language first
-    texts: dict[str, tuple[str, str]]
-
-    @property
-    def languages(self) -> list[str]:
-        return list(self.texts)
-
-    def reading_language(self, requested: str | None, locale: str) -> str:
-        """As translations.reading_language: ?lang=… when it has it, else the visitor's, else its own."""
-        for choice in (requested, locale):
-            if choice and choice in self.texts:
-                return choice
-        return self.language
-
-
-def page_head(campaign: Campaign | None) -> PageHead | None:
-    if campaign is None:
-        return None
-    from webapp.campaigns import translations
-
-    texts = {}
-    for language in translations.available(campaign):
-        reading = translations.reading(campaign, language)
-        texts[language] = (reading.title, reading.summary)
-    return PageHead(campaign.id, campaign.slug, campaign.status, campaign.organization_id, campaign.language, texts)
-
-
-def head_visible(head: PageHead, user: User | None, can_edit: bool) -> bool:
-    """can_view, from the page's head and what the view already knows of the viewer."""
-    if head.status in PUBLIC_STATUSES:
-        return True
-    return bool(user is not None and user.is_authenticated and (user.is_moderator or can_edit))
-
-
 def money_of(campaign: Campaign, supporters: int = 5) -> tuple[progress_source.Progress, list]:
     """The campaign's progress and its latest supporters, in one statement (the page's money fragment)."""
     raised, backers, latest = progress_source.reader().totals_and_latest(campaign.id, supporters)

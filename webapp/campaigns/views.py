@@ -15,7 +15,7 @@ from webapp import geo, pagecache
 from webapp.errorpages import refused as _conflict
 from webapp.accounts.models import Role
 from webapp.accounts.permissions import role_required
-from webapp.campaigns import budget, covers, diffing, revisions, services, translations
+from webapp.campaigns import budget, covers, diffing, page_head, revisions, services, translations
 from webapp.campaigns.forms import (
     BudgetLineForm,
     CampaignForm,
@@ -114,12 +114,12 @@ def show(slug: str):
     # The page's head (who may see it, its languages, title and summary) and its two fragments come from the
     # page cache (webapp.pagecache): the record, which only the organization's writes change, and the money,
     # which every pledge changes. The campaign itself is read only when one of them has to be made again.
-    head = pagecache.kept(slug, ("head",), lambda: services.page_head(campaign()), record=True)
+    head = pagecache.kept(slug, ("head",), lambda: page_head.page_head(campaign()), record=True)
     if head is None:
         abort(404)
     can_edit = loaded["can_edit"] if "campaign" in loaded else \
         organizations.can_edit(current_user, head.organization_id)
-    if not services.head_visible(head, current_user, can_edit):
+    if not page_head.visible(head, current_user, can_edit):
         abort(404)
     moderator = current_user.is_authenticated and current_user.is_moderator
     # ?lang=… reads this campaign in another of its languages, for this page only (the site's language stays).
