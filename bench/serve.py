@@ -13,8 +13,10 @@ page, floor, page…) so that a machine busy with something else slows both alik
 small Python load generator (--python-load). The figure given is the median of --rounds runs.
 
 SQL statements per page are counted in process, on Flask's test client, with an SQLAlchemy
-before_cursor_execute listener, at every size: the goal is a count that does not change with the
-number of campaigns and is at most 6. The goals are printed beside the figures; the script measures,
+before_cursor_execute listener, at every size and in three situations: after a pledge (what a page costs at
+the surge, when its money changed: the goal's figure), from the cache, and cold (the cache emptied, as after
+an edit of the campaign); the goal is a count that does not change with the number of campaigns and is at
+most 6 (`--sql-only` counts without starting servers, `--show-sql` prints the statements). The goals are printed beside the figures; the script measures,
 it does not fail a build (its exit status is 1 only when a run could not be made).
 
 PostgreSQL (default postgresql+psycopg://postgres@127.0.0.1:5432/test, or TEST_DATABASE_URL): the
@@ -417,8 +419,8 @@ def main() -> int:
                "BENCH_CACHE_PREFIX": prefix}
         os.environ.update(BENCH_DATABASE_URL=database_url, BENCH_UPLOAD_DIR=str(upload_dir),
                           BENCH_CACHE_PREFIX=prefix)
-        print(f"Page cache: {cache_settings()['CACHE_TYPE']}, entries live {PAGE_CACHE_SECONDS} s; SQL is counted "
-              "on a miss (the cache emptied first), as a page costs when it has changed", flush=True)
+        print(f"Page cache: {cache_settings()['CACHE_TYPE']}, entries fresh {PAGE_CACHE_SECONDS} s; SQL is counted "
+              "after a pledge, from the cache and cold (the cache emptied)", flush=True)
         app = bench_app()
         with app.app_context():
             db.create_all()
