@@ -1,15 +1,24 @@
 """Demo data: progress reports on the Lyon bakery's oven and on the Ganvié school kitchen (no email is sent for them)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.ledger import services as ledger
 from webapp.markup import render_markdown
+from webapp.money import Money
 from webapp.organizations.models import Membership
 from webapp.payments.expenses.models import Expense, ExpenseState
+from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus
 from webapp.progress_reports.models import ProgressReport
+
+#: the oven's backers: (days before the deadline, euro cents); 20,400 EUR of its 20,000, so that the page that says
+#: it reached its goal shows the money that did
+OVEN_GIFTS = [(28, 500_000), (21, 400_000), (15, 350_000), (9, 300_000), (4, 250_000), (1, 240_000)]
 
 REPORT = """The oven is built and has baked its first month of bread.
 
@@ -26,11 +35,28 @@ def load_progress_reports() -> int:
     if campaign is None or db.session.scalar(select(ProgressReport.id).where(ProgressReport.campaign_id == campaign.id)):
         return 0
     author = db.session.scalar(select(Membership.user_id).where(Membership.organization_id == campaign.organization_id))
+    _oven_backers(campaign)
     db.session.add(ProgressReport(campaign_id=campaign.id, author_id=author, title="The new oven bakes",
                                   body_md=REPORT, body_html=render_markdown(REPORT),
                                   fanned_out_at=utcnow()))  # demo backers get no email
     db.session.flush()
     return 1
+
+
+def _oven_backers(campaign: Campaign) -> None:
+    """The succeeded oven's paid pledges and their charges in the ledger, as a real close leaves them."""
+    closed = campaign.ends_at
+    for n, (days, amount) in enumerate(OVEN_GIFTS):
+        db.session.add(Pledge(reference=f"demo-oven-{n}", client_token=f"demo-oven-client-{n:02d}-token-lyon",
+                              campaign_id=campaign.id, email=f"voisin{n + 1}@lyon.example", locale="fr",
+                              display_name=f"Voisin {n + 1}", status=PledgeStatus.PAID,
+                              charge_timing=ChargeTiming.ON_SUCCESS, amount=amount, currency="EUR",
+                              charge_amount=amount, charge_currency="EUR", provider="sandbox",
+                              confirmed_at=closed - timedelta(days=days)))
+        ledger.book(key=f"demo:charge:{campaign.id}:{n}", kind="charge", debit=ledger.processor("sandbox"),
+                    credit=ledger.campaign_account(campaign.id), money=Money(amount, "EUR"), cause=f"demo:oven:{n}",
+                    campaign_id=campaign.id, memo="Pledge", occurred_at=closed)
+    db.session.flush()
 
 
 KITCHEN_REPORT = """The kitchen of the Ganvié school cooks on its new stoves.
