@@ -45,6 +45,27 @@ class WorkerKilled(BaseException):
     """The worker process died: nothing after this point runs, its open transaction is lost."""
 
 
+def collect_and_die_after_the_answer(campaign, on: int = 1) -> None:
+    """A collection whose worker dies once the processor has answered its `on`-th charge, before our commit."""
+    provider = get_provider()
+    answered = []
+
+    def dies_after_the_processor_answered(*args, **kwargs):
+        result = provider.__class__.charge_off_session(provider, *args, **kwargs)
+        answered.append(kwargs["idempotency_key"])
+        if len(answered) == on:
+            raise WorkerKilled
+        return result
+
+    provider.charge_off_session = dies_after_the_processor_answered
+    try:
+        with pytest.raises(WorkerKilled):
+            batches.collect(campaign.id)
+    finally:
+        del provider.charge_off_session
+    db.session.rollback()  # the dead worker's transaction is gone with its connection
+
+
 def run_at_once(n: int, work) -> list:
     barrier = threading.Barrier(n)
 
@@ -134,23 +155,7 @@ def test_a_worker_killed_between_the_processors_answer_and_the_commit_is_resumed
     pledges = [committed_pledge(fake_stripe, campaign, 1_000 + i, email=f"b{i}@example.org") for i in range(5)]
     pass_deadline(campaign, LONG_AGO if checked else timedelta(seconds=1))
     batches.close_due_campaigns()
-    provider = get_provider()
-    answered = []
-
-    def dies_on_the_third(*args, **kwargs):
-        result = provider.__class__.charge_off_session(provider, *args, **kwargs)
-        answered.append(kwargs["idempotency_key"])
-        if len(answered) == 3:
-            raise WorkerKilled  # the processor charged; we never recorded it
-        return result
-
-    provider.charge_off_session = dies_on_the_third
-    try:
-        with pytest.raises(WorkerKilled):
-            batches.collect(campaign.id)
-    finally:
-        del provider.charge_off_session
-    db.session.rollback()  # the dead worker's transaction is gone with its connection
+    collect_and_die_after_the_answer(campaign, on=3)  # the processor charged the third; we never recorded it
 
     assert [fresh(p).status for p in pledges] == [P.PAID, P.PAID, P.COMMITTED, P.COMMITTED, P.COMMITTED]
     assert fake_stripe.count("payment_intent") == 3  # the third backer is charged at the processor already

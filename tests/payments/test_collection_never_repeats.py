@@ -29,7 +29,8 @@ from tests.payments.money_helpers import (
     precheck_reads,
 )
 from tests.payments.support import fresh
-from tests.payments.test_closing_concurrency import WorkerKilled, run_at_once, worker_app  # noqa: F401 (fixture)
+from tests.payments.test_closing_concurrency import (  # noqa: F401 (worker_app: a fixture)
+    collect_and_die_after_the_answer, run_at_once, worker_app)
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.jobs import PERIODIC
@@ -158,19 +159,7 @@ def test_two_workers_collecting_processing_debits_again_and_again_make_one_inten
 @pytest.mark.parametrize("account, status", [(OK_CARD, P.PAID), (SEPA_OK, P.COLLECTING)], ids=["card", "debit"])
 def test_an_attempt_whose_answer_was_lost_is_found_by_the_check_and_not_made_again(fake_stripe, account, status):
     campaign, [pledge] = closed_with(fake_stripe, [account])
-    provider = get_provider()
-
-    def dies_after_the_processor_answered(*args, **kwargs):
-        provider.__class__.charge_off_session(provider, *args, **kwargs)
-        raise WorkerKilled
-
-    provider.charge_off_session = dies_after_the_processor_answered
-    try:
-        with pytest.raises(WorkerKilled):
-            batches.collect(campaign.id)
-    finally:
-        del provider.charge_off_session
-    db.session.rollback()
+    collect_and_die_after_the_answer(campaign)
     assert fresh(pledge).status == P.COMMITTED and fresh(pledge).charge_attempts == 0  # we recorded nothing
     days_later(fake_stripe, campaign)  # the same key would now charge again
 
@@ -194,15 +183,7 @@ def test_an_earlier_attempt_that_took_nothing_allows_the_next_one(fake_stripe):
     """requires_payment_method (declined, answer lost): a new attempt, numbered after it."""
     campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
     fake_stripe.fail_card(pledge.payment_method_id, "card_declined")
-    provider = get_provider()
-    provider.charge_off_session = lambda *a, **k: (provider.__class__.charge_off_session(provider, *a, **k),
-                                                  (_ for _ in ()).throw(WorkerKilled()))
-    try:
-        with pytest.raises(WorkerKilled):
-            batches.collect(campaign.id)
-    finally:
-        del provider.charge_off_session
-    db.session.rollback()
+    collect_and_die_after_the_answer(campaign)
     fake_stripe.fail_card(pledge.payment_method_id, None)  # the backer topped up their account
     days_later(fake_stripe, campaign)
 
@@ -217,15 +198,7 @@ def test_just_after_the_deadline_a_lost_answer_is_replayed_by_its_key_and_charge
     """Within hours of the end, a pledge never tried is charged without a read first: the attempt whose answer
     was lost is sent again with the same key and parameters, and Stripe answers with what it saved."""
     campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
-    provider = get_provider()
-    provider.charge_off_session = lambda *a, **k: (provider.__class__.charge_off_session(provider, *a, **k),
-                                                  (_ for _ in ()).throw(WorkerKilled()))
-    try:
-        with pytest.raises(WorkerKilled):
-            batches.collect(campaign.id)
-    finally:
-        del provider.charge_off_session
-    db.session.rollback()
+    collect_and_die_after_the_answer(campaign)
 
     assert batches.collect(campaign.id).charged == 1
 
@@ -241,15 +214,7 @@ def test_just_after_the_deadline_a_lost_decline_is_replayed_and_asks_the_backer(
     """The replay of a declined attempt is the decline Stripe saved: the backer is asked, nothing charged twice."""
     campaign, [pledge] = closed_with(fake_stripe, [OK_CARD])
     fake_stripe.fail_card(pledge.payment_method_id, "card_declined")
-    provider = get_provider()
-    provider.charge_off_session = lambda *a, **k: (provider.__class__.charge_off_session(provider, *a, **k),
-                                                  (_ for _ in ()).throw(WorkerKilled()))
-    try:
-        with pytest.raises(WorkerKilled):
-            batches.collect(campaign.id)
-    finally:
-        del provider.charge_off_session
-    db.session.rollback()
+    collect_and_die_after_the_answer(campaign)
     fake_stripe.fail_card(pledge.payment_method_id, None)
 
     report = batches.collect(campaign.id)

@@ -8,12 +8,10 @@ from sqlalchemy import select
 from webapp.campaigns.models import Campaign
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.ledger import services as ledger
 from webapp.markup import render_markdown
-from webapp.money import Money
 from webapp.organizations.models import Membership
+from webapp.payments import demo
 from webapp.payments.expenses.models import Expense, ExpenseState
-from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus
 from webapp.progress_reports.models import ProgressReport
 
 #: the oven's backers: (days before the deadline, euro cents); 20,400 EUR of its 20,000, so that the page that says
@@ -46,17 +44,8 @@ def load_progress_reports() -> int:
 def _oven_backers(campaign: Campaign) -> None:
     """The succeeded oven's paid pledges and their charges in the ledger, as a real close leaves them."""
     closed = campaign.ends_at
-    for n, (days, amount) in enumerate(OVEN_GIFTS):
-        db.session.add(Pledge(reference=f"demo-oven-{n}", client_token=f"demo-oven-client-{n:02d}-token-lyon",
-                              campaign_id=campaign.id, email=f"voisin{n + 1}@lyon.example", locale="fr",
-                              display_name=f"Voisin {n + 1}", status=PledgeStatus.PAID,
-                              charge_timing=ChargeTiming.ON_SUCCESS, amount=amount, currency="EUR",
-                              charge_amount=amount, charge_currency="EUR", provider="sandbox",
-                              confirmed_at=closed - timedelta(days=days)))
-        ledger.book(key=f"demo:charge:{campaign.id}:{n}", kind="charge", debit=ledger.processor("sandbox"),
-                    credit=ledger.campaign_account(campaign.id), money=Money(amount, "EUR"), cause=f"demo:oven:{n}",
-                    campaign_id=campaign.id, memo="Pledge", occurred_at=closed)
-    db.session.flush()
+    demo.paid_pledges(campaign, "oven", [(amount, closed - timedelta(days=days)) for days, amount in OVEN_GIFTS],
+                      lambda n: (f"voisin{n + 1}@lyon.example", "fr", f"Voisin {n + 1}"))
 
 
 KITCHEN_REPORT = """The kitchen of the Ganvié school cooks on its new stoves.

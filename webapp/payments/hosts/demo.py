@@ -11,14 +11,14 @@ from webapp.accounts.models import User
 from webapp.campaigns.models import BudgetLine, Campaign
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.ledger import services as ledger
 from webapp.money import Money
 from webapp.organizations.models import LegalForm, Membership, Organization, OrgRole
+from webapp.payments import demo
 from webapp.payments.expenses import services as expenses
 from webapp.payments.expenses.models import PayeeKind, PaymentMethod
 from webapp.payments.hosts import services as hosts
 from webapp.payments.hosts.models import HostProfile, PayoutRoute, PayoutRouteKind, RouteStatus
-from webapp.payments.models import ChargeTiming, Pledge, PledgeStatus, Transfer, TransferStatus
+from webapp.payments.models import Transfer, TransferStatus
 
 HOST_SLUG = "finances-solidaires"
 CAMPAIGN_SLUG = "ganvie-school-kitchen"
@@ -75,19 +75,8 @@ def _kitchen(host: HostProfile, host_user: User) -> None:
              for n, (title, amount) in enumerate(BUDGET)]
     db.session.add_all(lines)
     closed = campaign.ends_at
-    raised = 0
-    for n, (days, amount) in enumerate(GIFTS):
-        raised += amount
-        # the backers' pledges, so that the page's "raised" says what the ledger holds
-        db.session.add(Pledge(reference=f"demo-kitchen-{n}", client_token=f"demo-kitchen-client-{n:02d}-token",
-                              campaign_id=campaign.id, email=f"parent{n + 1}@ganvie.example", locale="fr",
-                              display_name=f"Parent {n + 1}", status=PledgeStatus.PAID,
-                              charge_timing=ChargeTiming.ON_SUCCESS, amount=amount, currency="XOF",
-                              charge_amount=amount, charge_currency="XOF", provider="sandbox",
-                              confirmed_at=closed - timedelta(days=days)))
-        ledger.book(key=f"demo:charge:{campaign.id}:{n}", kind="charge", debit=ledger.processor("sandbox"),
-                    credit=ledger.campaign_account(campaign.id), money=Money(amount, "XOF"), cause=f"demo:{n}",
-                    campaign_id=campaign.id, memo="Pledge", occurred_at=closed - timedelta(days=days))
+    raised = demo.paid_pledges(campaign, "kitchen", [(amount, closed - timedelta(days=days)) for days, amount in GIFTS],
+                               lambda n: (f"parent{n + 1}@ganvie.example", "fr", f"Parent {n + 1}"))
     held = Money(raised, "XOF")
     hosts.hold_for_host(campaign, held, closed + timedelta(days=7))
     db.session.add(Transfer(campaign_id=campaign.id, organization_id=campaign.organization_id, amount=raised,
